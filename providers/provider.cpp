@@ -1,0 +1,79 @@
+#include "providers/provider.hpp"
+
+#include "providers/juhuo/juhuo.hpp"
+
+namespace reelbatch {
+
+const char* to_string(RemoteState s) {
+  switch (s) {
+    case RemoteState::queued: return "queued";
+    case RemoteState::running: return "running";
+    case RemoteState::succeeded: return "succeeded";
+    case RemoteState::failed: return "failed";
+    case RemoteState::cancelled: return "cancelled";
+    case RemoteState::expired: return "expired";
+  }
+  return "unknown";
+}
+
+const char* to_string(ErrorClass c) {
+  switch (c) {
+    case ErrorClass::retryable: return "retryable";
+    case ErrorClass::rate_limited: return "rate_limited";
+    case ErrorClass::out_of_credit: return "out_of_credit";
+    case ErrorClass::auth: return "auth";
+    case ErrorClass::permanent: return "permanent";
+    case ErrorClass::unknown_outcome: return "unknown_outcome";
+  }
+  return "unknown";
+}
+
+std::string ProviderError::describe() const {
+  std::string s = provider + ": ";
+  if (http_status != 0) s += "HTTP " + std::to_string(http_status) + ", ";
+  if (!code.empty()) s += "code " + code + ": ";
+  s += message;
+  return s;
+}
+
+boost::asio::awaitable<ProviderResult<TaskPage>> Provider::async_list(int, int) {
+  co_return fail(ProviderError{ErrorClass::permanent, profile().name, 0, "unsupported",
+                               profile().kind + " has no task list API", std::nullopt});
+}
+
+boost::asio::awaitable<ProviderResult<Balance>> Provider::async_balance() {
+  co_return fail(ProviderError{ErrorClass::permanent, profile().name, 0, "unsupported",
+                               profile().kind + " has no balance API", std::nullopt});
+}
+
+std::unique_ptr<Provider> make_provider(const ProfileConfig& profile, HttpClient& http) {
+  if (profile.kind == "juhuo") return juhuo::make_juhuo_provider(profile, http);
+  throw ConfigError("providers." + profile.name + ".kind: provider kind '" + profile.kind +
+                    "' is not implemented in this build (available: juhuo)");
+}
+
+PollPolicy effective_poll(const Provider& p) {
+  PollPolicy out = p.default_poll();
+  const auto& prof = p.profile();
+  if (prof.poll_first) out.first_wait = *prof.poll_first;
+  if (prof.poll_interval) out.interval = *prof.poll_interval;
+  if (prof.poll_max_interval) out.max_interval = *prof.poll_max_interval;
+  if (out.max_interval < out.interval) out.max_interval = out.interval;
+  return out;
+}
+
+JobSpec apply_defaults(JobSpec spec, const JobDefaults& d) {
+  if (spec.model.empty()) spec.model = d.model;
+  if (!spec.duration_s) spec.duration_s = d.duration_s;
+  if (spec.resolution.empty()) spec.resolution = d.resolution;
+  if (spec.aspect_ratio.empty()) spec.aspect_ratio = d.aspect_ratio;
+  if (!spec.audio) spec.audio = d.audio;
+  return spec;
+}
+
+bool is_retryable_task_failure(const ProfileConfig& profile, const TaskStatus& status) {
+  if (profile.kind == "juhuo") return juhuo::is_retryable_task_error(status.error_code);
+  return false;
+}
+
+}  // namespace reelbatch

@@ -168,3 +168,15 @@ std::unique_ptr<Provider> make_provider(const ProfileConfig& profile, HttpClient
 PollPolicy effective_poll(const Provider& p);
 
 }  // namespace reelbatch
+
+namespace reelbatch {
+
+/// Fills the spec's unset fields (model, duration, resolution, aspect
+/// ratio, audio) from the profile's [defaults] table.
+JobSpec apply_defaults(JobSpec spec, const JobDefaults& defaults);
+
+/// True when a failed remote task may be submitted again: the provider
+/// reports a transient failure and did not charge for it.
+bool is_retryable_task_failure(const ProfileConfig& profile, const TaskStatus& status);
+
+}  // namespace reelbatch

@@ -53,9 +53,10 @@ struct NetError {
   std::string message;
 };
 
-/// Receives body bytes of a streamed download, in order. Returning false
-/// aborts the transfer with NetErrc::sink.
-using BodySink = std::function<bool(std::string_view chunk)>;
+/// Receives body bytes of a streamed download, in order, with the response
+/// status (200, or 206 for a Range answer). Returning false aborts the
+/// transfer with NetErrc::sink.
+using BodySink = std::function<bool(int status, std::string_view chunk)>;
 
 class HttpClient {
  public:
