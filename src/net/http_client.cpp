@@ -214,6 +214,8 @@ struct HttpClient::Impl {
 HttpClient::HttpClient(asio::any_io_executor ex) : impl_(std::make_unique<Impl>(std::move(ex))) {}
 HttpClient::~HttpClient() = default;
 
+asio::any_io_executor HttpClient::get_executor() const { return impl_->ex; }
+
 awaitable<Result<HttpResponse, NetError>> HttpClient::async_request(HttpRequest req) {
   co_return co_await impl_->run(std::move(req), nullptr);
 }

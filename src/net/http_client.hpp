@@ -66,6 +66,9 @@ class HttpClient {
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
 
+  /// The executor given at construction.
+  boost::asio::any_io_executor get_executor() const;
+
   /// Performs one request and reads the whole response body (up to
   /// max_body_bytes). Never throws for network or HTTP errors: any status
   /// code is a successful HttpResponse; transport failures are a NetError.
