@@ -5,6 +5,7 @@
 #include "providers/provider.hpp"
 #include "scheduler/job_state.hpp"
 #include "src/engine.hpp"
+#include "src/ingest.hpp"
 #include "src/manifest.hpp"
 #include "src/net/http_client.hpp"
 #include "storage/store.hpp"
@@ -85,65 +86,24 @@ int cmd_run(const RunArgs& args) {
   }
   if (!args.out.empty()) cfg.output_dir = fs::absolute(args.out).lexically_normal();
 
-  asio::io_context io;
-  HttpClient http(io.get_executor());
-  std::map<std::string, std::unique_ptr<Provider>> validators;
+  Store store(cfg.storage_path);
+  IngestReport report;
   try {
-    for (const auto& [name, prof] : cfg.profiles) validators.emplace(name, make_provider(prof, http));
+    std::vector<fs::path> paths(args.manifests.begin(), args.manifests.end());
+    report = ingest_manifests(cfg, store, paths);
+  } catch (const ManifestError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return kExitUsage;
   } catch (const ConfigError& e) {
-    std::cerr << "error: " << cfg.source.string() << ": " << e.what() << "\n";
+    std::cerr << "error: " << e.what() << "\n";
     return kExitUsage;
   }
+  for (const auto& e : report.errors) std::cerr << e << "\n";
+  const int rejected = static_cast<int>(report.errors.size());
+  const auto& batch_ids = report.batch_ids;
 
-  ManifestOptions mopts;
-  if (cfg.profiles.size() == 1) mopts.default_provider = cfg.profiles.begin()->first;
-
-  Store store(cfg.storage_path);
-  std::vector<std::int64_t> batch_ids;
-  int rejected = 0;
-  for (const auto& m : args.manifests) {
-    Manifest manifest;
-    try {
-      manifest = load_manifest(m, mopts);
-    } catch (const ManifestError& e) {
-      std::cerr << "error: " << e.what() << "\n";
-      return kExitUsage;
-    }
-    for (const auto& e : manifest.errors) std::cerr << e.to_string() << "\n";
-    rejected += static_cast<int>(manifest.errors.size());
-
-    std::vector<IngestRow> good;
-    for (auto& row : manifest.rows) {
-      auto it = validators.find(row.spec.provider);
-      if (it == validators.end()) {
-        std::cerr << RowError{row.file, row.line, "provider",
-                              "no profile named '" + row.spec.provider + "' in " + cfg.source.string()}
-                         .to_string()
-                  << "\n";
-        ++rejected;
-        continue;
-      }
-      const auto errors = it->second->validate(apply_defaults(row.spec, it->second->profile().defaults));
-      if (!errors.empty()) {
-        for (const auto& fe : errors)
-          std::cerr << RowError{row.file, row.line, fe.field, fe.reason}.to_string() << "\n";
-        ++rejected;
-        continue;
-      }
-      good.push_back(IngestRow{std::move(row.spec), row.content_hash, row.file, row.line});
-    }
-    const fs::path abs = fs::absolute(m).lexically_normal();
-    const std::string name = abs.stem().string();
-    const auto batch = store.ensure_batch(name, abs.string(), (cfg.output_dir / name).string());
-    const auto ing = store.ingest(batch.id, good);
-    for (const auto& c : ing.conflicts) std::cerr << c << "\n";
-    rejected += static_cast<int>(ing.conflicts.size());
-    spdlog::info("{}: {} rows: {} new, {} already known, {} rejected", m, good.size() + manifest.errors.size(),
-                 ing.added, ing.existing, manifest.errors.size() + (manifest.rows.size() - good.size()) +
-                                                 ing.conflicts.size());
-    batch_ids.push_back(batch.id);
-  }
-  validators.clear();
+  asio::io_context io;
+  HttpClient http(io.get_executor());
 
   const bool tty = ::isatty(STDERR_FILENO) != 0;
   const auto started = std::chrono::steady_clock::now();

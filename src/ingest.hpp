@@ -1,0 +1,33 @@
+// Manifest ingestion: parse, validate against each row's provider profile,
+// and record the good rows as pending jobs (idempotently).
+#pragma once
+
+#include "config/config.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace reelbatch {
+
+class Store;
+
+struct IngestReport {
+  std::vector<std::int64_t> batch_ids;  ///< one per manifest, in argument order
+  std::vector<std::string> errors;      ///< "file:line: field: reason", one per rejected row
+  int added = 0;                        ///< new jobs
+  int existing = 0;                     ///< rows already in the database (not added again)
+};
+
+/// Loads each manifest, validates every row against its profile's provider
+/// (with the profile's defaults applied) and ingests the good rows into one
+/// batch per manifest (named after the file stem, output folder
+/// `<cfg.output_dir>/<stem>`). Bad rows are reported and skipped.
+/// Throws ManifestError when a manifest cannot be read or its header is bad,
+/// ConfigError when a profile's kind is unknown, SQLite::Exception on
+/// database failure.
+IngestReport ingest_manifests(const Config& cfg, Store& store,
+                              const std::vector<std::filesystem::path>& manifests);
+
+}  // namespace reelbatch
