@@ -1,0 +1,70 @@
+// Retry and polling delays, and the Retry-After header. Pure functions: the
+// randomness is passed in as a number in [0, 1), the clock as a time point.
+// Implements DESIGN.md, "Data flow" (poll with backoff) and "Invariants" 3
+// (zero 429s caused by us: honour Retry-After).
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string_view>
+
+namespace reelbatch {
+
+/// The longest wait retry_after_or_backoff() accepts from a server.
+inline constexpr std::chrono::milliseconds kMaxRetryAfter = std::chrono::minutes(10);
+
+/// Delay before retry number `attempt` (0-based: 0 is the wait after the
+/// first failure): exponential backoff with "equal jitter".
+///   exp   = min(cap, base * 2^attempt)
+///   delay = exp/2 + random01 * exp/2,   so delay is in [exp/2, exp]
+/// `base`, `cap`: >= 0 (negative values count as 0); when cap < base the cap
+/// wins. `attempt` < 0 counts as 0; large attempts saturate at `cap` without
+/// overflow. `random01` in [0, 1) (clamped to [0, 1]; NaN counts as 0).
+/// Returns whole milliseconds, never negative. Never throws.
+std::chrono::milliseconds backoff_delay(int attempt, std::chrono::milliseconds base,
+                                        std::chrono::milliseconds cap, double random01);
+
+/// How often to query a running remote task (a profile's poll settings or the
+/// provider's documented suggestion).
+struct PollSchedule {
+  std::chrono::milliseconds first_wait{5000};     ///< before the first query, >= 0
+  std::chrono::milliseconds interval{5000};       ///< between queries while the state changes, > 0
+  std::chrono::milliseconds max_interval{10000};  ///< cap for the growing interval, >= interval
+  double growth = 1.5;  ///< factor per query without a state change, >= 1 (below 1 counts as 1)
+};
+
+/// Delay before the next status query of one task.
+/// - `polls_done` == 0 (no query yet): exactly `s.first_wait`.
+/// - otherwise: d = min(max_interval, interval * growth^polls_since_state_change),
+///   then jittered by up to +-10% (d * (0.9 + 0.2 * random01)) and clamped to
+///   [interval * 0.9, max_interval].
+/// `polls_done`, `polls_since_state_change` >= 0 (negatives count as 0);
+/// `random01` in [0, 1) (clamped). A max_interval below interval counts as
+/// interval. Returns whole milliseconds, never negative. Never throws.
+std::chrono::milliseconds next_poll_delay(const PollSchedule& s, int polls_done, int polls_since_state_change,
+                                          double random01);
+
+/// The wait after a rejected request: the server's Retry-After when it sent
+/// one (negative counts as 0, capped at kMaxRetryAfter = 10 min), otherwise
+/// backoff_delay(attempt, base, cap, random01). Never throws.
+std::chrono::milliseconds retry_after_or_backoff(std::optional<std::chrono::milliseconds> retry_after, int attempt,
+                                                 std::chrono::milliseconds base, std::chrono::milliseconds cap,
+                                                 double random01);
+
+/// Parses an HTTP Retry-After field value (RFC 9110, section 10.2.3) into a
+/// wait from `now`:
+/// - delay-seconds, one or more digits ("120"): that many seconds (values
+///   beyond about 292 million years saturate);
+/// - an HTTP-date (RFC 9110, section 5.6.7): IMF-fixdate
+///   ("Sun, 06 Nov 1994 08:49:37 GMT"), and, as recipients must, the obsolete
+///   RFC 850 ("Sunday, 06-Nov-94 08:49:37 GMT"; a two-digit year more than 50
+///   years ahead of `now` means the previous century) and asctime
+///   ("Sun Nov  6 08:49:37 1994") forms: the time from `now` until then,
+///   rounded up to whole milliseconds, or 0 when that instant has passed.
+/// Leading and trailing spaces/tabs are ignored; names are case-sensitive as
+/// in the RFC. Returns nullopt for anything else (empty, negative, fractional,
+/// trailing junk, an impossible date such as 31 Feb). Never throws.
+std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view header_value,
+                                                           std::chrono::system_clock::time_point now);
+
+}  // namespace reelbatch
