@@ -1,0 +1,493 @@
+// TOML config loading and validation (toml++). Every key is checked for its
+// type and range, unknown keys are errors (they are usually typos), and every
+// message has the form "<file>: <dotted.key>: <reason>".
+#include "config/config.hpp"
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <initializer_list>
+#include <sstream>
+
+namespace reelbatch {
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+
+namespace {
+
+constexpr double kMaxDurationMs = 365.0 * 24 * 3600 * 1000;  // one year
+
+const char* type_name(toml::node_type t) {
+  switch (t) {
+    case toml::node_type::none: return "nothing";
+    case toml::node_type::table: return "a table";
+    case toml::node_type::array: return "an array";
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "an integer";
+    case toml::node_type::floating_point: return "a float";
+    case toml::node_type::boolean: return "a boolean";
+    case toml::node_type::date: return "a date";
+    case toml::node_type::time: return "a time";
+    case toml::node_type::date_time: return "a date-time";
+  }
+  return "a value";
+}
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j)
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string fmt_number(double d) {
+  std::ostringstream ss;
+  ss << d;
+  return ss.str();
+}
+
+std::string fmt_ms(milliseconds d) {
+  const auto ms = d.count();
+  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
+  return std::to_string(ms) + "ms";
+}
+
+// Reads one TOML document into a Config, throwing ConfigError at the first problem.
+class Loader {
+ public:
+  Loader(const fs::path& source, const EnvLookup& env) : source_(source), file_(source.string()), env_(env) {}
+
+  Config load(const toml::table& root) {
+    Config cfg;
+    cfg.source = source_;
+    std::error_code ec;
+    fs::path base = source_.empty() ? fs::current_path(ec) : fs::absolute(source_, ec).parent_path();
+    if (ec) fail("(file)", "cannot resolve the config file's folder: " + ec.message());
+    base = base.lexically_normal();
+
+    check_keys(root, "", {"storage", "output", "providers"});
+
+    std::string storage = "reelbatch.db";
+    if (const toml::node* n = root.get("storage")) {
+      const toml::table& t = table(*n, "storage");
+      check_keys(t, "storage", {"path"});
+      if (const toml::node* p = t.get("path")) storage = path_string(*p, "storage.path");
+    }
+    cfg.storage_path = resolve(base, storage);
+
+    std::string out = "out";
+    if (const toml::node* n = root.get("output")) {
+      const toml::table& t = table(*n, "output");
+      check_keys(t, "output", {"dir", "download_concurrency"});
+      if (const toml::node* p = t.get("dir")) out = path_string(*p, "output.dir");
+      if (const toml::node* p = t.get("download_concurrency"))
+        cfg.download_concurrency = static_cast<int>(integer(*p, "output.download_concurrency", 1, 64));
+    }
+    cfg.output_dir = resolve(base, out);
+
+    const toml::node* providers = root.get("providers");
+    if (!providers) fail("providers", "at least one provider profile ([providers.<name>]) is required");
+    const toml::table& pt = table(*providers, "providers");
+    if (pt.empty()) fail("providers", "at least one provider profile ([providers.<name>]) is required");
+    for (auto&& [key, node] : pt) {
+      const std::string name(key.str());
+      cfg.profiles.emplace(name, profile(name, node));
+    }
+    return cfg;
+  }
+
+ private:
+  // `p` against `base`, lexically normal, without a trailing separator.
+  static fs::path resolve(const fs::path& base, const std::string& p) {
+    fs::path out = (base / fs::path(p)).lexically_normal();
+    if (!out.has_filename() && out != out.root_path()) out = out.parent_path();
+    return out;
+  }
+
+  [[noreturn]] void fail(const std::string& key, const std::string& reason) const {
+    throw ConfigError(file_ + ": " + key + ": " + reason);
+  }
+
+  [[noreturn]] void wrong_type(const toml::node& n, const std::string& key, const std::string& expected) const {
+    fail(key, "expected " + expected + ", got " + type_name(n.type()));
+  }
+
+  static std::string join(const std::string& prefix, std::string_view key) {
+    return prefix.empty() ? std::string(key) : prefix + "." + std::string(key);
+  }
+
+  // Every key of `t` must be in `allowed`.
+  void check_keys(const toml::table& t, const std::string& prefix, std::initializer_list<std::string_view> allowed) {
+    for (auto&& [key, node] : t) {
+      const std::string_view k = key.str();
+      if (std::find(allowed.begin(), allowed.end(), k) != allowed.end()) continue;
+      std::string reason = "unknown key";
+      std::string_view best;
+      std::size_t best_d = 3;
+      for (std::string_view a : allowed) {
+        const std::size_t d = edit_distance(lower(k), a);
+        if (d < best_d) {
+          best_d = d;
+          best = a;
+        }
+      }
+      if (!best.empty()) reason += " (did you mean '" + std::string(best) + "'?)";
+      reason += "; known keys:";
+      for (std::string_view a : allowed) reason += " " + std::string(a);
+      fail(join(prefix, k), reason);
+    }
+  }
+
+  const toml::table& table(const toml::node& n, const std::string& key) const {
+    if (!n.is_table()) wrong_type(n, key, "a table");
+    return *n.as_table();
+  }
+
+  std::string string(const toml::node& n, const std::string& key) const {
+    if (!n.is_string()) wrong_type(n, key, "a string");
+    return n.as_string()->get();
+  }
+
+  std::string nonempty_string(const toml::node& n, const std::string& key) const {
+    std::string s = string(n, key);
+    if (s.find_first_not_of(" \t\r\n") == std::string::npos) fail(key, "must not be empty");
+    return s;
+  }
+
+  std::string path_string(const toml::node& n, const std::string& key) const {
+    std::string s = nonempty_string(n, key);
+    if (s.find('\0') != std::string::npos) fail(key, "contains a NUL character");
+    return s;
+  }
+
+  std::int64_t integer(const toml::node& n, const std::string& key, std::int64_t lo, std::int64_t hi) const {
+    if (!n.is_integer()) wrong_type(n, key, "an integer");
+    const std::int64_t v = n.as_integer()->get();
+    if (v < lo || v > hi)
+      fail(key, "must be an integer in " + std::to_string(lo) + ".." + std::to_string(hi) + " (got " +
+                    std::to_string(v) + ")");
+    return v;
+  }
+
+  // An integer or a float.
+  double number(const toml::node& n, const std::string& key) const {
+    if (n.is_integer()) return static_cast<double>(n.as_integer()->get());
+    if (n.is_floating_point()) {
+      const double d = n.as_floating_point()->get();
+      if (!std::isfinite(d)) fail(key, "must be a finite number");
+      return d;
+    }
+    wrong_type(n, key, "a number");
+  }
+
+  bool boolean(const toml::node& n, const std::string& key) const {
+    if (!n.is_boolean()) wrong_type(n, key, "a boolean (true or false)");
+    return n.as_boolean()->get();
+  }
+
+  // A number of seconds, or a string like "500ms" / "5s" / "2m" / "1h"; > 0.
+  milliseconds duration(const toml::node& n, const std::string& key) const {
+    double ms = 0;
+    std::string shown;
+    if (n.is_integer() || n.is_floating_point()) {
+      ms = number(n, key) * 1000.0;
+      shown = fmt_number(number(n, key));
+    } else if (n.is_string()) {
+      shown = "'" + n.as_string()->get() + "'";
+      const auto d = parse_duration(n.as_string()->get());
+      if (!d) fail(key, "expected a duration such as 500ms, 5s, 2m or 1h, or a number of seconds (got " + shown + ")");
+      ms = static_cast<double>(d->count());
+    } else {
+      wrong_type(n, key, "a duration (a number of seconds, or a string such as \"5s\")");
+    }
+    if (!(ms > 0)) fail(key, "must be greater than 0 (got " + shown + ")");
+    if (ms > kMaxDurationMs) fail(key, "must be at most one year (got " + shown + ")");
+    const auto rounded = static_cast<std::int64_t>(std::llround(ms));
+    if (rounded < 1) fail(key, "must be at least 1ms (got " + shown + ")");
+    return milliseconds(rounded);
+  }
+
+  std::string base_url(const toml::node& n, const std::string& key) const {
+    std::string s = string(n, key);
+    const std::string l = lower(s);
+    std::size_t scheme = 0;
+    if (l.rfind("http://", 0) == 0)
+      scheme = 7;
+    else if (l.rfind("https://", 0) == 0)
+      scheme = 8;
+    else
+      fail(key, "must start with http:// or https:// (got '" + s + "')");
+    for (char c : s)
+      if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) fail(key, "must not contain spaces or control characters");
+    if (s.find_first_of("?#") != std::string::npos) fail(key, "must not contain a query or fragment (got '" + s + "')");
+    s = l.substr(0, scheme) + s.substr(scheme);
+    while (s.size() > scheme && s.back() == '/') s.pop_back();
+    if (s.size() == scheme || s[scheme] == '/') fail(key, "has no host (got '" + n.as_string()->get() + "')");
+    return s;
+  }
+
+  ProfileConfig profile(const std::string& name, const toml::node& node) {
+    const std::string prefix = "providers." + name;
+    if (name.empty() || !std::all_of(name.begin(), name.end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+        }))
+      fail(prefix, "profile names may contain only letters, digits, '_' and '-'");
+    const toml::table& t = table(node, prefix);
+    check_keys(t, prefix,
+               {"kind", "base_url", "api_key_env", "max_in_flight", "submit_per_minute", "poll_per_minute",
+                "poll_first", "poll_interval", "poll_max_interval", "url_ttl", "request_timeout", "max_attempts",
+                "credit_cap", "defaults"});
+    ProfileConfig p;
+    p.name = name;
+    auto key = [&](std::string_view k) { return prefix + "." + std::string(k); };
+
+    // kind
+    const toml::node* kind = t.get("kind");
+    const auto& kinds = known_provider_kinds();
+    std::string kind_list;
+    for (const auto& k : kinds) kind_list += (kind_list.empty() ? "" : ", ") + k;
+    if (!kind) fail(key("kind"), "required (one of " + kind_list + ")");
+    p.kind = string(*kind, key("kind"));
+    if (std::find(kinds.begin(), kinds.end(), p.kind) == kinds.end())
+      fail(key("kind"), "unknown provider kind '" + p.kind + "' (known: " + kind_list + ")");
+
+    // base_url
+    const toml::node* url = t.get("base_url");
+    if (!url) fail(key("base_url"), "required (e.g. \"https://api.juhuo.cn\")");
+    p.base_url = base_url(*url, key("base_url"));
+
+    // api_key_env, resolved now so a missing key stops the run before any work.
+    const toml::node* env = t.get("api_key_env");
+    if (!env) fail(key("api_key_env"), "required (the name of the environment variable holding the API key)");
+    p.api_key_env = string(*env, key("api_key_env"));
+    const bool valid_name = !p.api_key_env.empty() && !std::isdigit(static_cast<unsigned char>(p.api_key_env[0])) &&
+                            std::all_of(p.api_key_env.begin(), p.api_key_env.end(), [](char c) {
+                              return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+                            });
+    if (!valid_name)
+      fail(key("api_key_env"), "must be an environment variable name (letters, digits, '_'), got '" +
+                                   p.api_key_env + "'");
+    const std::optional<std::string> value = env_ ? env_(p.api_key_env) : std::nullopt;
+    if (!value) fail(key("api_key_env"), "environment variable " + p.api_key_env + " is not set");
+    const auto first = value->find_first_not_of(" \t\r\n");
+    if (first == std::string::npos) fail(key("api_key_env"), "environment variable " + p.api_key_env + " is empty");
+    p.api_key = value->substr(first, value->find_last_not_of(" \t\r\n") - first + 1);
+
+    if (const toml::node* n = t.get("max_in_flight"))
+      p.max_in_flight = static_cast<int>(integer(*n, key("max_in_flight"), 1, 1000));
+    auto rate = [&](const char* k, double& out) {
+      if (const toml::node* n = t.get(k)) {
+        const double v = number(*n, key(k));
+        if (!(v > 0) || v > 100000)
+          fail(key(k), "must be a number of requests per minute in (0, 100000] (got " + fmt_number(v) + ")");
+        out = v;
+      }
+    };
+    rate("submit_per_minute", p.submit_per_minute);
+    rate("poll_per_minute", p.poll_per_minute);
+    if (const toml::node* n = t.get("poll_first")) p.poll_first = duration(*n, key("poll_first"));
+    if (const toml::node* n = t.get("poll_interval")) p.poll_interval = duration(*n, key("poll_interval"));
+    if (const toml::node* n = t.get("poll_max_interval")) p.poll_max_interval = duration(*n, key("poll_max_interval"));
+    if (p.poll_interval && p.poll_max_interval && *p.poll_max_interval < *p.poll_interval)
+      fail(key("poll_max_interval"), "must be at least poll_interval (" + fmt_ms(*p.poll_interval) + "), got " +
+                                         fmt_ms(*p.poll_max_interval));
+    if (const toml::node* n = t.get("request_timeout")) p.request_timeout = duration(*n, key("request_timeout"));
+    if (const toml::node* n = t.get("url_ttl")) {
+      const auto d = duration(*n, key("url_ttl"));
+      if (d < std::chrono::seconds(1)) fail(key("url_ttl"), "must be at least 1s (got " + fmt_ms(d) + ")");
+      p.url_ttl = std::chrono::duration_cast<std::chrono::seconds>(d);
+    }
+    if (const toml::node* n = t.get("max_attempts"))
+      p.max_attempts = static_cast<int>(integer(*n, key("max_attempts"), 1, 20));
+    if (const toml::node* n = t.get("credit_cap")) {
+      const double v = number(*n, key("credit_cap"));
+      if (v < 0) fail(key("credit_cap"), "must be a number >= 0 (got " + fmt_number(v) + ")");
+      p.credit_cap = v;
+    }
+    if (const toml::node* n = t.get("defaults")) p.defaults = defaults(*n, key("defaults"));
+    return p;
+  }
+
+  JobDefaults defaults(const toml::node& node, const std::string& prefix) {
+    const toml::table& t = table(node, prefix);
+    check_keys(t, prefix, {"model", "duration", "resolution", "aspect_ratio", "audio"});
+    JobDefaults d;
+    auto key = [&](std::string_view k) { return prefix + "." + std::string(k); };
+    if (const toml::node* n = t.get("model")) d.model = nonempty_string(*n, key("model"));
+    if (const toml::node* n = t.get("duration")) {
+      const std::string why = "must be a positive whole number of seconds, e.g. 8 or \"8s\"";
+      std::int64_t s = 0;
+      if (n->is_integer()) {
+        s = n->as_integer()->get();
+      } else if (n->is_string()) {
+        std::string v = n->as_string()->get();
+        if (!v.empty() && (v.back() == 's' || v.back() == 'S')) v.pop_back();
+        if (v.empty() || v.size() > 6 || !std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; }))
+          fail(key("duration"), why + " (got '" + n->as_string()->get() + "')");
+        s = std::stoll(v);
+      } else {
+        wrong_type(*n, key("duration"), "an integer number of seconds");
+      }
+      if (s < 1 || s > 86400) fail(key("duration"), why + " (got " + std::to_string(s) + ")");
+      d.duration_s = static_cast<int>(s);
+    }
+    if (const toml::node* n = t.get("resolution")) {
+      if (n->is_integer())
+        d.resolution = std::to_string(n->as_integer()->get());
+      else if (n->is_string())
+        d.resolution = nonempty_string(*n, key("resolution"));
+      else
+        wrong_type(*n, key("resolution"), "a string such as \"720p\"");
+    }
+    if (const toml::node* n = t.get("aspect_ratio")) {
+      const std::string s = nonempty_string(*n, key("aspect_ratio"));
+      const auto colon = s.find(':');
+      auto positive = [](std::string_view part) {
+        return !part.empty() && std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
+               part.find_first_not_of('0') != std::string_view::npos;
+      };
+      const std::string w = lower(s);
+      const bool ratio = colon != std::string::npos && positive(std::string_view(s).substr(0, colon)) &&
+                         positive(std::string_view(s).substr(colon + 1));
+      const bool word = colon == std::string::npos && std::isalpha(static_cast<unsigned char>(w[0])) &&
+                        std::all_of(w.begin(), w.end(), [](char c) {
+                          return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+                        });
+      if (!ratio && !word)
+        fail(key("aspect_ratio"), "expected W:H with positive integers (e.g. \"16:9\") or a word like \"adaptive\" (got '" +
+                                      s + "')");
+      d.aspect_ratio = ratio ? s : w;
+    }
+    if (const toml::node* n = t.get("audio")) d.audio = boolean(*n, key("audio"));
+    return d;
+  }
+
+  fs::path source_;
+  std::string file_;
+  const EnvLookup& env_;
+};
+
+}  // namespace
+
+const ProfileConfig* Config::profile(const std::string& name) const {
+  auto it = profiles.find(name);
+  return it == profiles.end() ? nullptr : &it->second;
+}
+
+EnvLookup process_env() {
+  return [](const std::string& name) -> std::optional<std::string> {
+    const char* v = std::getenv(name.c_str());
+    if (!v) return std::nullopt;
+    return std::string(v);
+  };
+}
+
+std::optional<milliseconds> parse_duration(std::string_view text) {
+  auto is_ws = [](char c) { return c == ' ' || c == '\t'; };
+  while (!text.empty() && is_ws(text.front())) text.remove_prefix(1);
+  while (!text.empty() && is_ws(text.back())) text.remove_suffix(1);
+  if (text.empty()) return std::nullopt;
+  double total_ms = 0;
+  std::size_t i = 0;
+  bool any = false;
+  while (i < text.size()) {
+    // <digits>[.<digits>]
+    const std::size_t start = i;
+    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
+    if (i < text.size() && text[i] == '.') {
+      ++i;
+      while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
+    }
+    const std::string num(text.substr(start, i - start));
+    if (num.empty() || num == "." || num.size() > 30) return std::nullopt;
+    const double value = std::strtod(num.c_str(), nullptr);
+    while (i < text.size() && is_ws(text[i])) ++i;
+    std::size_t u = i;
+    while (u < text.size() && std::isalpha(static_cast<unsigned char>(text[u]))) ++u;
+    const std::string unit = lower(text.substr(i, u - i));
+    i = u;
+    double scale = 0;
+    if (unit.empty()) {
+      // A bare number means seconds, and only on its own.
+      if (any || i != text.size()) return std::nullopt;
+      scale = 1000;
+    } else if (unit == "ms") {
+      scale = 1;
+    } else if (unit == "s") {
+      scale = 1000;
+    } else if (unit == "m") {
+      scale = 60'000;
+    } else if (unit == "h") {
+      scale = 3'600'000;
+    } else if (unit == "d") {
+      scale = 86'400'000;
+    } else {
+      return std::nullopt;
+    }
+    total_ms += value * scale;
+    any = true;
+    while (i < text.size() && is_ws(text[i])) ++i;
+  }
+  if (!std::isfinite(total_ms) || total_ms > 9.0e15) return std::nullopt;
+  return milliseconds(static_cast<std::int64_t>(std::llround(total_ms)));
+}
+
+Config parse_config(std::string_view toml_text, const fs::path& source, const EnvLookup& env) {
+  const std::string file = source.string();
+#if TOML_EXCEPTIONS
+  toml::table root;
+  try {
+    root = toml::parse(toml_text, file);
+  } catch (const toml::parse_error& e) {
+    throw ConfigError(file + ":" + std::to_string(e.source().begin.line) + ":" +
+                      std::to_string(e.source().begin.column) + ": TOML syntax error: " + std::string(e.description()));
+  }
+#else
+  toml::parse_result result = toml::parse(toml_text, file);
+  if (!result) {
+    const auto& e = result.error();
+    throw ConfigError(file + ":" + std::to_string(e.source().begin.line) + ":" +
+                      std::to_string(e.source().begin.column) + ": TOML syntax error: " + std::string(e.description()));
+  }
+  toml::table root = std::move(result).table();
+#endif
+  return Loader(source, env).load(root);
+}
+
+Config load_config(const fs::path& file, const EnvLookup& env) {
+  std::error_code ec;
+  if (fs::is_directory(file, ec)) throw ConfigError(file.string() + ": cannot read config: is a directory");
+  errno = 0;
+  std::ifstream in(file, std::ios::binary);
+  if (!in)
+    throw ConfigError(file.string() + ": cannot read config: " +
+                      (errno ? std::strerror(errno) : "cannot open file"));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) throw ConfigError(file.string() + ": cannot read config: read error");
+  return parse_config(ss.str(), file, env);
+}
+
+const std::vector<std::string>& known_provider_kinds() {
+  static const std::vector<std::string> kinds = {"juhuo", "turing", "vibegen", "seedance2", "openai"};
+  return kinds;
+}
+
+}  // namespace reelbatch

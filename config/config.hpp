@@ -9,6 +9,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace reelbatch {
@@ -78,6 +79,13 @@ Config parse_config(std::string_view toml_text, const std::filesystem::path& sou
 
 /// Reads and parses a config file. Throws ConfigError (also when unreadable).
 Config load_config(const std::filesystem::path& file, const EnvLookup& env = process_env());
+
+/// Parses a duration string: one or more <number><unit> groups, units ms, s,
+/// m, h, d (e.g. "500ms", "5s", "2m", "1h", "1m30s", "1.5s"); a bare number
+/// means seconds. Returns the total rounded to whole milliseconds, or nullopt
+/// when the text is malformed. Does not check the sign or range (config keys
+/// require > 0).
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
 
 /// The provider kinds this build knows.
 const std::vector<std::string>& known_provider_kinds();
