@@ -1,0 +1,933 @@
+// The juhuo adapter: request building, response parsing, error
+// classification and validation as pure functions (tested without sockets
+// in tests/juhuo_adapter_test.cpp), and a thin coroutine class that only
+// performs the HTTP exchanges. See juhuo.hpp for the doc sections.
+#include "providers/juhuo/juhuo.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <set>
+
+namespace reelbatch::juhuo {
+namespace json = boost::json;
+using boost::asio::awaitable;
+using std::chrono::milliseconds;
+
+namespace {
+
+// ---- text helpers ---------------------------------------------------------------------
+
+char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+std::string to_lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(), ascii_lower);
+  return out;
+}
+
+bool is_alnum(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
+    s.remove_suffix(1);
+  return s;
+}
+
+// Replaces the query of every http(s) URL in `text` with "?…": presigned
+// upload and download URLs carry signatures that do not belong in logs.
+std::string elide_url_queries(std::string text) {
+  std::size_t pos = 0;
+  while (true) {
+    const std::size_t a = text.find("http://", pos);
+    const std::size_t b = text.find("https://", pos);
+    const std::size_t start = std::min(a, b);
+    if (start == std::string::npos) break;
+    std::size_t end = start;
+    while (end < text.size() && text[end] != ' ' && text[end] != '"' && text[end] != '\'' &&
+           text[end] != '<' && text[end] != '>' && text[end] != '\n' && text[end] != '\r' && text[end] != '\t')
+      ++end;
+    const std::size_t q = text.find('?', start);
+    if (q != std::string::npos && q < end) {
+      text.replace(q, end - q, "?…");
+      end = q + std::string_view("?…").size();
+    }
+    pos = end;
+  }
+  return text;
+}
+
+// At most `max` bytes of `body` for an error message, cut on a UTF-8
+// character boundary, control characters flattened, URL queries elided.
+std::string excerpt(std::string_view body, std::size_t max = 200) {
+  body = trim(body);
+  bool cut = false;
+  if (body.size() > max) {
+    std::size_t n = max;
+    while (n > 0 && (static_cast<unsigned char>(body[n]) & 0xC0) == 0x80) --n;
+    body = body.substr(0, n);
+    cut = true;
+  }
+  std::string out;
+  out.reserve(body.size() + 3);
+  for (char c : body) out.push_back(static_cast<unsigned char>(c) < 0x20 ? ' ' : c);
+  if (cut) out += "…";
+  return elide_url_queries(std::move(out));
+}
+
+// ---- error construction ---------------------------------------------------------------
+
+enum class Op { upload, submit, query };
+
+struct CodeInfo {
+  std::string_view code;
+  ErrorClass cls;
+  std::string_view zh;  // the doc 10 label
+  std::string_view en;  // our explanation
+};
+
+// Doc 10.1 and 10.2.
+constexpr std::array<CodeInfo, 7> kCodes{{
+    {"4000", ErrorClass::permanent, "参数错误", "invalid request parameter; the row is rejected"},
+    {"4003", ErrorClass::out_of_credit, "积分余额不足", "API credit balance is exhausted"},
+    {"4004", ErrorClass::permanent, "资源不存在", "task not found or not owned by this API key"},
+    {"4009", ErrorClass::permanent, "资源冲突", "conflict: the resource already exists"},
+    {"4403", ErrorClass::auth, "未授权", "API key missing, malformed or revoked"},
+    {"5000", ErrorClass::retryable, "服务器内部错误", "juhuo internal server error; will retry"},
+    {"5003", ErrorClass::retryable, "服务繁忙", "juhuo is busy; will retry"},
+}};
+
+const CodeInfo* find_code(std::string_view code) {
+  for (const auto& c : kCodes)
+    if (c.code == code) return &c;
+  return nullptr;
+}
+
+// "<juhuo's message> (<zh label>: <en>)", without repeating a label juhuo
+// already wrote, or "<zh> (<en>)" when juhuo said nothing.
+std::string compose(std::string_view message, std::string_view zh, std::string_view en) {
+  message = trim(message);
+  if (message.empty()) return std::string(zh) + " (" + std::string(en) + ")";
+  if (zh.empty() || message.find(zh) != std::string_view::npos)
+    return std::string(message) + " (" + std::string(en) + ")";
+  return std::string(message) + " (" + std::string(zh) + ": " + std::string(en) + ")";
+}
+
+ProviderError make_error(ErrorClass cls, const std::string& profile, int http_status, std::string code,
+                         std::string message, std::optional<milliseconds> retry_after = std::nullopt) {
+  ProviderError e;
+  e.cls = cls;
+  e.provider = profile;
+  e.http_status = http_status;
+  e.code = std::move(code);
+  e.message = std::move(message);
+  if (cls == ErrorClass::rate_limited || cls == ErrorClass::retryable) e.retry_after = retry_after;
+  return e;
+}
+
+// A response we cannot use. For a submit the task may exist.
+ProviderError bad_response(int http_status, const std::string& what, const std::string& profile, Op op) {
+  if (op == Op::submit)
+    return make_error(ErrorClass::unknown_outcome, profile, http_status, "bad_response",
+                      "unusable submit answer (" + what +
+                          "); the task may exist: reconcile with the task list before resubmitting "
+                          "(响应无法解析)");
+  return make_error(ErrorClass::retryable, profile, http_status, "bad_response",
+                    "unusable answer (" + what + "); will retry (响应无法解析)");
+}
+
+bool is_2xx(int status) { return status >= 200 && status < 300; }
+
+// ---- envelope (doc 3.3) ---------------------------------------------------------------
+
+struct Envelope {
+  json::value doc;  // the whole parsed body (an object)
+  std::string code;
+  std::string message;
+
+  // result, or nullptr when absent or null.
+  const json::value* result() const {
+    const json::value* r = doc.as_object().if_contains("result");
+    return (r && !r->is_null()) ? r : nullptr;
+  }
+};
+
+// The body as an envelope: a JSON object with a string (or integer) "code".
+std::optional<Envelope> parse_envelope(std::string_view body) {
+  boost::system::error_code ec;
+  json::value v = json::parse(json::string_view(body.data(), body.size()), ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  const json::value* code = v.as_object().if_contains("code");
+  if (!code) return std::nullopt;
+  Envelope env;
+  if (const auto* s = code->if_string()) {
+    env.code = std::string(s->data(), s->size());
+  } else if (const auto* i = code->if_int64()) {
+    env.code = std::to_string(*i);
+  } else if (const auto* u = code->if_uint64()) {
+    env.code = std::to_string(*u);
+  } else {
+    return std::nullopt;
+  }
+  if (env.code.empty()) return std::nullopt;
+  if (const json::value* m = v.as_object().if_contains("message")) {
+    if (const auto* s = m->if_string()) env.message = std::string(s->data(), s->size());
+  }
+  env.doc = std::move(v);
+  return env;
+}
+
+// The envelope's result on success; the classified error otherwise. An
+// absent or null result comes back as a null value.
+Result<json::value, ProviderError> unwrap(int http_status, std::string_view body, const std::string& profile,
+                                          std::optional<milliseconds> retry_after, Op op) {
+  auto env = parse_envelope(body);
+  if (http_status == 429)
+    return fail(classify(429, env ? std::string_view(env->code) : std::string_view(),
+                         env ? env->message : excerpt(body), profile, retry_after));
+  if (env) {
+    if (env->code == "200") {
+      const json::value* r = env->result();
+      return r ? json::value(*r) : json::value(nullptr);
+    }
+    return fail(classify(http_status, env->code, env->message, profile, retry_after));
+  }
+  // Not an envelope.
+  if (is_2xx(http_status)) {
+    const std::string what = body.empty() ? std::string("empty body")
+                                          : "not a juhuo JSON envelope: " + excerpt(body);
+    return fail(bad_response(http_status, what, profile, op));
+  }
+  if (op == Op::submit && (http_status == 502 || http_status == 504))
+    return fail(make_error(ErrorClass::unknown_outcome, profile, http_status, "http",
+                           "网关错误 (a gateway answered HTTP " + std::to_string(http_status) +
+                               " to the submit; juhuo may have received it: reconcile with the task list "
+                               "before resubmitting)" + (body.empty() ? "" : "; body: " + excerpt(body))));
+  return fail(classify(http_status, "", excerpt(body), profile, retry_after));
+}
+
+// ---- JSON field readers (false + `why` on a type error) ----------------------------------
+
+// A string; null or absent → "" (an error when `required`). With
+// `allow_integer`, an integer is taken as its decimal text (ids, codes).
+bool read_string(const json::object& o, std::string_view key, bool required, std::string& out,
+                 std::string& why, bool allow_integer = false) {
+  const json::value* v = o.if_contains(key);
+  if (!v || v->is_null()) {
+    if (required) why = "missing " + std::string(key);
+    return !required;
+  }
+  if (const auto* s = v->if_string()) {
+    out.assign(s->data(), s->size());
+    if (required && out.empty()) {
+      why = "empty " + std::string(key);
+      return false;
+    }
+    return true;
+  }
+  if (allow_integer && (v->is_int64() || v->is_uint64())) {
+    out = json::serialize(*v);
+    return true;
+  }
+  why = std::string(key) + " is not a string";
+  return false;
+}
+
+bool number_from_string(std::string_view s, double& out) {
+  s = trim(s);
+  if (s.empty()) return false;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && p == s.data() + s.size();
+}
+
+// A JSON number, or a numeric string (some Java services serialize BigDecimal
+// so). null or absent → nullopt (an error when `required`).
+bool read_number(const json::object& o, std::string_view key, bool required, std::optional<double>& out,
+                 std::string& why) {
+  const json::value* v = o.if_contains(key);
+  if (!v || v->is_null()) {
+    if (required) why = "missing " + std::string(key);
+    return !required;
+  }
+  if (v->is_number()) {
+    boost::system::error_code ec;
+    const double d = v->to_number<double>(ec);
+    if (!ec) {
+      out = d;
+      return true;
+    }
+  } else if (const auto* s = v->if_string()) {
+    double d = 0;
+    if (number_from_string(std::string_view(s->data(), s->size()), d)) {
+      out = d;
+      return true;
+    }
+  }
+  why = std::string(key) + " is not a number";
+  return false;
+}
+
+bool read_int64(const json::object& o, std::string_view key, std::optional<std::int64_t>& out,
+                std::string& why) {
+  const json::value* v = o.if_contains(key);
+  if (!v || v->is_null()) return true;
+  if (v->is_number()) {
+    boost::system::error_code ec;
+    const auto i = v->to_number<std::int64_t>(ec);  // a double must be integral
+    if (!ec) {
+      out = i;
+      return true;
+    }
+  } else if (const auto* s = v->if_string()) {
+    std::int64_t i = 0;
+    const std::string_view t = trim(std::string_view(s->data(), s->size()));
+    auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), i);
+    if (!t.empty() && ec == std::errc() && p == t.data() + t.size()) {
+      out = i;
+      return true;
+    }
+  }
+  why = std::string(key) + " is not an integer";
+  return false;
+}
+
+// One doc 6 task object.
+Result<TaskStatus, std::string> task_from_json(const json::value& v, bool require_output) {
+  const json::object* o = v.if_object();
+  if (!o) return fail(std::string("task is not an object"));
+  TaskStatus t;
+  std::string why;
+  if (!read_string(*o, "taskId", true, t.remote_id, why, true) ||
+      !read_string(*o, "status", true, t.native_state, why) ||
+      !read_string(*o, "outputUrl", false, t.video_url, why) || !read_string(*o, "coverUrl", false, t.cover_url, why) ||
+      !read_string(*o, "errorCode", false, t.error_code, why, true) ||
+      !read_string(*o, "errorMsg", false, t.error_message, why) || !read_number(*o, "creditCost", false, t.cost, why) ||
+      !read_int64(*o, "gmtCreate", t.created_at_ms, why))
+    return fail(std::move(why));
+  t.state = map_state(t.native_state);
+  if (!is_documented_state(t.native_state))
+    spdlog::warn("juhuo: task {} has undocumented status '{}'; treating it as running", t.remote_id,
+                 t.native_state);
+  if (require_output && t.state == RemoteState::succeeded && t.video_url.empty())
+    return fail("task " + t.remote_id + " is success but has no outputUrl");
+  return t;
+}
+
+const std::array<std::string_view, 6> kRatios{"9:16", "16:9", "3:4", "4:3", "1:1", "21:9"};
+const std::array<std::string_view, 2> kModels{"seedance-2.0", "seedance-2.0-fast"};
+
+template <std::size_t N>
+bool one_of(const std::array<std::string_view, N>& set, std::string_view v) {
+  return std::find(set.begin(), set.end(), v) != set.end();
+}
+
+constexpr int kMinDuration = 4, kMaxDuration = 15;  // doc 5: duration 4 ~ 15 s
+constexpr std::size_t kMaxFileName = 128;          // doc 4.1: fileName ≤ 128 characters
+
+}  // namespace
+
+// ---- validation ---------------------------------------------------------------------------
+
+std::optional<int> normalize_resolution(std::string_view resolution) {
+  const std::string r = to_lower(trim(resolution));
+  if (r == "480" || r == "480p") return 480;
+  if (r == "720" || r == "720p") return 720;
+  return std::nullopt;
+}
+
+std::vector<std::string> prompt_references(std::string_view prompt) {
+  std::vector<std::string> out;
+  std::size_t pos = 0;
+  while (true) {
+    const std::size_t open = prompt.find("<<<", pos);
+    if (open == std::string_view::npos) break;
+    const std::size_t close = prompt.find(">>>", open + 3);
+    if (close == std::string_view::npos) break;
+    out.emplace_back(prompt.substr(open + 3, close - open - 3));
+    pos = close + 3;
+  }
+  return out;
+}
+
+std::vector<FieldError> validate(const JobSpec& spec) {
+  std::vector<FieldError> errs;
+  if (trim(spec.prompt).empty()) errs.push_back({"prompt", "juhuo requires a prompt (doc 5: prompt 必填)"});
+  if (!spec.model.empty() && !one_of(kModels, spec.model))
+    errs.push_back({"model", "juhuo accepts seedance-2.0 or seedance-2.0-fast (got " + spec.model + ")"});
+  if (spec.duration_s && (*spec.duration_s < kMinDuration || *spec.duration_s > kMaxDuration))
+    errs.push_back({"duration", "juhuo accepts 4-15 s (got " + std::to_string(*spec.duration_s) + ")"});
+  if (!spec.resolution.empty() && !normalize_resolution(spec.resolution))
+    errs.push_back({"resolution", "juhuo accepts 480 or 720 (got " + spec.resolution + ")"});
+  if (!spec.aspect_ratio.empty() && !one_of(kRatios, spec.aspect_ratio))
+    errs.push_back({"aspect_ratio",
+                    "juhuo accepts 9:16, 16:9, 3:4, 4:3, 1:1 or 21:9 (got " + spec.aspect_ratio + ")"});
+  if (spec.seed) errs.push_back({"seed", "juhuo has no seed parameter"});
+  if (!spec.audios.empty())
+    errs.push_back({"audios", "juhuo has no audio references (it takes inputImages and inputVideos only)"});
+
+  std::set<std::string> names;
+  auto check_assets = [&](const std::vector<AssetRef>& assets, const char* field, const char* noun, bool image) {
+    for (const auto& a : assets) {
+      const std::string label = std::string(noun) + " '" + a.name + "'";
+      if (a.name.empty()) {
+        errs.push_back({field, std::string(noun) + " with an empty name (juhuo references assets by name)"});
+      } else if (a.name.find("<<<") != std::string::npos || a.name.find(">>>") != std::string::npos) {
+        errs.push_back({field, label + ": a name cannot contain <<< or >>>"});
+      } else if (!names.insert(a.name).second) {
+        errs.push_back({field, label + ": the name is used twice (images and videos share one namespace)"});
+      }
+      if (a.location.empty()) {
+        errs.push_back({field, label + ": no file given"});
+        continue;
+      }
+      if (a.is_url()) {
+        errs.push_back({field, label + ": juhuo takes uploaded files only; download it first (got " +
+                                   elide_url_queries(a.location) + ")"});
+        continue;
+      }
+      const auto ct = content_type_for(a.location);
+      const bool ok = ct && (image ? is_image_content_type(*ct) : is_video_content_type(*ct));
+      if (!ok) {
+        const std::string ext = std::filesystem::path(a.location).extension().string();
+        errs.push_back({field, label + ": juhuo accepts " +
+                                   std::string(image ? ".png, .jpg, .jpeg or .webp images"
+                                                     : ".mp4, .mov or .webm videos") +
+                                   " (got " + (ext.empty() ? std::string("no extension") : ext) + ")"});
+      }
+    }
+  };
+  check_assets(spec.images, "images", "image", true);
+  check_assets(spec.videos, "videos", "video", false);
+
+  std::set<std::string> reported;
+  for (const auto& ref : prompt_references(spec.prompt)) {
+    if (ref.empty()) {
+      if (reported.insert(ref).second) errs.push_back({"prompt", "empty reference <<<>>> in the prompt"});
+      continue;
+    }
+    if (names.count(ref) || !reported.insert(ref).second) continue;
+    errs.push_back({"prompt", "the prompt references <<<" + ref + ">>> but the row has no image or video named '" +
+                                  ref + "'"});
+  }
+  return errs;
+}
+
+// ---- upload -------------------------------------------------------------------------------
+
+std::optional<std::string> content_type_for(const std::filesystem::path& p) {
+  const std::string ext = to_lower(p.extension().string());
+  if (ext == ".png") return "image/png";
+  if (ext == ".jpg" || ext == ".jpeg") return "image/jpeg";
+  if (ext == ".webp") return "image/webp";
+  if (ext == ".mp4") return "video/mp4";
+  if (ext == ".mov") return "video/quicktime";
+  if (ext == ".webm") return "video/webm";
+  return std::nullopt;
+}
+
+bool is_image_content_type(std::string_view ct) {
+  return ct == "image/png" || ct == "image/jpeg" || ct == "image/webp";
+}
+
+bool is_video_content_type(std::string_view ct) {
+  return ct == "video/mp4" || ct == "video/quicktime" || ct == "video/webm";
+}
+
+std::string upload_file_name(const std::filesystem::path& local, std::string_view sha256_hex) {
+  std::string ext;
+  for (char c : local.extension().string())
+    if (is_alnum(c)) ext.push_back(ascii_lower(c));
+  if (ext.empty()) ext = "bin";
+  if (ext.size() > 16) ext.resize(16);
+
+  std::string hash;
+  for (char c : sha256_hex) {
+    if (hash.size() == 12) break;
+    const char l = ascii_lower(c);
+    if ((l >= '0' && l <= '9') || (l >= 'a' && l <= 'f')) hash.push_back(l);
+  }
+
+  std::string stem;
+  for (char c : local.stem().string()) {
+    const char m = (is_alnum(c) || c == '-' || c == '_') ? c : '_';
+    if (m == '_' && !stem.empty() && stem.back() == '_') continue;  // collapse runs
+    stem.push_back(m);
+  }
+  auto trim_underscores = [](std::string& s) {
+    while (!s.empty() && s.back() == '_') s.pop_back();
+    const auto first = s.find_first_not_of('_');
+    s.erase(0, first == std::string::npos ? s.size() : first);
+  };
+  trim_underscores(stem);
+  if (stem.empty()) stem = "file";
+  const std::size_t max_stem = kMaxFileName - 1 - ext.size() - (hash.empty() ? 0 : hash.size() + 1);
+  if (stem.size() > max_stem) {
+    stem.resize(max_stem);
+    trim_underscores(stem);
+    if (stem.empty()) stem = "file";
+  }
+  return stem + (hash.empty() ? "" : "-" + hash) + "." + ext;
+}
+
+json::object build_presign_body(const LocalAsset& asset, std::string_view content_type) {
+  return json::object{{"fileName", upload_file_name(asset.path, asset.sha256)},
+                      {"contentType", json::string_view(content_type.data(), content_type.size())}};
+}
+
+ProviderResult<PresignResult> parse_presign_response(int http_status, std::string_view body,
+                                                     const std::string& profile,
+                                                     std::optional<milliseconds> retry_after) {
+  auto r = unwrap(http_status, body, profile, retry_after, Op::upload);
+  if (!r) return fail(r.error());
+  const json::object* o = r->if_object();
+  if (!o) return fail(bad_response(http_status, "presign answer without a result object", profile, Op::upload));
+  PresignResult p;
+  std::string why;
+  if (!read_string(*o, "uploadUrl", true, p.upload_url, why) || !read_string(*o, "ossKey", true, p.oss_key, why) ||
+      !read_string(*o, "method", false, p.method, why))
+    return fail(bad_response(http_status, "presign: " + why, profile, Op::upload));
+  if (p.method.empty()) p.method = "PUT";
+  for (char& c : p.method)
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  if (p.method != "PUT")
+    return fail(make_error(ErrorClass::permanent, profile, http_status, "bad_response",
+                           "presign asks for upload method " + p.method + "; doc 4.1 documents only PUT"));
+  return p;
+}
+
+HttpRequest build_upload_request(const PresignResult& presign, std::string_view content_type, std::string bytes,
+                                 milliseconds timeout) {
+  HttpRequest req;
+  req.method = presign.method.empty() ? "PUT" : presign.method;
+  req.url = presign.upload_url;
+  req.headers = {{"Content-Type", std::string(content_type)}};
+  req.body = std::move(bytes);
+  req.timeout = timeout;
+  return req;
+}
+
+std::optional<ProviderError> classify_upload_response(int http_status, std::string_view body,
+                                                      const std::string& profile,
+                                                      std::optional<milliseconds> retry_after) {
+  if (is_2xx(http_status)) return std::nullopt;
+  const std::string tail = body.empty() ? "" : "; body: " + excerpt(body);
+  const std::string status = "HTTP " + std::to_string(http_status) + " from the upload URL";
+  if (http_status == 403)
+    return make_error(ErrorClass::retryable, profile, http_status, "upload",
+                      "上传签名过期或无效 (" + status + ": the presigned URL expired or was rejected; presigning again)" +
+                          tail,
+                      retry_after);
+  if (http_status == 429)
+    return make_error(ErrorClass::rate_limited, profile, http_status, "upload",
+                      "上传请求过于频繁 (" + status + ": rate limited)" + tail, retry_after);
+  if (http_status == 408 || http_status >= 500)
+    return make_error(ErrorClass::retryable, profile, http_status, "upload",
+                      "上传失败 (" + status + ": storage error; will retry)" + tail, retry_after);
+  return make_error(ErrorClass::permanent, profile, http_status, "upload",
+                    "上传被拒绝 (" + status + ": the storage rejected the file)" + tail);
+}
+
+// ---- submit -------------------------------------------------------------------------------
+
+json::object build_submit_body(const SubmitRequest& req) {
+  const JobSpec& s = req.spec;
+  json::object body;
+  body["prompt"] = s.prompt;
+  if (!s.model.empty()) body["model"] = s.model;
+  if (s.audio) body["sound"] = *s.audio ? "on" : "off";
+  if (s.duration_s) body["duration"] = *s.duration_s;
+  if (!s.resolution.empty()) {
+    if (auto r = normalize_resolution(s.resolution)) body["resolution"] = *r;
+    else body["resolution"] = s.resolution;
+  }
+  if (!s.aspect_ratio.empty()) body["aspectRatio"] = s.aspect_ratio;
+  auto refs = [](const std::vector<ResolvedAsset>& assets) {
+    json::array a;
+    for (const auto& x : assets) a.push_back(json::object{{"name", x.name}, {"ossKey", x.remote_ref}});
+    return a;
+  };
+  if (!req.images.empty()) body["inputImages"] = refs(req.images);
+  if (!req.videos.empty()) body["inputVideos"] = refs(req.videos);
+  for (const auto& kv : s.params) body[kv.key()] = kv.value();
+  return body;
+}
+
+ProviderResult<std::string> parse_submit_response(int http_status, std::string_view body,
+                                                  const std::string& profile,
+                                                  std::optional<milliseconds> retry_after) {
+  auto r = unwrap(http_status, body, profile, retry_after, Op::submit);
+  if (!r) return fail(r.error());
+  const json::object* o = r->if_object();
+  if (!o) return fail(bad_response(http_status, "success without a result object", profile, Op::submit));
+  std::string id, why;
+  if (!read_string(*o, "taskId", true, id, why, true))
+    return fail(bad_response(http_status, "success but " + why, profile, Op::submit));
+  return id;
+}
+
+// ---- query, list, balance ------------------------------------------------------------------
+
+RemoteState map_state(std::string_view native) {
+  const std::string s = to_lower(trim(native));
+  if (s == "queued") return RemoteState::queued;
+  if (s == "success") return RemoteState::succeeded;
+  if (s == "fail") return RemoteState::failed;
+  return RemoteState::running;  // init, uploading, submitted, generating, downloading, and unknown words
+}
+
+bool is_documented_state(std::string_view native) {
+  static constexpr std::array<std::string_view, 8> kStates{
+      "queued", "init", "uploading", "submitted", "generating", "downloading", "success", "fail"};
+  const std::string s = to_lower(trim(native));
+  return std::find(kStates.begin(), kStates.end(), s) != kStates.end();
+}
+
+bool is_retryable_task_error(std::string_view error_code) {
+  return error_code == "UPLOAD_FAILED" || error_code == "SUBMIT_FAILED" || error_code == "PIPELINE_TIMEOUT" ||
+         error_code == "TRANSFER_FAILED";
+}
+
+ProviderResult<TaskStatus> parse_task_response(int http_status, std::string_view body, const std::string& profile,
+                                               std::optional<milliseconds> retry_after) {
+  auto r = unwrap(http_status, body, profile, retry_after, Op::query);
+  if (!r) return fail(r.error());
+  if (r->is_null()) return fail(bad_response(http_status, "success without a result object", profile, Op::query));
+  auto t = task_from_json(*r, true);
+  if (!t) return fail(bad_response(http_status, t.error(), profile, Op::query));
+  return std::move(t).value();
+}
+
+std::string task_path(std::string_view task_id) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out(kTaskPathPrefix);
+  for (char c : task_id) {
+    if (is_alnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(c);
+    } else {
+      const auto u = static_cast<unsigned char>(c);
+      out.push_back('%');
+      out.push_back(kHex[u >> 4]);
+      out.push_back(kHex[u & 0xF]);
+    }
+  }
+  return out;
+}
+
+std::string task_list_path(int page_no, int page_size) {
+  return std::string(kTaskListPath) + "?pageNo=" + std::to_string(page_no) + "&pageSize=" + std::to_string(page_size);
+}
+
+ProviderResult<TaskPage> parse_task_list_response(int http_status, std::string_view body,
+                                                  const std::string& profile,
+                                                  std::optional<milliseconds> retry_after) {
+  auto r = unwrap(http_status, body, profile, retry_after, Op::query);
+  if (!r) return fail(r.error());
+  const json::object* o = r->if_object();
+  if (!o) return fail(bad_response(http_status, "task list without a result object", profile, Op::query));
+  TaskPage page;
+  const json::value* data = o->if_contains("data");
+  if (!data) return fail(bad_response(http_status, "task list without data", profile, Op::query));
+  if (!data->is_null()) {
+    const json::array* arr = data->if_array();
+    if (!arr) return fail(bad_response(http_status, "task list data is not an array", profile, Op::query));
+    for (std::size_t i = 0; i < arr->size(); ++i) {
+      auto t = task_from_json((*arr)[i], false);
+      if (!t) {
+        return fail(
+            bad_response(http_status, "task list item " + std::to_string(i) + ": " + t.error(), profile, Op::query));
+      }
+      page.tasks.push_back(std::move(t).value());
+    }
+  }
+  std::optional<std::int64_t> total;
+  std::string why;
+  if (!read_int64(*o, "total", total, why)) return fail(bad_response(http_status, why, profile, Op::query));
+  page.total = total.value_or(static_cast<std::int64_t>(page.tasks.size()));
+  return page;
+}
+
+ProviderResult<Balance> parse_balance_response(int http_status, std::string_view body, const std::string& profile,
+                                               std::optional<milliseconds> retry_after) {
+  auto r = unwrap(http_status, body, profile, retry_after, Op::query);
+  if (!r) return fail(r.error());
+  const json::object* o = r->if_object();
+  if (!o) return fail(bad_response(http_status, "balance without a result object", profile, Op::query));
+  std::optional<double> total, used, remain;
+  std::string why;
+  if (!read_number(*o, "totalCredits", true, total, why) || !read_number(*o, "usedCredits", true, used, why) ||
+      !read_number(*o, "remainCredits", true, remain, why))
+    return fail(bad_response(http_status, "balance: " + why, profile, Op::query));
+  return Balance{*total, *used, *remain};
+}
+
+// ---- errors ----------------------------------------------------------------------------------
+
+ProviderError classify(int http_status, std::string_view code, std::string message, const std::string& profile,
+                       std::optional<milliseconds> retry_after) {
+  const std::string code_s = code.empty() ? std::string("http") : std::string(code);
+  if (http_status == 429) {
+    std::string en = "HTTP 429: rate limited by juhuo";
+    if (retry_after) en += "; retry after " + std::to_string(retry_after->count()) + " ms";
+    return make_error(ErrorClass::rate_limited, profile, http_status, code_s, compose(message, "请求过于频繁", en),
+                      retry_after);
+  }
+  if (const CodeInfo* info = find_code(code))
+    return make_error(info->cls, profile, http_status, code_s, compose(message, info->zh, info->en), retry_after);
+  if (!code.empty()) {
+    // An undocumented envelope code: its family decides, then the HTTP status.
+    const std::string en = "undocumented juhuo code " + std::string(code);
+    if (code.front() == '5')
+      return make_error(ErrorClass::retryable, profile, http_status, code_s, compose(message, "", en + "; will retry"),
+                        retry_after);
+    if (code.front() == '4' || !(http_status >= 500 && http_status < 600))
+      return make_error(ErrorClass::permanent, profile, http_status, code_s, compose(message, "", en));
+    return make_error(ErrorClass::retryable, profile, http_status, code_s, compose(message, "", en + "; will retry"),
+                      retry_after);
+  }
+  // No envelope: the HTTP status decides. `message` is a body excerpt.
+  const std::string st = "HTTP " + std::to_string(http_status);
+  const std::string body = message.empty() ? "" : "; body: " + message;
+  if (http_status == 401 || http_status == 403)
+    return make_error(ErrorClass::auth, profile, http_status, code_s,
+                      "未授权 (" + st + " without a juhuo envelope: the API key was rejected)" + body);
+  if (http_status == 408 || (http_status >= 500 && http_status < 600))
+    return make_error(ErrorClass::retryable, profile, http_status, code_s,
+                      "服务端错误 (" + st + " without a juhuo envelope: server or gateway error; will retry)" + body,
+                      retry_after);
+  if (is_2xx(http_status))
+    return make_error(ErrorClass::retryable, profile, http_status, "bad_response",
+                      "响应无法解析 (" + st + " without a juhuo envelope; will retry)" + body, retry_after);
+  return make_error(ErrorClass::permanent, profile, http_status, code_s,
+                    "请求被拒绝 (" + st + " without a juhuo envelope: the request was rejected)" + body);
+}
+
+ProviderError from_net_error(const NetError& e, const std::string& profile, bool is_submit) {
+  const std::string code = e.code == NetErrc::timeout ? "timeout" : "network";
+  const std::string what = elide_url_queries(e.message);
+  if (is_submit && e.request_sent)
+    return make_error(ErrorClass::unknown_outcome, profile, 0, code,
+                      "网络错误 (the submit was sent but no answer arrived: " + what +
+                          "; juhuo may have created the task: reconcile with the task list before resubmitting)");
+  if (e.code == NetErrc::bad_url)
+    return make_error(ErrorClass::permanent, profile, 0, code, "地址错误 (" + what + "; check base_url)");
+  return make_error(ErrorClass::retryable, profile, 0, code,
+                    std::string(e.code == NetErrc::timeout ? "请求超时" : "网络错误") + " (" + what +
+                        (e.request_sent ? "" : "; the request was not sent") + "; will retry)");
+}
+
+std::optional<milliseconds> parse_retry_after(std::string_view value, std::chrono::system_clock::time_point now) {
+  using namespace std::chrono;
+  constexpr auto kCap = hours(24);
+  value = trim(value);
+  if (value.empty()) return std::nullopt;
+  if (std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    if (value.size() > 6) return duration_cast<milliseconds>(kCap);
+    std::int64_t secs = 0;
+    std::from_chars(value.data(), value.data() + value.size(), secs);
+    return std::min(milliseconds(secs * 1000), duration_cast<milliseconds>(kCap));
+  }
+  // IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT".
+  const std::size_t comma = value.find(", ");
+  if (comma == std::string_view::npos) return std::nullopt;
+  const std::string rest(value.substr(comma + 2));
+  int d = 0, y = 0, hh = 0, mm = 0, ss = 0;
+  char mon[4] = {};
+  char zone[4] = {};
+  if (std::sscanf(rest.c_str(), "%2d %3s %4d %2d:%2d:%2d %3s", &d, mon, &y, &hh, &mm, &ss, zone) != 7)
+    return std::nullopt;
+  if (std::string_view(zone) != "GMT") return std::nullopt;
+  static constexpr std::array<std::string_view, 12> kMonths{"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                             "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  const auto it = std::find(kMonths.begin(), kMonths.end(), std::string_view(mon));
+  if (it == kMonths.end()) return std::nullopt;
+  const year_month_day ymd{year{y}, month{static_cast<unsigned>(it - kMonths.begin() + 1)},
+                           day{static_cast<unsigned>(d)}};
+  if (!ymd.ok() || hh > 23 || mm > 59 || ss > 60) return std::nullopt;
+  const auto at = sys_days(ymd) + hours(hh) + minutes(mm) + seconds(ss);
+  const auto diff = duration_cast<milliseconds>(at - now);
+  if (diff <= milliseconds(0)) return milliseconds(0);
+  return std::min(diff, duration_cast<milliseconds>(kCap));
+}
+
+HttpRequest build_api_request(const ProfileConfig& profile, std::string method, std::string_view path_and_query,
+                              std::string body) {
+  HttpRequest req;
+  std::string base = profile.base_url;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  req.method = std::move(method);
+  req.url = base + std::string(path_and_query);
+  req.headers = {{"Authorization", "Bearer " + profile.api_key}, {"Accept", "application/json"}};
+  if (!body.empty()) req.headers.emplace_back("Content-Type", "application/json");
+  req.body = std::move(body);
+  req.timeout = profile.request_timeout;
+  return req;
+}
+
+std::string redact(std::string text, std::string_view secret) {
+  if (secret.empty()) return text;
+  std::size_t pos = 0;
+  while ((pos = text.find(secret, pos)) != std::string::npos) {
+    text.replace(pos, secret.size(), "[redacted]");
+    pos += std::string_view("[redacted]").size();
+  }
+  return text;
+}
+
+// ---- the coroutine adapter -------------------------------------------------------------------
+
+namespace {
+
+std::optional<milliseconds> retry_after_of(const HttpResponse& r) {
+  const std::string v = r.header("Retry-After");
+  if (v.empty()) return std::nullopt;
+  return parse_retry_after(v);
+}
+
+// Reads a whole (small) reference file. Blocking, but juhuo's references are
+// images and short clips; a large-file path would stream the PUT body from
+// the file on the engine's thread pool instead.
+bool read_file(const std::filesystem::path& path, std::string& out, std::string& why) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    why = "cannot open " + path.string();
+    return false;
+  }
+  out.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  if (in.bad()) {
+    why = "cannot read " + path.string();
+    return false;
+  }
+  return true;
+}
+
+class JuhuoProvider final : public Provider {
+ public:
+  JuhuoProvider(const ProfileConfig& profile, HttpClient& http) : profile_(profile), http_(http) {}
+
+  const ProfileConfig& profile() const override { return profile_; }
+
+  std::vector<FieldError> validate(const JobSpec& spec) const override { return juhuo::validate(spec); }
+
+  // Doc 4.1 presign, then doc 4.2 PUT; returns the ossKey.
+  awaitable<ProviderResult<std::string>> async_upload(const LocalAsset& asset) override {
+    const std::string& name = profile_.name;
+    if (asset.kind == LocalAsset::Kind::audio)
+      co_return fail(local("asset '" + asset.name + "': juhuo has no audio references"));
+    const auto ct = content_type_for(asset.path);
+    if (!ct || (asset.kind == LocalAsset::Kind::image && !is_image_content_type(*ct)) ||
+        (asset.kind == LocalAsset::Kind::video && !is_video_content_type(*ct)))
+      co_return fail(local("asset '" + asset.name + "' (" + asset.path.filename().string() +
+                           "): file type not in juhuo's contentType table (doc 4.1)"));
+    std::string bytes, why;
+    if (!read_file(asset.path, bytes, why)) co_return fail(local(why));
+
+    auto presign = co_await http_.async_request(
+        build_api_request(profile_, "POST", kPresignPath, json::serialize(build_presign_body(asset, *ct))));
+    if (!presign) co_return fail(scrub(from_net_error(presign.error(), name, false)));
+    auto p = parse_presign_response(presign->status, presign->body, name, retry_after_of(*presign));
+    if (!p) co_return fail(scrub(p.error()));
+
+    // Allow 1 s per MiB beyond the request timeout for the body itself.
+    const auto timeout = profile_.request_timeout + milliseconds(static_cast<std::int64_t>(bytes.size() >> 10));
+    const std::size_t size = bytes.size();
+    auto put = co_await http_.async_request(build_upload_request(*p, *ct, std::move(bytes), timeout));
+    if (!put) co_return fail(scrub(from_net_error(put.error(), name, false)));
+    if (auto err = classify_upload_response(put->status, put->body, name, retry_after_of(*put)))
+      co_return fail(scrub(std::move(*err)));
+    spdlog::debug("{}: uploaded {} ({} bytes) as {}", name, asset.path.filename().string(), size, p->oss_key);
+    co_return p->oss_key;
+  }
+
+  // Doc 5; returns the taskId.
+  awaitable<ProviderResult<std::string>> async_submit(const SubmitRequest& req) override {
+    const std::string& name = profile_.name;
+    auto r = co_await http_.async_request(
+        build_api_request(profile_, "POST", kSubmitPath, json::serialize(build_submit_body(req))));
+    if (!r) co_return fail(scrub(from_net_error(r.error(), name, true)));
+    auto id = parse_submit_response(r->status, r->body, name, retry_after_of(*r));
+    if (!id) co_return fail(scrub(id.error()));
+    spdlog::debug("{}: job {} submitted as task {}", name, req.spec.id, *id);
+    co_return std::move(id).value();
+  }
+
+  // Doc 6.
+  awaitable<ProviderResult<TaskStatus>> async_query(const std::string& remote_id) override {
+    if (remote_id.empty()) co_return fail(local("query without a task id"));
+    auto r = co_await http_.async_request(build_api_request(profile_, "GET", task_path(remote_id)));
+    if (!r) co_return fail(scrub(from_net_error(r.error(), profile_.name, false)));
+    auto t = parse_task_response(r->status, r->body, profile_.name, retry_after_of(*r));
+    if (!t) co_return fail(scrub(t.error()));
+    co_return std::move(t).value();
+  }
+
+  bool has_task_list() const override { return true; }
+
+  // Doc 7.
+  awaitable<ProviderResult<TaskPage>> async_list(int page, int page_size) override {
+    if (page < 1 || page_size < 1) co_return fail(local("task list page and page size count from 1"));
+    auto r = co_await http_.async_request(build_api_request(profile_, "GET", task_list_path(page, page_size)));
+    if (!r) co_return fail(scrub(from_net_error(r.error(), profile_.name, false)));
+    auto t = parse_task_list_response(r->status, r->body, profile_.name, retry_after_of(*r));
+    if (!t) co_return fail(scrub(t.error()));
+    co_return std::move(t).value();
+  }
+
+  // Doc 8.
+  awaitable<ProviderResult<Balance>> async_balance() override {
+    auto r = co_await http_.async_request(build_api_request(profile_, "GET", kBalancePath));
+    if (!r) co_return fail(scrub(from_net_error(r.error(), profile_.name, false)));
+    auto b = parse_balance_response(r->status, r->body, profile_.name, retry_after_of(*r));
+    if (!b) co_return fail(scrub(b.error()));
+    co_return *b;
+  }
+
+  // Doc 6 轮询建议: every 5 ~ 10 s.
+  PollPolicy default_poll() const override {
+    return PollPolicy{milliseconds(5000), milliseconds(5000), milliseconds(10000)};
+  }
+
+  // Doc 6 / B: outputUrl and coverUrl are signed for 7 days.
+  std::chrono::seconds default_url_ttl() const override { return std::chrono::hours(24 * 7); }
+
+  // Signed URLs: no headers (and never the API key: the CDN is another host).
+  std::optional<DownloadTarget> download_target(const TaskStatus& status, OutputKind kind) const override {
+    const std::string* url = nullptr;
+    if (kind == OutputKind::video) url = &status.video_url;
+    if (kind == OutputKind::cover) url = &status.cover_url;
+    if (!url || url->empty()) return std::nullopt;
+    return DownloadTarget{*url, {}};
+  }
+
+ private:
+  ProviderError local(std::string message) const {
+    return make_error(ErrorClass::permanent, profile_.name, 0, "local", scrub_text(std::move(message)));
+  }
+  std::string scrub_text(std::string s) const { return redact(std::move(s), profile_.api_key); }
+  ProviderError scrub(ProviderError e) const {
+    e.message = scrub_text(std::move(e.message));
+    return e;
+  }
+
+  ProfileConfig profile_;
+  HttpClient& http_;
+};
+
+}  // namespace
+
+std::unique_ptr<Provider> make_juhuo_provider(const ProfileConfig& profile, HttpClient& http) {
+  return std::make_unique<JuhuoProvider>(profile, http);
+}
+
+}  // namespace reelbatch::juhuo
