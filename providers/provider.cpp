@@ -71,9 +71,4 @@ JobSpec apply_defaults(JobSpec spec, const JobDefaults& d) {
   return spec;
 }
 
-bool is_retryable_task_failure(const ProfileConfig& profile, const TaskStatus& status) {
-  if (profile.kind == "juhuo") return juhuo::is_retryable_task_error(status.error_code);
-  return false;
-}
-
 }  // namespace reelbatch

@@ -148,6 +148,10 @@ class Provider {
   /// The account's credit balance, where the API has one.
   virtual boost::asio::awaitable<ProviderResult<Balance>> async_balance();
 
+  /// True when a failed task may be submitted again: the provider reports a
+  /// transient failure and did not charge for it.
+  virtual bool is_retryable_failure(const TaskStatus&) const { return false; }
+
   /// The documented polling suggestion; the profile's poll_* keys override it.
   virtual PollPolicy default_poll() const = 0;
 
@@ -174,9 +178,5 @@ namespace reelbatch {
 /// Fills the spec's unset fields (model, duration, resolution, aspect
 /// ratio, audio) from the profile's [defaults] table.
 JobSpec apply_defaults(JobSpec spec, const JobDefaults& defaults);
-
-/// True when a failed remote task may be submitted again: the provider
-/// reports a transient failure and did not charge for it.
-bool is_retryable_task_failure(const ProfileConfig& profile, const TaskStatus& status);
 
 }  // namespace reelbatch

@@ -34,7 +34,8 @@ using SteadyClock = std::chrono::steady_clock;
 namespace {
 
 constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
-constexpr int kUploadAttempts = 5;
+constexpr int kUploadAttempts = 5;  // per round, with backoff
+constexpr int kUploadRounds = 3;    // rounds before the row fails
 constexpr int kDownloadAttempts = 8;
 constexpr int kReconcilePages = 20;
 constexpr int kReconcilePageSize = 50;
@@ -54,8 +55,6 @@ class Notifier {
  private:
   asio::steady_timer timer_;
 };
-
-std::string json_string(const json::object& o) { return json::serialize(o); }
 
 }  // namespace
 
@@ -95,6 +94,7 @@ struct Engine::Impl {
   asio::thread_pool pool{1};  // file hashing off the event loop
   std::map<std::string, std::unique_ptr<Profile>> profiles;
   std::map<std::int64_t, JobRecord> jobs;  // the run's jobs, mirrored from the store
+  std::map<std::int64_t, int> upload_rounds;
   std::map<std::int64_t, BatchRecord> batches;
   DownloadQueue downloads;
   std::unique_ptr<Notifier> download_wake;
@@ -333,10 +333,14 @@ struct Engine::Impl {
       } else if (err.cls == ErrorClass::permanent) {
         transition(j, JobEvent::submit_rejected_permanent, error_detail(err));
         release_slot(p);
+      } else if (++upload_rounds[id] >= kUploadRounds) {
+        j.error_message = "uploads kept failing: " + err.describe();
+        transition(j, JobEvent::submit_rejected_permanent, error_detail(err));
+        release_slot(p);
       } else {
         transition(j, JobEvent::submit_rejected_retryable, error_detail(err));
         release_slot(p);
-        if (!job_done(j)) enqueue_later(p, id, backoff_delay(j.attempts, milliseconds(2000), milliseconds(60000), random01()));
+        enqueue_later(p, id, backoff_delay(upload_rounds[id], milliseconds(5000), milliseconds(120000), random01()));
       }
       co_return;
     }
@@ -560,7 +564,7 @@ struct Engine::Impl {
           j.error_message = p.cfg->name + ": task " + j.remote_id + " " + s.native_state +
                             (s.error_code.empty() ? "" : ", code " + s.error_code) +
                             (s.error_message.empty() ? "" : ": " + s.error_message);
-          const bool retry = s.state == RemoteState::failed && is_retryable_task_failure(*p.cfg, s);
+          const bool retry = s.state == RemoteState::failed && p.provider->is_retryable_failure(s);
           json::object d{{"remote_id", j.remote_id}, {"code", s.error_code}, {"message", s.error_message}};
           if (s.state == RemoteState::cancelled) {
             transition(j, JobEvent::cancel, std::move(d));

@@ -894,6 +894,11 @@ class JuhuoProvider final : public Provider {
   }
 
   // Doc 6 轮询建议: every 5 ~ 10 s.
+  // Doc 9.1: failed tasks are not charged; doc 10.3's transient codes may be retried.
+  bool is_retryable_failure(const TaskStatus& s) const override {
+    return s.state == RemoteState::failed && is_retryable_task_error(s.error_code);
+  }
+
   PollPolicy default_poll() const override {
     return PollPolicy{milliseconds(5000), milliseconds(5000), milliseconds(10000)};
   }
