@@ -1,0 +1,291 @@
+#include "providers/emulator/emulator.hpp"
+
+#include "providers/juhuo/emulator.hpp"
+#include "src/common/sha256.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+
+namespace reelbatch::emulator {
+namespace asio = boost::asio;
+namespace json = boost::json;
+namespace fs = std::filesystem;
+
+// ---- records ------------------------------------------------------------------
+
+json::value to_json(const Submission& s) {
+  return json::object{
+      {"provider", s.provider},
+      {"task_id", s.task_id},
+      {"api_key_fingerprint", s.api_key_fingerprint},
+      {"body", s.body},
+      {"received_at_ms", s.received_at_ms},
+      {"video_sha256", s.video_sha256},
+      {"video_bytes", s.video_bytes},
+      {"cover_sha256", s.cover_sha256},
+      {"cover_bytes", s.cover_bytes},
+  };
+}
+
+Submission submission_from_json(const json::value& v) {
+  const auto& o = v.as_object();
+  Submission s;
+  s.provider = std::string(o.at("provider").as_string());
+  s.task_id = std::string(o.at("task_id").as_string());
+  s.api_key_fingerprint = std::string(o.at("api_key_fingerprint").as_string());
+  s.body = std::string(o.at("body").as_string());
+  s.received_at_ms = o.at("received_at_ms").to_number<std::int64_t>();
+  s.video_sha256 = std::string(o.at("video_sha256").as_string());
+  s.video_bytes = o.at("video_bytes").to_number<std::uint64_t>();
+  s.cover_sha256 = std::string(o.at("cover_sha256").as_string());
+  s.cover_bytes = o.at("cover_bytes").to_number<std::uint64_t>();
+  return s;
+}
+
+std::string key_fingerprint(std::string_view api_key) { return sha256_hex(api_key).substr(0, 12); }
+
+std::chrono::milliseconds Services::scaled(std::chrono::milliseconds d) const {
+  const double scale = options ? std::max(0.0, options->time_scale) : 1.0;
+  return std::chrono::milliseconds(static_cast<std::int64_t>(static_cast<double>(d.count()) * scale));
+}
+
+// ---- core ---------------------------------------------------------------------
+
+struct Emulator::Core : std::enable_shared_from_this<Core> {
+  Options opts;
+  asio::any_io_executor strand;
+  std::unique_ptr<UrlSigner> signer;
+  std::vector<std::unique_ptr<Module>> modules;
+  std::unique_ptr<HttpServer> server;
+  asio::steady_timer timer;
+  std::chrono::milliseconds tick_interval{50};
+  bool ticker_started = false;
+  bool stopped = false;
+  std::atomic<bool> dirty{false};
+
+  mutable std::mutex mu;  // guards subs, rejected
+  std::vector<Submission> subs;
+  std::size_t rejected = 0;
+
+  Core(asio::any_io_executor ex, Options o)
+      : opts(std::move(o)), strand(asio::make_strand(ex)), timer(strand) {
+    // A tick a quarter of the shortest stage (2 s × scale), within 2..50 ms.
+    const auto shortest = static_cast<std::int64_t>(2000.0 * std::max(0.0, opts.time_scale));
+    tick_interval = std::chrono::milliseconds(std::clamp<std::int64_t>(shortest / 4, 2, 50));
+  }
+
+  Services services() {
+    Services s;
+    s.options = &opts;
+    s.signer = signer.get();
+    s.now_ms = [] {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+          .count();
+    };
+    s.record_submission = [this](Submission sub) {
+      std::lock_guard lk(mu);
+      subs.push_back(std::move(sub));
+    };
+    s.count_rejected_submit = [this] {
+      std::lock_guard lk(mu);
+      ++rejected;
+    };
+    s.state_changed = [this] { dirty = true; };
+    s.wake = [this] {
+      if (ticker_started && !stopped) timer.cancel();
+    };
+    return s;
+  }
+
+  void init() {
+    json::object state;
+    if (!opts.state_file.empty() && fs::exists(opts.state_file)) {
+      std::ifstream in(opts.state_file, std::ios::binary);
+      std::stringstream ss;
+      ss << in.rdbuf();
+      boost::system::error_code ec;
+      json::value v = json::parse(ss.str(), ec);
+      if (ec || !v.is_object())
+        throw std::runtime_error("emulator state file " + opts.state_file.string() + " is not valid JSON");
+      state = std::move(v.as_object());
+    }
+    const json::value* secret = state.if_contains("secret");
+    signer = std::make_unique<UrlSigner>(secret && secret->is_string() ? std::string(secret->get_string())
+                                                                        : UrlSigner::random_secret());
+    modules.push_back(make_juhuo_module(services()));
+    if (state.empty()) return;
+    try {
+      if (const auto* s = state.if_contains("submissions"))
+        for (const auto& v : s->as_array()) subs.push_back(submission_from_json(v));
+      if (const auto* r = state.if_contains("rejected_submits")) rejected = r->to_number<std::size_t>();
+      if (const auto* m = state.if_contains("modules")) {
+        for (auto& mod : modules)
+          if (const auto* ms = m->as_object().if_contains(mod->name())) mod->load(*ms);
+      }
+    } catch (const std::exception& e) {
+      throw std::runtime_error("emulator state file " + opts.state_file.string() + ": " + e.what());
+    }
+    spdlog::info("emulator: loaded state from {} ({} submissions)", opts.state_file.string(), subs.size());
+  }
+
+  // Writes the state file (temp + rename). Called on the strand.
+  void save() {
+    if (opts.state_file.empty()) return;
+    dirty = false;
+    json::object mods;
+    for (const auto& m : modules) mods[m->name()] = m->save();
+    json::array arr;
+    std::size_t rej = 0;
+    {
+      std::lock_guard lk(mu);
+      for (const auto& s : subs) arr.push_back(to_json(s));
+      rej = rejected;
+    }
+    const json::object state{{"version", 1},
+                             {"secret", signer->secret()},
+                             {"submissions", std::move(arr)},
+                             {"rejected_submits", rej},
+                             {"modules", std::move(mods)}};
+    const fs::path tmp = opts.state_file.string() + ".tmp";
+    try {
+      {
+        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+        out << json::serialize(state);
+        out.flush();
+        if (!out) throw std::runtime_error("write failed");
+      }
+      fs::rename(tmp, opts.state_file);
+    } catch (const std::exception& e) {
+      spdlog::error("emulator: cannot write state file {}: {}", opts.state_file.string(), e.what());
+      dirty = true;
+    }
+  }
+
+  void flush_if_dirty() {
+    if (dirty) save();
+  }
+
+  Response handle(const Request& req) {
+    const std::string_view path = req.path();
+    Response r;
+    if (path == "/_emulator/health") {
+      r = Response(200, "application/json", "{\"status\":\"ok\"}");
+    } else if (path == "/_emulator/submissions") {
+      json::array arr;
+      {
+        std::lock_guard lk(mu);
+        for (const auto& s : subs) arr.push_back(to_json(s));
+      }
+      r = Response(200, "application/json", json::serialize(arr));
+    } else {
+      Module* target = nullptr;
+      std::string_view rest;
+      if (path.size() > 1 && path[0] == '/') {
+        const auto slash = path.find('/', 1);
+        const std::string_view name = path.substr(1, slash == std::string_view::npos ? slash : slash - 1);
+        for (auto& m : modules) {
+          if (m->name() == name) {
+            target = m.get();
+            rest = slash == std::string_view::npos ? std::string_view("/") : path.substr(slash);
+          }
+        }
+      }
+      r = target ? target->handle(req, rest)
+                 : Response(404, "application/json", "{\"error\":\"no emulated API at this path\"}");
+    }
+    flush_if_dirty();  // before the response leaves: a submit is on disk when its taskId is
+    return r;
+  }
+
+  static asio::awaitable<void> ticker(std::shared_ptr<Core> self) {
+    while (!self->stopped) {
+      const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+      bool busy = false;
+      for (auto& m : self->modules) {
+        try {
+          m->tick(now);
+          busy = busy || m->busy();
+        } catch (const std::exception& e) {  // keep ticking the others; requests still advance lazily
+          spdlog::error("emulator: {} tick failed: {}", m->name(), e.what());
+        }
+      }
+      self->flush_if_dirty();
+      if (busy)
+        self->timer.expires_after(self->tick_interval);
+      else
+        self->timer.expires_after(std::chrono::hours(1));
+      co_await self->timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+  }
+
+  void stop() {
+    if (stopped) return;
+    stopped = true;
+    if (server) server->stop();
+    timer.cancel();
+    save();
+  }
+};
+
+// ---- Emulator -------------------------------------------------------------------
+
+Emulator::Emulator(asio::any_io_executor ex, Options opts) : core_(std::make_shared<Core>(std::move(ex), std::move(opts))) {
+  core_->init();
+  std::weak_ptr<Core> weak = core_;
+  core_->server = std::make_unique<HttpServer>(core_->strand, [weak](const Request& req) {
+    auto core = weak.lock();
+    if (!core) return Response(503, "text/plain", "emulator stopped\n");
+    return core->handle(req);
+  });
+}
+
+Emulator::~Emulator() {
+  stop();
+  core_->server.reset();  // its handler is never called again
+}
+
+unsigned short Emulator::listen(const std::string& host, unsigned short port) {
+  if (core_->stopped) throw std::logic_error("Emulator::listen after stop()");
+  const unsigned short bound = core_->server->listen(host, port);
+  if (!core_->ticker_started) {
+    core_->ticker_started = true;
+    asio::co_spawn(core_->strand, Core::ticker(core_), [](std::exception_ptr e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& x) {
+        spdlog::error("emulator: ticker ended by exception: {}", x.what());
+      }
+    });
+  }
+  spdlog::info("emulator: listening on {}:{}", host, bound);
+  return bound;
+}
+
+void Emulator::stop() { core_->stop(); }
+
+std::vector<Submission> Emulator::submissions() const {
+  std::lock_guard lk(core_->mu);
+  return core_->subs;
+}
+
+std::size_t Emulator::rejected_submits() const {
+  std::lock_guard lk(core_->mu);
+  return core_->rejected;
+}
+
+}  // namespace reelbatch::emulator

@@ -1,0 +1,406 @@
+#include "providers/emulator/http_server.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <mutex>
+#include <system_error>
+#include <unordered_map>
+
+namespace reelbatch::emulator {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using asio::awaitable;
+using asio::ip::tcp;
+
+namespace {
+
+constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string endpoint_string(const tcp::endpoint& ep) {
+  const auto a = ep.address();
+  const std::string host = a.is_v6() ? "[" + a.to_string() + "]" : a.to_string();
+  return host + ":" + std::to_string(ep.port());
+}
+
+bool plausible_authority(std::string_view h) {
+  if (h.empty() || h.size() > 255) return false;
+  return std::all_of(h.begin(), h.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == ':' || c == '[' ||
+           c == ']' || c == '_';
+  });
+}
+
+}  // namespace
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+std::string percent_decode(std::string_view s, bool plus_is_space) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (c == '%' && i + 2 < s.size()) {
+      const int hi = hex_value(s[i + 1]), lo = hex_value(s[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        out.push_back(static_cast<char>(hi * 16 + lo));
+        i += 2;
+        continue;
+      }
+    }
+    out.push_back(plus_is_space && c == '+' ? ' ' : c);
+  }
+  return out;
+}
+
+// ---- Request / Response --------------------------------------------------
+
+std::string Request::header(std::string_view name) const {
+  for (const auto& [k, v] : headers)
+    if (iequals(k, name)) return v;
+  return {};
+}
+
+bool Request::has_header(std::string_view name) const {
+  return std::any_of(headers.begin(), headers.end(), [&](const auto& h) { return iequals(h.first, name); });
+}
+
+std::string_view Request::path() const {
+  std::string_view t = target;
+  return t.substr(0, t.find('?'));
+}
+
+std::string_view Request::query() const {
+  std::string_view t = target;
+  const auto q = t.find('?');
+  return q == std::string_view::npos ? std::string_view{} : t.substr(q + 1);
+}
+
+std::optional<std::string> Request::query_param(std::string_view name) const {
+  std::string_view q = query();
+  while (!q.empty()) {
+    const auto amp = q.find('&');
+    const std::string_view pair = q.substr(0, amp);
+    q = amp == std::string_view::npos ? std::string_view{} : q.substr(amp + 1);
+    const auto eq = pair.find('=');
+    const std::string key = percent_decode(pair.substr(0, eq), true);
+    if (key != name) continue;
+    return eq == std::string_view::npos ? std::string{} : percent_decode(pair.substr(eq + 1), true);
+  }
+  return std::nullopt;
+}
+
+std::string Request::authority() const {
+  const std::string host = header("Host");
+  return plausible_authority(host) ? host : local_endpoint;
+}
+
+Response::Response(int s, std::string content_type, std::string b) : status(s), body(std::move(b)) {
+  if (!content_type.empty()) headers.emplace_back("Content-Type", std::move(content_type));
+}
+
+Response& Response::set(std::string name, std::string value) {
+  for (auto& [k, v] : headers) {
+    if (iequals(k, name)) {
+      v = std::move(value);
+      return *this;
+    }
+  }
+  headers.emplace_back(std::move(name), std::move(value));
+  return *this;
+}
+
+std::string Response::header(std::string_view name) const {
+  for (const auto& [k, v] : headers)
+    if (iequals(k, name)) return v;
+  return {};
+}
+
+// ---- server -------------------------------------------------------------
+
+struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
+  struct Session {
+    beast::tcp_stream* stream = nullptr;
+    bool busy = false;  // between a complete request and the end of its response
+  };
+
+  asio::any_io_executor ex;
+  Handler handler;
+  ServerLimits limits;
+  tcp::acceptor acceptor;
+  std::string local;
+  std::atomic<bool> stopped{false};
+
+  mutable std::mutex mu;  // guards sessions and handler
+  std::unordered_map<std::uint64_t, Session> sessions;
+  std::uint64_t next_id = 1;
+
+  Impl(asio::any_io_executor e, Handler h, ServerLimits l)
+      : ex(std::move(e)), handler(std::move(h)), limits(l), acceptor(ex) {}
+
+  // Removes a session from the registry when its coroutine frame ends or is destroyed.
+  struct Registration {
+    Impl* impl;
+    std::uint64_t id;
+    ~Registration() {
+      std::lock_guard lk(impl->mu);
+      impl->sessions.erase(id);
+    }
+  };
+
+  void set_busy(std::uint64_t id, bool busy) {
+    std::lock_guard lk(mu);
+    if (auto it = sessions.find(id); it != sessions.end()) it->second.busy = busy;
+  }
+
+  Response call_handler(const Request& req) {
+    Handler h;
+    {
+      std::lock_guard lk(mu);
+      h = handler;
+    }
+    if (!h) return Response(503, "text/plain", "server stopping\n");
+    try {
+      return h(req);
+    } catch (const std::exception& e) {
+      spdlog::error("emulator: handler failed for {} {}: {}", req.method, req.path(), e.what());
+      return Response(500, "text/plain", "internal error\n");
+    }
+  }
+
+  static http::response<http::string_body> to_beast(Response&& r, const Request& req, unsigned version,
+                                                    bool keep_alive) {
+    http::response<http::string_body> res;
+    res.version(version);
+    res.result(static_cast<unsigned>(r.status));
+    res.set(http::field::server, "reelbatch-emulator");
+    for (auto& [k, v] : r.headers) {
+      if (iequals(k, "Content-Length") || iequals(k, "Transfer-Encoding") || iequals(k, "Connection")) continue;
+      res.insert(k, v);
+    }
+    res.keep_alive(keep_alive);
+    const bool no_body = r.status == 204 || r.status == 304 || (r.status >= 100 && r.status < 200);
+    if (no_body) {
+      res.body().clear();
+    } else if (req.method == "HEAD") {
+      res.content_length(r.body.size());
+    } else {
+      res.body() = std::move(r.body);
+      res.prepare_payload();
+    }
+    return res;
+  }
+
+  awaitable<void> reply_too_large(beast::tcp_stream& stream, unsigned version) {
+    http::response<http::string_body> res{http::status::payload_too_large, version};
+    res.set(http::field::server, "reelbatch-emulator");
+    res.set(http::field::content_type, "text/plain");
+    res.body() = "request body exceeds " + std::to_string(limits.body_limit) + " bytes\n";
+    res.keep_alive(false);
+    res.prepare_payload();
+    stream.expires_after(limits.write_timeout);
+    co_await http::async_write(stream, res, tuple_awaitable);
+  }
+
+  awaitable<void> session(tcp::socket socket) {
+    auto self = shared_from_this();
+    std::string local_ep;
+    {
+      boost::system::error_code ec;
+      const auto ep = socket.local_endpoint(ec);
+      local_ep = ec ? local : endpoint_string(ep);
+    }
+    beast::tcp_stream stream(std::move(socket));
+    std::uint64_t id = 0;
+    {
+      std::lock_guard lk(mu);
+      id = next_id++;
+      sessions.emplace(id, Session{&stream, false});
+    }
+    Registration reg{this, id};
+    if (stopped) co_return;
+
+    beast::flat_buffer buffer;
+    for (;;) {
+      http::request_parser<http::string_body> parser;
+      parser.body_limit(limits.body_limit);
+      parser.header_limit(64 * 1024);
+      stream.expires_after(limits.read_timeout);
+      auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, tuple_awaitable);
+      (void)hn;
+      if (hec == http::error::body_limit) {  // a Content-Length beyond the limit
+        co_await reply_too_large(stream, parser.get().version());
+        break;
+      }
+      if (hec) {
+        if (hec != http::error::end_of_stream && hec != asio::error::operation_aborted &&
+            hec != beast::error::timeout && hec != asio::error::connection_reset)
+          spdlog::debug("emulator: session read error: {}", hec.message());
+        break;
+      }
+      if (iequals(parser.get()[http::field::expect], "100-continue")) {
+        http::response<http::empty_body> cont{http::status::continue_, parser.get().version()};
+        stream.expires_after(limits.write_timeout);
+        auto [cec, cn] = co_await http::async_write(stream, cont, tuple_awaitable);
+        (void)cn;
+        if (cec) break;
+      }
+      stream.expires_after(limits.read_timeout);
+      auto [rec, rn] = co_await http::async_read(stream, buffer, parser, tuple_awaitable);
+      (void)rn;
+      if (rec == http::error::body_limit) {
+        co_await reply_too_large(stream, parser.get().version());
+        break;
+      }
+      if (rec) {
+        spdlog::debug("emulator: session read error: {}", rec.message());
+        break;
+      }
+      set_busy(id, true);
+      auto msg = parser.release();
+      Request req;
+      req.method = std::string(msg.method_string());
+      req.target = std::string(msg.target());
+      for (const auto& f : msg) req.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+      req.body = std::move(msg.body());
+      req.local_endpoint = local_ep;
+
+      const auto t0 = std::chrono::steady_clock::now();
+      Response r = call_handler(req);
+      const int status = r.status;
+      const std::size_t bytes = r.body.size();
+      const bool keep = msg.keep_alive() && !stopped;
+      auto res = to_beast(std::move(r), req, msg.version(), keep);
+      stream.expires_after(limits.write_timeout);
+      auto [wec, wn] = co_await http::async_write(stream, res, tuple_awaitable);
+      (void)wn;
+      set_busy(id, false);
+      spdlog::debug("emulator: {} {} -> {} ({} bytes, {} us)", req.method, req.path(), status, bytes,
+                    std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+                        .count());
+      if (wec || !keep || stopped) break;
+    }
+    boost::system::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream.socket().close(ignored);
+  }
+
+  awaitable<void> accept_loop() {
+    auto self = shared_from_this();
+    while (!stopped) {
+      auto [ec, socket] = co_await acceptor.async_accept(tuple_awaitable);
+      if (stopped || ec == asio::error::operation_aborted) break;
+      if (ec) {
+        spdlog::warn("emulator: accept failed: {}", ec.message());
+        asio::steady_timer t(ex, std::chrono::milliseconds(50));  // e.g. out of file descriptors
+        co_await t.async_wait(tuple_awaitable);
+        continue;
+      }
+      asio::co_spawn(ex, session(std::move(socket)), [](std::exception_ptr e) {
+        if (!e) return;
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& x) {
+          spdlog::error("emulator: session ended by exception: {}", x.what());
+        } catch (...) {
+          spdlog::error("emulator: session ended by unknown exception");
+        }
+      });
+    }
+  }
+
+  void stop() {
+    if (stopped.exchange(true)) return;
+    boost::system::error_code ignored;
+    acceptor.close(ignored);
+    std::lock_guard lk(mu);
+    for (auto& [id, s] : sessions) {
+      if (s.busy) continue;  // finishes its response, then closes (keep-alive off)
+      s.stream->socket().shutdown(tcp::socket::shutdown_both, ignored);
+      s.stream->socket().close(ignored);
+    }
+  }
+};
+
+HttpServer::HttpServer(asio::any_io_executor ex, Handler handler, ServerLimits limits)
+    : impl_(std::make_shared<Impl>(std::move(ex), std::move(handler), limits)) {}
+
+HttpServer::~HttpServer() {
+  impl_->stop();
+  std::lock_guard lk(impl_->mu);
+  impl_->handler = nullptr;
+}
+
+unsigned short HttpServer::listen(const std::string& host, unsigned short port) {
+  if (impl_->acceptor.is_open()) throw std::logic_error("HttpServer::listen called twice");
+  // Asio reports boost::system errors; callers get std::system_error.
+  auto check = [&](const boost::system::error_code& ec, const char* what) {
+    if (ec) throw std::system_error(std::error_code(ec), std::string(what) + " " + host + ":" + std::to_string(port));
+  };
+  boost::system::error_code ec;
+  const auto addr = asio::ip::make_address(host, ec);
+  tcp::endpoint ep;
+  if (!ec) {
+    ep = tcp::endpoint(addr, port);
+  } else {
+    tcp::resolver resolver(impl_->ex);
+    auto results = resolver.resolve(host, std::to_string(port), ec);
+    check(ec, "cannot resolve");
+    if (results.empty()) check(asio::error::host_not_found, "cannot resolve");
+    ep = results.begin()->endpoint();
+  }
+  auto& a = impl_->acceptor;
+  a.open(ep.protocol(), ec);
+  check(ec, "cannot open a socket for");
+  a.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) a.bind(ep, ec);
+  if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    boost::system::error_code ignored;
+    a.close(ignored);
+    check(ec, "cannot listen on");
+  }
+  const auto bound = a.local_endpoint(ec);
+  check(ec, "cannot listen on");
+  impl_->local = endpoint_string(bound);
+  impl_->stopped = false;
+  asio::co_spawn(impl_->ex, impl_->accept_loop(), [](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& x) {
+      spdlog::error("emulator: accept loop ended by exception: {}", x.what());
+    }
+  });
+  return bound.port();
+}
+
+void HttpServer::stop() { impl_->stop(); }
+
+std::size_t HttpServer::sessions() const {
+  std::lock_guard lk(impl_->mu);
+  return impl_->sessions.size();
+}
+
+}  // namespace reelbatch::emulator

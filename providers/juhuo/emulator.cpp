@@ -1,0 +1,868 @@
+// The juhuo Open API emulator. See emulator.hpp for the behaviour and the
+// interpretations of the API document.
+#include "providers/juhuo/emulator.hpp"
+
+#include "src/common/sha256.hpp"
+
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <set>
+#include <unordered_map>
+
+namespace reelbatch::emulator {
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::string_view kName = "juhuo";
+constexpr std::string_view kPrefix = "/juhuo";
+
+// ---- task states ------------------------------------------------------------
+
+enum class St { queued, init, uploading, submitted, generating, downloading, success, fail };
+constexpr std::array<std::string_view, 8> kStatusNames = {"queued",     "init",        "uploading", "submitted",
+                                                          "generating", "downloading", "success",   "fail"};
+
+std::string_view to_string(St s) { return kStatusNames[static_cast<std::size_t>(s)]; }
+
+St status_from(std::string_view s) {
+  for (std::size_t i = 0; i < kStatusNames.size(); ++i)
+    if (kStatusNames[i] == s) return static_cast<St>(i);
+  throw std::runtime_error("juhuo state: unknown status " + std::string(s));
+}
+
+bool is_running(St s) { return s >= St::init && s <= St::downloading; }
+
+struct FailureKind {
+  St stage;
+  std::string_view code;
+  std::string_view message;
+};
+// doc 10.3, one per running stage.
+constexpr std::array<FailureKind, 5> kFailures = {{
+    {St::init, "PAYLOAD_PARSE_ERROR", "任务参数解析失败"},
+    {St::uploading, "UPLOAD_FAILED", "素材上传至生成平台失败"},
+    {St::submitted, "SUBMIT_FAILED", "提交生成平台失败"},
+    {St::generating, "PIPELINE_TIMEOUT", "生成超时"},
+    {St::downloading, "TRANSFER_FAILED", "结果文件传输失败"},
+}};
+
+// ---- document tables ----------------------------------------------------------
+
+struct ContentType {
+  std::string_view mime;
+  std::array<std::string_view, 2> extensions;
+};
+constexpr std::array<ContentType, 6> kContentTypes = {{
+    {"image/png", {"png", ""}},
+    {"image/jpeg", {"jpg", "jpeg"}},
+    {"image/webp", {"webp", ""}},
+    {"video/mp4", {"mp4", ""}},
+    {"video/quicktime", {"mov", ""}},
+    {"video/webm", {"webm", ""}},
+}};
+constexpr std::array<std::string_view, 2> kModels = {"seedance-2.0", "seedance-2.0-fast"};
+constexpr std::array<std::string_view, 6> kRatios = {"9:16", "16:9", "3:4", "4:3", "1:1", "21:9"};
+
+const ContentType* find_content_type(std::string_view mime) {
+  for (const auto& c : kContentTypes)
+    if (c.mime == mime) return &c;
+  return nullptr;
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool is_alnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
+
+// ^[A-Za-z0-9_-]+\.[A-Za-z0-9]+$ (the doc's '.' read as a literal dot).
+bool valid_file_name(std::string_view n) {
+  const auto dot = n.find('.');
+  if (dot == std::string_view::npos || dot == 0 || dot + 1 == n.size()) return false;
+  const auto base = n.substr(0, dot), ext = n.substr(dot + 1);
+  return std::all_of(base.begin(), base.end(), [](char c) { return is_alnum(c) || c == '_' || c == '-'; }) &&
+         std::all_of(ext.begin(), ext.end(), is_alnum);
+}
+
+// "sk-" + exactly 32 [A-Za-z0-9].
+bool valid_api_key(std::string_view k) {
+  return k.size() == 35 && k.substr(0, 3) == "sk-" && std::all_of(k.begin() + 3, k.end(), is_alnum);
+}
+
+double round2(double v) { return std::round(v * 100.0) / 100.0; }
+
+std::int64_t scaled_ms(const Services& s, std::int64_t ms) {
+  return s.scaled(std::chrono::milliseconds(ms)).count();
+}
+
+// Uniform in [0, 1) from (seed, n).
+double unit_hash(std::uint64_t seed, std::uint64_t n, std::string_view salt) {
+  const std::string h = sha256_hex(std::to_string(seed) + ":" + std::to_string(n) + ":" + std::string(salt));
+  const std::uint64_t v = std::stoull(h.substr(0, 13), nullptr, 16);  // 52 bits
+  return static_cast<double>(v) / static_cast<double>(1ull << 52);
+}
+
+// ---- JSON output ------------------------------------------------------------------
+
+// Like json::serialize, but doubles (all credit amounts) with two decimals,
+// as the doc writes them: 10000.00, 1.15.
+void dump(const json::value& v, std::string& out) {
+  switch (v.kind()) {
+    case json::kind::double_: {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%.2f", v.get_double());
+      out += buf;
+      return;
+    }
+    case json::kind::array: {
+      out += '[';
+      bool first = true;
+      for (const auto& e : v.get_array()) {
+        if (!first) out += ',';
+        first = false;
+        dump(e, out);
+      }
+      out += ']';
+      return;
+    }
+    case json::kind::object: {
+      out += '{';
+      bool first = true;
+      for (const auto& kv : v.get_object()) {
+        if (!first) out += ',';
+        first = false;
+        out += json::serialize(kv.key());
+        out += ':';
+        dump(kv.value(), out);
+      }
+      out += '}';
+      return;
+    }
+    default:
+      out += json::serialize(v);
+  }
+}
+
+Response json_response(int http_status, const json::value& v) {
+  std::string body;
+  dump(v, body);
+  return Response(http_status, "application/json;charset=UTF-8", std::move(body));
+}
+
+Response ok(json::value result) {
+  return json_response(200, json::object{{"code", "200"}, {"message", "Success"}, {"result", std::move(result)}});
+}
+
+// Business errors travel with HTTP 200; system errors with 500/503.
+Response error(std::string_view code, std::string message, int http_status = 0) {
+  if (http_status == 0) http_status = code == "5000" ? 500 : code == "5003" ? 503 : 200;
+  return json_response(http_status, json::object{{"code", code}, {"message", std::move(message)}});
+}
+
+Response bad_param(std::string detail) { return error("4000", "参数错误:" + std::move(detail)); }
+Response unauthorized() { return error("4403", "未授权"); }
+Response not_found() { return error("4004", "资源不存在"); }
+
+Response oss_error(int status, std::string_view code, std::string_view message) {
+  std::string body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error>\n  <Code>";
+  body += code;
+  body += "</Code>\n  <Message>";
+  body += message;
+  body += "</Message>\n  <HostId>oss.juhuo.emulator</HostId>\n</Error>\n";
+  return Response(status, "application/xml", std::move(body));
+}
+
+// ---- model ---------------------------------------------------------------------
+
+struct Upload {
+  std::string content_type;
+  std::uint64_t size = 0;
+  std::string sha256;
+  std::int64_t uploaded_at_ms = 0;
+};
+
+struct Account {
+  double total = 0;
+  double used = 0;
+  std::map<std::string, Upload> uploads;  // by ossKey
+  std::vector<std::string> tasks;         // ids, oldest first
+  std::vector<std::string> running;       // ids in init..downloading
+  std::deque<std::string> queued;         // ids, FIFO
+
+  double remain() const { return round2(total - used); }
+};
+
+struct Task {
+  std::string id;
+  std::string account;  // key fingerprint
+  std::uint64_t seq = 0;
+  std::string prompt, model, sound, aspect;
+  int duration = 8;
+  int resolution = 480;
+  json::array input_images, input_videos;
+  St status = St::queued;
+  std::int64_t gmt_create = 0;
+  std::int64_t stage_start = 0;  // unix ms the current state began
+  bool will_fail = false;
+  St fail_stage = St::generating;
+  std::string fail_code, fail_msg;
+  std::string error_code, error_msg;
+  double credit_cost = 0;
+  std::string video_sha256, cover_sha256;
+  std::uint64_t video_bytes = 0, cover_bytes = 0;
+};
+
+std::int64_t stage_ms(const Task& t) {
+  switch (t.status) {
+    case St::init: return 2000;
+    case St::uploading: return 3000;
+    case St::submitted: return 3000;
+    case St::generating: return 30000 + 4000 * static_cast<std::int64_t>(t.duration);
+    case St::downloading: return 4000;
+    default: return 0;
+  }
+}
+
+// Field accessors for the persisted state.
+const json::value& at(const json::object& o, std::string_view k) {
+  auto it = o.find(k);
+  if (it == o.end()) throw std::runtime_error("juhuo state: missing field " + std::string(k));
+  return it->value();
+}
+std::string str(const json::object& o, std::string_view k) { return std::string(at(o, k).as_string()); }
+std::int64_t i64(const json::object& o, std::string_view k) { return at(o, k).to_number<std::int64_t>(); }
+double dbl(const json::object& o, std::string_view k) { return at(o, k).to_number<double>(); }
+
+// ---- the module -------------------------------------------------------------------
+
+class JuhuoModule final : public Module {
+ public:
+  explicit JuhuoModule(Services s) : s_(std::move(s)), rng_(std::random_device{}()) {}
+
+  std::string name() const override { return std::string(kName); }
+
+  Response handle(const Request& req, std::string_view path) override {
+    std::lock_guard lk(mu_);
+    try {
+      advance(s_.now_ms());
+      return route(req, path);
+    } catch (const std::exception& e) {
+      spdlog::error("juhuo emulator: {} {}: {}", req.method, path, e.what());
+      return error("5000", "服务器内部错误");
+    }
+  }
+
+  void tick(std::int64_t now_ms) override {
+    std::lock_guard lk(mu_);
+    advance(now_ms);
+  }
+
+  bool busy() const override {
+    std::lock_guard lk(mu_);
+    for (const auto& [fp, a] : accounts_)
+      if (!a.running.empty() || (!a.queued.empty() && a.remain() > 0)) return true;
+    return false;
+  }
+
+  json::value save() const override {
+    std::lock_guard lk(mu_);
+    json::object accounts;
+    for (const auto& [fp, a] : accounts_) {
+      json::object uploads;
+      for (const auto& [key, u] : a.uploads)
+        uploads[key] = json::object{{"contentType", u.content_type},
+                                    {"size", u.size},
+                                    {"sha256", u.sha256},
+                                    {"uploadedAt", u.uploaded_at_ms}};
+      accounts[fp] = json::object{{"totalCredits", a.total}, {"usedCredits", a.used}, {"uploads", std::move(uploads)}};
+    }
+    std::vector<const Task*> ordered;
+    for (const auto& [id, t] : tasks_) ordered.push_back(&t);
+    std::sort(ordered.begin(), ordered.end(), [](const Task* a, const Task* b) { return a->seq < b->seq; });
+    json::array tasks;
+    for (const Task* t : ordered) {
+      tasks.push_back(json::object{
+          {"taskId", t->id},
+          {"account", t->account},
+          {"seq", t->seq},
+          {"prompt", t->prompt},
+          {"model", t->model},
+          {"sound", t->sound},
+          {"aspectRatio", t->aspect},
+          {"duration", t->duration},
+          {"resolution", t->resolution},
+          {"inputImages", t->input_images},
+          {"inputVideos", t->input_videos},
+          {"status", to_string(t->status)},
+          {"gmtCreate", t->gmt_create},
+          {"stageStart", t->stage_start},
+          {"willFail", t->will_fail},
+          {"failStage", to_string(t->fail_stage)},
+          {"failCode", t->fail_code},
+          {"failMsg", t->fail_msg},
+          {"errorCode", t->error_code},
+          {"errorMsg", t->error_msg},
+          {"creditCost", t->credit_cost},
+          {"videoSha256", t->video_sha256},
+          {"videoBytes", t->video_bytes},
+          {"coverSha256", t->cover_sha256},
+          {"coverBytes", t->cover_bytes},
+      });
+    }
+    return json::object{{"seq", seq_}, {"accounts", std::move(accounts)}, {"tasks", std::move(tasks)}};
+  }
+
+  void load(const json::value& state) override {
+    std::lock_guard lk(mu_);
+    const auto& o = state.as_object();
+    seq_ = at(o, "seq").to_number<std::uint64_t>();
+    accounts_.clear();
+    tasks_.clear();
+    for (const auto& kv : at(o, "accounts").as_object()) {
+      const auto& ao = kv.value().as_object();
+      Account a;
+      a.total = dbl(ao, "totalCredits");
+      a.used = dbl(ao, "usedCredits");
+      for (const auto& ukv : at(ao, "uploads").as_object()) {
+        const auto& uo = ukv.value().as_object();
+        a.uploads[std::string(ukv.key())] = Upload{str(uo, "contentType"), at(uo, "size").to_number<std::uint64_t>(),
+                                                   str(uo, "sha256"), i64(uo, "uploadedAt")};
+      }
+      accounts_[std::string(kv.key())] = std::move(a);
+    }
+    for (const auto& tv : at(o, "tasks").as_array()) {
+      const auto& to = tv.as_object();
+      Task t;
+      t.id = str(to, "taskId");
+      t.account = str(to, "account");
+      t.seq = at(to, "seq").to_number<std::uint64_t>();
+      t.prompt = str(to, "prompt");
+      t.model = str(to, "model");
+      t.sound = str(to, "sound");
+      t.aspect = str(to, "aspectRatio");
+      t.duration = static_cast<int>(i64(to, "duration"));
+      t.resolution = static_cast<int>(i64(to, "resolution"));
+      t.input_images = at(to, "inputImages").as_array();
+      t.input_videos = at(to, "inputVideos").as_array();
+      t.status = status_from(at(to, "status").as_string());
+      t.gmt_create = i64(to, "gmtCreate");
+      t.stage_start = i64(to, "stageStart");
+      t.will_fail = at(to, "willFail").as_bool();
+      t.fail_stage = status_from(at(to, "failStage").as_string());
+      t.fail_code = str(to, "failCode");
+      t.fail_msg = str(to, "failMsg");
+      t.error_code = str(to, "errorCode");
+      t.error_msg = str(to, "errorMsg");
+      t.credit_cost = dbl(to, "creditCost");
+      t.video_sha256 = str(to, "videoSha256");
+      t.video_bytes = at(to, "videoBytes").to_number<std::uint64_t>();
+      t.cover_sha256 = str(to, "coverSha256");
+      t.cover_bytes = at(to, "coverBytes").to_number<std::uint64_t>();
+      Account& a = account(t.account);
+      a.tasks.push_back(t.id);  // the array is in seq order
+      if (is_running(t.status)) a.running.push_back(t.id);
+      if (t.status == St::queued) a.queued.push_back(t.id);
+      tasks_[t.id] = std::move(t);
+    }
+  }
+
+ private:
+  // ---- routing ----
+
+  Response route(const Request& req, std::string_view path) {
+    if (path.starts_with("/oss/")) return oss(req, path.substr(5));
+    if (path.starts_with("/cdn/output/")) return cdn(req, path.substr(12));
+    constexpr std::string_view api = "/open-api/v1";
+    if (!path.starts_with(api)) return error("4004", "资源不存在", 404);
+    const std::string_view p = path.substr(api.size());
+    auto bind = [this](auto fn) {
+      return [this, fn](const Request& r, const std::string& fp) { return (this->*fn)(r, fp); };
+    };
+    if (p == "/upload/presign") return need(req, "POST", false, bind(&JuhuoModule::presign));
+    if (p == "/video/submit") return need(req, "POST", true, bind(&JuhuoModule::submit));
+    if (p == "/video/tasks") return need(req, "GET", false, bind(&JuhuoModule::list));
+    if (p == "/account/balance") return need(req, "GET", false, bind(&JuhuoModule::balance));
+    if (p.starts_with("/video/task/") && p.size() > 12 && p.find('/', 12) == std::string_view::npos) {
+      const std::string id = percent_decode(p.substr(12));
+      return need(req, "GET", false, [&](const Request& r, const std::string& fp) { return query(r, fp, id); });
+    }
+    return error("4004", "资源不存在", 404);
+  }
+
+  // Checks the method and the API key, then calls `f(req, fingerprint)`.
+  // `submit`: a rejection counts as a rejected submit.
+  template <class F>
+  Response need(const Request& req, std::string_view method, bool submit, F&& f) {
+    const bool head_ok = method == "GET" && req.method == "HEAD";
+    if (req.method != method && !head_ok) {
+      if (submit) s_.count_rejected_submit();
+      return error("4000", "参数错误:该接口仅支持" + std::string(method) + "请求", 405);
+    }
+    const std::string auth = req.header("Authorization");
+    constexpr std::string_view bearer = "Bearer ";
+    if (!std::string_view(auth).starts_with(bearer) || !valid_api_key(std::string_view(auth).substr(bearer.size()))) {
+      if (submit) s_.count_rejected_submit();
+      return unauthorized();
+    }
+    const std::string fp = key_fingerprint(std::string_view(auth).substr(bearer.size()));
+    account(fp);  // an account per key, created on first use
+    return f(req, fp);
+  }
+
+  Account& account(const std::string& fp) {
+    auto it = accounts_.find(fp);
+    if (it != accounts_.end()) return it->second;
+    Account a;
+    a.total = round2(s_.options->juhuo_credits);
+    s_.state_changed();
+    return accounts_.emplace(fp, std::move(a)).first->second;
+  }
+
+  static std::optional<json::object> parse_object(const std::string& body) {
+    boost::system::error_code ec;
+    json::value v = json::parse(body, ec);
+    if (ec || !v.is_object()) return std::nullopt;
+    return std::move(v.as_object());
+  }
+
+  // ---- presign + PUT ----
+
+  Response presign(const Request& req, const std::string& fp) {
+    auto body = parse_object(req.body);
+    if (!body) return bad_param("请求体不是合法的JSON对象");
+    const json::value* fn = body->if_contains("fileName");
+    if (!fn || fn->is_null() || (fn->is_string() && fn->get_string().empty())) return bad_param("fileName不能为空");
+    if (!fn->is_string()) return bad_param("fileName必须为字符串");
+    const std::string file_name(fn->get_string());
+    if (file_name.size() > 128) return bad_param("fileName长度不能超过128个字符");
+    if (!valid_file_name(file_name))
+      return bad_param("fileName格式不正确,仅允许英文字母、数字、下划线、短横线和一个点号,如 scene1.png");
+    const json::value* ct = body->if_contains("contentType");
+    if (!ct || ct->is_null() || (ct->is_string() && ct->get_string().empty())) return bad_param("contentType不能为空");
+    const ContentType* type = ct->is_string() ? find_content_type(ct->get_string()) : nullptr;
+    if (!type)
+      return bad_param(
+          "contentType不支持,可选值为image/png、image/jpeg、image/webp、video/mp4、video/quicktime、video/webm");
+    const std::string ext = lower(file_name.substr(file_name.find('.') + 1));
+    if (std::find(type->extensions.begin(), type->extensions.end(), ext) == type->extensions.end() || ext.empty())
+      return bad_param("文件扩展名与contentType不匹配:" + std::string(type->mime) + "对应的扩展名为" +
+                       std::string(type->extensions[0]) +
+                       (type->extensions[1].empty() ? "" : "、" + std::string(type->extensions[1])));
+
+    const std::string oss_key = "api/user" + fp + "/upload/" + file_name;
+    const std::string path = std::string(kPrefix) + "/oss/" + oss_key;
+    const std::int64_t expires = s_.now_s() + s_.options->upload_url_ttl.count();
+    const std::string sig = s_.signer->token(path, expires, "PUT\n" + std::string(type->mime));
+    const std::string url = "http://" + req.authority() + path + "?signature=" + sig + "&expires=" + std::to_string(expires);
+    return ok(json::object{{"uploadUrl", url}, {"ossKey", oss_key}, {"method", "PUT"}});
+  }
+
+  Response oss(const Request& req, std::string_view key) {
+    if (req.method != "PUT") {
+      Response r = oss_error(405, "MethodNotAllowed", "The specified method is not allowed against this resource.");
+      r.set("Allow", "PUT");
+      return r;
+    }
+    const std::string path(req.path());
+    const auto expires = req.query_param("expires");
+    const auto signature = req.query_param("signature");
+    const std::string got_type = req.header("Content-Type");
+    const auto verdict = s_.signer->verify(path, expires, signature, s_.now_s(), "PUT\n" + got_type);
+    if (verdict != UrlSigner::Verdict::ok) {
+      if (verdict == UrlSigner::Verdict::bad_token) {
+        // Which type was presigned? Name it, like OSS's StringToSign hint.
+        for (const auto& c : kContentTypes) {
+          const auto v2 = s_.signer->verify(path, expires, signature, s_.now_s(), "PUT\n" + std::string(c.mime));
+          if (v2 == UrlSigner::Verdict::ok || v2 == UrlSigner::Verdict::expired)
+            return oss_error(403, "SignatureDoesNotMatch",
+                             "The request signature we calculated does not match the signature you provided: "
+                             "Content-Type '" + got_type + "' differs from the presigned '" + std::string(c.mime) +
+                                 "'.");
+        }
+        return oss_error(403, "SignatureDoesNotMatch",
+                         "The request signature we calculated does not match the signature you provided.");
+      }
+      if (verdict == UrlSigner::Verdict::expired) return oss_error(403, "AccessDenied", "Request has expired.");
+      return oss_error(403, "AccessDenied", "Invalid or missing signature/expires parameters.");
+    }
+    // api/user<fp>/upload/<fileName>
+    constexpr std::string_view head = "api/user";
+    const auto slash = key.find('/', head.size());
+    if (!key.starts_with(head) || slash == std::string_view::npos || !key.substr(slash).starts_with("/upload/"))
+      return oss_error(400, "InvalidObjectName", "The object name is invalid.");
+    const std::string fp(key.substr(head.size(), slash - head.size()));
+    Account& a = account(fp);
+    a.uploads[std::string(key)] = Upload{got_type, req.body.size(), sha256_hex(req.body), s_.now_ms()};
+    s_.state_changed();
+    Response r(200, "", "");
+    r.set("ETag", "\"" + a.uploads[std::string(key)].sha256 + "\"");
+    return r;
+  }
+
+  // ---- submit ----
+
+  Response submit(const Request& req, const std::string& fp) {
+    const std::uint64_t before = seq_;
+    Response r = submit_checked(req, fp);
+    if (seq_ == before) s_.count_rejected_submit();
+    return r;
+  }
+
+  // Validates inputImages / inputVideos; fills `out` and `names`.
+  std::optional<Response> check_inputs(const json::object& body, std::string_view field, std::string_view kind,
+                                       const Account& acc, json::array& out, std::set<std::string>& names) {
+    const json::value* v = body.if_contains(field);
+    if (!v || v->is_null()) return std::nullopt;
+    const std::string f(field);
+    if (!v->is_array()) return bad_param(f + "必须为数组");
+    const auto& arr = v->get_array();
+    for (std::size_t i = 0; i < arr.size(); ++i) {
+      const std::string at_i = f + "[" + std::to_string(i) + "]";
+      if (!arr[i].is_object()) return bad_param(at_i + "必须为对象{name, ossKey}");
+      const auto& e = arr[i].get_object();
+      const json::value* name = e.if_contains("name");
+      if (!name || !name->is_string() || name->get_string().empty()) return bad_param(at_i + ".name不能为空");
+      const json::value* key = e.if_contains("ossKey");
+      if (!key || !key->is_string() || key->get_string().empty()) return bad_param(at_i + ".ossKey不能为空");
+      const std::string n(name->get_string()), k(key->get_string());
+      if (!names.insert(n).second) return bad_param("素材名称重复:" + n);
+      auto up = acc.uploads.find(k);
+      if (up == acc.uploads.end()) return bad_param(at_i + ".ossKey不存在或未上传完成:" + k);
+      if (!up->second.content_type.starts_with(std::string(kind) + "/"))
+        return bad_param(at_i + ".ossKey不是" + (kind == "image" ? std::string("图片") : std::string("视频")) +
+                         "文件(" + up->second.content_type + ")");
+      out.push_back(json::object{{"name", n}, {"ossKey", k}});
+    }
+    return std::nullopt;
+  }
+
+  Response submit_checked(const Request& req, const std::string& fp) {
+    auto parsed = parse_object(req.body);
+    if (!parsed) return bad_param("请求体不是合法的JSON对象");
+    const json::object& body = *parsed;
+    Account& acc = account(fp);
+    Task t;
+
+    const json::value* prompt = body.if_contains("prompt");
+    if (!prompt || prompt->is_null()) return bad_param("prompt不能为空");
+    if (!prompt->is_string()) return bad_param("prompt必须为字符串");
+    t.prompt = std::string(prompt->get_string());
+    if (t.prompt.find_first_not_of(" \t\r\n") == std::string::npos) return bad_param("prompt不能为空");
+
+    auto opt_string = [&](std::string_view field, std::string_view def, auto&& allowed,
+                          std::string_view allowed_text, std::string& out) -> std::optional<Response> {
+      const json::value* v = body.if_contains(field);
+      if (!v || v->is_null()) {
+        out = def;
+        return std::nullopt;
+      }
+      if (!v->is_string() || std::find(allowed.begin(), allowed.end(), std::string_view(v->get_string())) == allowed.end())
+        return bad_param(std::string(field) + "可选值为" + std::string(allowed_text));
+      out = std::string(v->get_string());
+      return std::nullopt;
+    };
+    if (auto e = opt_string("model", "seedance-2.0", kModels, "seedance-2.0、seedance-2.0-fast", t.model)) return *e;
+    constexpr std::array<std::string_view, 2> sounds = {"on", "off"};
+    if (auto e = opt_string("sound", "on", sounds, "on、off", t.sound)) return *e;
+
+    auto opt_int = [&](std::string_view field, int def) -> std::optional<std::int64_t> {
+      const json::value* v = body.if_contains(field);
+      if (!v || v->is_null()) return def;
+      if (v->is_int64()) return v->get_int64();
+      if (v->is_uint64()) return v->get_uint64() > 1000000 ? 1000000 : static_cast<std::int64_t>(v->get_uint64());
+      return std::nullopt;
+    };
+    {
+      const auto d = opt_int("duration", 8);
+      if (!d) return bad_param("duration必须为整数,范围为4-15");
+      if (*d < 4 || *d > 15) return bad_param("duration范围为4-15");
+      t.duration = static_cast<int>(*d);
+    }
+    {
+      const auto r = opt_int("resolution", 480);
+      if (!r || (*r != 480 && *r != 720)) return bad_param("resolution可选值为480、720");
+      t.resolution = static_cast<int>(*r);
+    }
+    if (auto e = opt_string("aspectRatio", "9:16", kRatios, "9:16、16:9、3:4、4:3、1:1、21:9", t.aspect)) return *e;
+
+    std::set<std::string> names;
+    if (auto e = check_inputs(body, "inputImages", "image", acc, t.input_images, names)) return *e;
+    if (auto e = check_inputs(body, "inputVideos", "video", acc, t.input_videos, names)) return *e;
+    // Every <<<name>>> must be declared.
+    for (std::size_t pos = t.prompt.find("<<<"); pos != std::string::npos; pos = t.prompt.find("<<<", pos)) {
+      const auto end = t.prompt.find(">>>", pos + 3);
+      if (end == std::string::npos) break;
+      const std::string ref = t.prompt.substr(pos + 3, end - pos - 3);
+      if (!names.count(ref)) return bad_param("prompt中引用的素材<<<" + ref + ">>>未在inputImages或inputVideos中声明");
+      pos = end + 3;
+    }
+
+    if (acc.remain() <= 0) return error("4003", "积分余额不足");
+
+    // Accepted.
+    const std::int64_t now = s_.now_ms();
+    t.id = new_task_id();
+    t.account = fp;
+    t.seq = ++seq_;
+    t.gmt_create = now;
+    t.stage_start = now;
+    t.status = St::queued;
+    const double opts_fail_rate = s_.options->fail_rate;
+    t.will_fail = opts_fail_rate > 0 && unit_hash(s_.options->seed, t.seq, "fail") < opts_fail_rate;
+    if (t.will_fail) {
+      const auto& k = kFailures[static_cast<std::size_t>(unit_hash(s_.options->seed, t.seq, "kind") * kFailures.size()) %
+                                kFailures.size()];
+      t.fail_stage = k.stage;
+      t.fail_code = std::string(k.code);
+      t.fail_msg = std::string(k.message);
+    }
+    const std::string video = juhuo_video_bytes(t.id, t.prompt);
+    const std::string cover = juhuo_cover_bytes(t.id);
+    t.video_sha256 = sha256_hex(video);
+    t.video_bytes = video.size();
+    t.cover_sha256 = sha256_hex(cover);
+    t.cover_bytes = cover.size();
+
+    Submission sub;
+    sub.provider = std::string(kName);
+    sub.task_id = t.id;
+    sub.api_key_fingerprint = fp;
+    sub.body = req.body;
+    sub.received_at_ms = now;
+    sub.video_sha256 = t.video_sha256;
+    sub.video_bytes = t.video_bytes;
+    sub.cover_sha256 = t.cover_sha256;
+    sub.cover_bytes = t.cover_bytes;
+
+    acc.tasks.push_back(t.id);
+    acc.queued.push_back(t.id);
+    const std::string id = t.id;
+    spdlog::info("juhuo emulator: task {} submitted (account {}, {} s, {}p, {}{})", id, fp, t.duration, t.resolution,
+                 t.model, t.will_fail ? ", will fail " + t.fail_code : "");
+    tasks_.emplace(id, std::move(t));
+    s_.record_submission(std::move(sub));
+    promote(acc, now);
+    s_.state_changed();
+    s_.wake();
+    return ok(json::object{{"taskId", id}});
+  }
+
+  std::string new_task_id() {
+    static const char* hex = "0123456789abcdef";
+    for (;;) {
+      std::string id = "gen_";
+      std::uint64_t r = rng_();
+      for (int i = 0; i < 12; ++i, r >>= 4) id.push_back(hex[r & 15]);
+      if (!tasks_.count(id)) return id;
+    }
+  }
+
+  // ---- queries ----
+
+  json::object task_json(const Request& req, const Task& t) const {
+    std::string output_url, cover_url;
+    if (t.status == St::success) {
+      output_url = signed_cdn_url(req, t.id + ".mp4");
+      cover_url = signed_cdn_url(req, t.id + ".jpg");
+    }
+    return json::object{
+        {"taskId", t.id},
+        {"status", to_string(t.status)},
+        {"outputUrl", output_url},
+        {"coverUrl", cover_url},
+        {"errorCode", t.status == St::fail ? t.error_code : std::string()},
+        {"errorMsg", t.status == St::fail ? t.error_msg : std::string()},
+        {"creditCost", t.status == St::success ? t.credit_cost : 0.0},
+        {"gmtCreate", t.gmt_create},
+    };
+  }
+
+  std::string signed_cdn_url(const Request& req, const std::string& file) const {
+    const std::string path = std::string(kPrefix) + "/cdn/output/" + file;
+    const std::int64_t expires = s_.now_s() + s_.options->url_ttl.count();
+    return "http://" + req.authority() + path + "?expires=" + std::to_string(expires) +
+           "&token=" + s_.signer->token(path, expires);
+  }
+
+  Response query(const Request& req, const std::string& fp, const std::string& id) {
+    auto it = tasks_.find(id);
+    if (it == tasks_.end() || it->second.account != fp) return not_found();
+    return ok(task_json(req, it->second));
+  }
+
+  static std::optional<std::int64_t> positive_param(const Request& req, std::string_view name, std::int64_t def) {
+    const auto v = req.query_param(name);
+    if (!v || v->empty()) return def;
+    if (v->size() > 9 || !std::all_of(v->begin(), v->end(), [](char c) { return c >= '0' && c <= '9'; }))
+      return std::nullopt;
+    const std::int64_t n = std::stoll(*v);
+    if (n < 1) return std::nullopt;
+    return n;
+  }
+
+  Response list(const Request& req, const std::string& fp) {
+    const auto page_no = positive_param(req, "pageNo", 1);
+    if (!page_no) return bad_param("pageNo必须为正整数");
+    const auto page_size = positive_param(req, "pageSize", 20);
+    if (!page_size) return bad_param("pageSize必须为正整数");
+    const Account& acc = accounts_.at(fp);
+    const auto total = static_cast<std::int64_t>(acc.tasks.size());
+    json::array data;
+    const std::int64_t skip = (*page_no - 1) * *page_size;
+    for (std::int64_t i = total - 1 - skip; i >= 0 && static_cast<std::int64_t>(data.size()) < *page_size; --i)
+      data.push_back(task_json(req, tasks_.at(acc.tasks[static_cast<std::size_t>(i)])));
+    return ok(json::object{{"data", std::move(data)}, {"total", total}, {"pageNo", *page_no}, {"pageSize", *page_size}});
+  }
+
+  Response balance(const Request&, const std::string& fp) {
+    const Account& acc = accounts_.at(fp);
+    return ok(json::object{{"totalCredits", acc.total}, {"usedCredits", acc.used}, {"remainCredits", acc.remain()}});
+  }
+
+  // ---- CDN ----
+
+  Response cdn(const Request& req, std::string_view file) {
+    if (req.method != "GET" && req.method != "HEAD") {
+      Response r(405, "text/plain", "method not allowed\n");
+      r.set("Allow", "GET, HEAD");
+      return r;
+    }
+    const auto verdict =
+        s_.signer->verify(req.path(), req.query_param("expires"), req.query_param("token"), s_.now_s());
+    if (verdict != UrlSigner::Verdict::ok)
+      return Response(403, "text/plain", std::string("403 Forbidden: ") + emulator::to_string(verdict) + "\n");
+    const bool video = file.ends_with(".mp4");
+    if (!video && !file.ends_with(".jpg")) return Response(404, "text/plain", "404 Not Found\n");
+    const std::string id(file.substr(0, file.size() - 4));
+    auto it = tasks_.find(id);
+    if (it == tasks_.end() || it->second.status != St::success) return Response(404, "text/plain", "404 Not Found\n");
+    const Task& t = it->second;
+    if (video) return serve_bytes(req, juhuo_video_bytes(t.id, t.prompt), "video/mp4", t.video_sha256);
+    return serve_bytes(req, juhuo_cover_bytes(t.id), "image/jpeg", t.cover_sha256);
+  }
+
+  // ---- time ----
+
+  // Moves every running task through the stages that ended by `now`, then
+  // starts queued tasks where the account has free slots.
+  void advance(std::int64_t now) {
+    bool changed = false;
+    for (auto& [fp, acc] : accounts_) {
+      if (acc.running.empty() && acc.queued.empty()) continue;
+      for (auto it = acc.running.begin(); it != acc.running.end();) {
+        Task& t = tasks_.at(*it);
+        changed |= advance_task(acc, t, now);
+        it = is_running(t.status) ? it + 1 : acc.running.erase(it);
+      }
+      changed |= promote(acc, now);
+    }
+    if (changed) s_.state_changed();
+  }
+
+  bool advance_task(Account& acc, Task& t, std::int64_t now) {
+    bool changed = false;
+    while (is_running(t.status)) {
+      const std::int64_t end = t.stage_start + scaled_ms(s_, stage_ms(t));
+      if (now < end) break;
+      changed = true;
+      if (t.will_fail && t.fail_stage == t.status) {
+        t.status = St::fail;
+        t.stage_start = end;
+        t.error_code = t.fail_code;
+        t.error_msg = t.fail_msg;
+        spdlog::info("juhuo emulator: task {} failed: {}", t.id, t.error_code);
+        break;
+      }
+      t.status = static_cast<St>(static_cast<int>(t.status) + 1);
+      t.stage_start = end;
+      if (t.status == St::success) {
+        t.credit_cost = juhuo_credit_cost(t.model, t.resolution, t.duration);
+        acc.used = round2(acc.used + t.credit_cost);
+        spdlog::info("juhuo emulator: task {} succeeded, {:.2f} credits", t.id, t.credit_cost);
+      }
+    }
+    return changed;
+  }
+
+  bool promote(Account& acc, std::int64_t now) {
+    bool changed = false;
+    const auto cap = static_cast<std::size_t>(std::max(1, s_.options->juhuo_concurrency));
+    while (!acc.queued.empty() && acc.running.size() < cap && acc.remain() > 0) {
+      Task& t = tasks_.at(acc.queued.front());
+      acc.queued.pop_front();
+      t.status = St::init;
+      t.stage_start = now;
+      acc.running.push_back(t.id);
+      changed = true;
+    }
+    return changed;
+  }
+
+  Services s_;
+  mutable std::mutex mu_;
+  std::mt19937_64 rng_;
+  std::uint64_t seq_ = 0;
+  std::map<std::string, Account> accounts_;       // by key fingerprint
+  std::unordered_map<std::string, Task> tasks_;  // by task id
+};
+
+}  // namespace
+
+std::unique_ptr<Module> make_juhuo_module(Services services) {
+  return std::make_unique<JuhuoModule>(std::move(services));
+}
+
+double juhuo_credit_cost(std::string_view model, int resolution, int duration) {
+  double per_second = resolution >= 720 ? 0.20 : 0.10;
+  if (model == "seedance-2.0-fast") per_second *= 0.8;
+  return round2(per_second * duration * 1.15);
+}
+
+std::string juhuo_video_bytes(std::string_view task_id, std::string_view prompt) {
+  const std::string_view sample = asset_sample_mp4();
+  std::string payload = "reelbatch juhuo emulator\ntaskId=";
+  payload += task_id;
+  payload += "\nprompt=";
+  payload += prompt;
+  payload += "\n";
+  const auto box_size = static_cast<std::uint32_t>(8 + payload.size());
+  std::string out;
+  out.reserve(sample.size() + box_size);
+  out.append(sample);
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((box_size >> shift) & 0xff));
+  out.append("free");
+  out.append(payload);
+  return out;
+}
+
+std::string juhuo_cover_bytes(std::string_view task_id) {
+  const std::string_view jpeg = asset_cover_jpg();
+  std::string comment = "reelbatch juhuo emulator taskId=";
+  comment += task_id;
+  const auto len = static_cast<std::uint16_t>(comment.size() + 2);
+  std::string out;
+  out.reserve(jpeg.size() + len + 2);
+  out.append(jpeg.substr(0, 2));  // SOI
+  out.push_back(static_cast<char>(0xFF));
+  out.push_back(static_cast<char>(0xFE));  // COM
+  out.push_back(static_cast<char>(len >> 8));
+  out.push_back(static_cast<char>(len & 0xff));
+  out.append(comment);
+  out.append(jpeg.substr(2));
+  return out;
+}
+
+}  // namespace reelbatch::emulator
