@@ -55,22 +55,17 @@ bool write_all(int fd, std::string_view data) {
   return true;
 }
 
-// Hashes the first `size` bytes of a file (an existing .part) on the pool.
-asio::awaitable<std::pair<Sha256, bool>> hash_prefix(asio::thread_pool& pool, std::filesystem::path path) {
-  co_return co_await asio::co_spawn(
-      pool,
-      [path]() -> asio::awaitable<std::pair<Sha256, bool>> {
-        Sha256 h;
-        std::ifstream in(path, std::ios::binary);
-        if (!in) co_return std::pair{std::move(h), false};
-        std::string buf(256 * 1024, '\0');
-        while (in) {
-          in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-          h.update(buf.data(), static_cast<std::size_t>(in.gcount()));
-        }
-        co_return std::pair{std::move(h), !in.bad()};
-      },
-      asio::use_awaitable);
+// Hashes an existing .part file; runs on the thread pool.
+asio::awaitable<std::pair<Sha256, bool>> hash_part(std::filesystem::path path) {
+  Sha256 h;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) co_return std::pair{std::move(h), false};
+  std::string buf(256 * 1024, '\0');
+  while (in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    h.update(buf.data(), static_cast<std::size_t>(in.gcount()));
+  }
+  co_return std::pair{std::move(h), !in.bad()};
 }
 
 }  // namespace
@@ -99,7 +94,7 @@ asio::awaitable<Result<DownloadedFile, DownloadError>> async_download_file(
 
   Sha256 hash;
   if (have > 0) {
-    auto [h, ok] = co_await hash_prefix(pool, part);
+    auto [h, ok] = co_await asio::co_spawn(pool, hash_part(part), asio::use_awaitable);
     if (ok) hash = std::move(h); else have = 0;
   }
 

@@ -175,7 +175,8 @@ struct Engine::Impl {
 
   // Applies `ev` to the job through the state machine and commits it with an
   // event. Returns false (and logs) when the transition is illegal.
-  bool transition(JobRecord& j, JobEvent ev, json::object detail = {}, bool remote_retryable = false) {
+  bool transition(JobRecord& j, JobEvent ev, json::object detail = {}, bool remote_retryable = false,
+                  const Store::AttemptOutcome* attempt = nullptr) {
     const auto from = job_state_from_string(j.state);
     if (!from) {
       spdlog::error("job {}: unknown state '{}' in the database", j.key, j.state);
@@ -198,7 +199,7 @@ struct Engine::Impl {
     e.from_state = to_string(*from);
     e.to_state = j.state;
     e.detail = std::move(detail);
-    store.save(j, e);
+    if (attempt != nullptr) store.save(j, e, *attempt); else store.save(j, e);
     spdlog::debug("job {}: {} -> {} ({})", j.key, e.from_state, e.to_state, to_string(ev));
     changed->notify();
     return true;
@@ -258,9 +259,11 @@ struct Engine::Impl {
 
   // ---- uploads and submit -----------------------------------------------------
 
-  awaitable<std::string> hash_file(std::filesystem::path path) {
-    co_return co_await asio::co_spawn(
-        pool, [path]() -> awaitable<std::string> { co_return sha256_file_hex(path); }, asio::use_awaitable);
+  static awaitable<std::string> hash_here(std::filesystem::path path) { co_return sha256_file_hex(path); }
+
+  // Hashes a file on the pool; the caller resumes on its own executor.
+  awaitable<std::string> hash_file(const std::filesystem::path& path) {
+    co_return co_await asio::co_spawn(pool, hash_here(path), asio::use_awaitable);
   }
 
   awaitable<ProviderResult<SubmitRequest>> prepare(Profile& p, JobRecord& j) {
@@ -374,10 +377,10 @@ struct Engine::Impl {
     }
     auto r = co_await p.provider->async_submit(*prepared);
     if (r) {
-      store.finish_attempt(attempt_id, "accepted", *r, "");
       j.remote_id = *r;
       end_submit(p);
-      transition(j, JobEvent::submit_accepted, json::object{{"remote_id", *r}});
+      const Store::AttemptOutcome accepted{attempt_id, "accepted", *r, ""};
+      transition(j, JobEvent::submit_accepted, json::object{{"remote_id", *r}}, false, &accepted);
       co_await poll_loop(p, id);
       co_return;
     }
@@ -451,6 +454,12 @@ struct Engine::Impl {
       release_slot(p);
       spdlog::error("job {}: held: {}", j.key, why);
     };
+    if (auto accepted = store.accepted_remote_id(j.id)) {  // written by an older build, or by hand
+      j.remote_id = *accepted;
+      transition(j, JobEvent::reconciled_found, json::object{{"remote_id", j.remote_id}, {"from", "attempts"}});
+      spawn(poll_loop(p, id), "job " + j.key);
+      co_return;
+    }
     if (!p.provider->has_task_list()) {
       held(p.cfg->kind + " has no task list to check whether the lost submit created a task");
       co_return;

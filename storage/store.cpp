@@ -310,8 +310,29 @@ std::vector<std::string> Store::remote_ids(const std::string& profile) const {
 }
 
 void Store::save(JobRecord& j, const EventRecord& e) {
-  j.updated_at_ms = now_ms();
   SQLite::Transaction tx(*db_);
+  write_job(j, e);
+  tx.commit();
+}
+
+void Store::save(JobRecord& j, const EventRecord& e, const AttemptOutcome& a) {
+  SQLite::Transaction tx(*db_);
+  write_attempt(a);
+  write_job(j, e);
+  tx.commit();
+}
+
+std::optional<std::string> Store::accepted_remote_id(std::int64_t job_id) const {
+  SQLite::Statement q(*db_,
+                      "SELECT remote_id FROM attempts WHERE job_id = ? AND outcome = 'accepted' AND remote_id != '' "
+                      "ORDER BY id DESC LIMIT 1");
+  q.bind(1, job_id);
+  if (!q.executeStep()) return std::nullopt;
+  return q.getColumn(0).getString();
+}
+
+void Store::write_job(JobRecord& j, const EventRecord& e) {
+  j.updated_at_ms = now_ms();
   SQLite::Statement u(*db_,
                       "UPDATE jobs SET state=?, attempts=?, remote_id=?, native_state=?, intent_at_ms=?, "
                       "video_url=?, cover_url=?, last_frame_url=?, url_expires_at_ms=?, cost=?, error_code=?, "
@@ -344,7 +365,6 @@ void Store::save(JobRecord& j, const EventRecord& e) {
   ev.bind(5, e.to_state);
   ev.bind(6, json::serialize(e.detail));
   ev.exec();
-  tx.commit();
 }
 
 std::int64_t Store::begin_attempt(std::int64_t job_id, const std::string& profile) {
@@ -358,13 +378,17 @@ std::int64_t Store::begin_attempt(std::int64_t job_id, const std::string& profil
 
 void Store::finish_attempt(std::int64_t attempt_id, const std::string& outcome, const std::string& remote_id,
                            const std::string& error) {
+  write_attempt(AttemptOutcome{attempt_id, outcome, remote_id, error});
+}
+
+void Store::write_attempt(const AttemptOutcome& a) {
   SQLite::Statement q(*db_,
                       "UPDATE attempts SET outcome=?, remote_id=?, error=?, finished_at_ms=? WHERE id=?");
-  q.bind(1, outcome);
-  q.bind(2, remote_id);
-  q.bind(3, error);
+  q.bind(1, a.outcome);
+  q.bind(2, a.remote_id);
+  q.bind(3, a.error);
   q.bind(4, now_ms());
-  q.bind(5, attempt_id);
+  q.bind(5, a.attempt_id);
   q.exec();
 }
 

@@ -135,6 +135,20 @@ class Store {
   /// appends one event, in one transaction. `job.updated_at_ms` is set.
   void save(JobRecord& job, const EventRecord& event);
 
+  /// The outcome of a submit attempt, written with the job in one transaction.
+  struct AttemptOutcome {
+    std::int64_t attempt_id = 0;
+    std::string outcome;  ///< "accepted", "rejected", "unknown", "absent"
+    std::string remote_id;
+    std::string error;
+  };
+  /// As save(), and records the attempt's outcome in the same transaction, so
+  /// an accepted remote id is never on the attempt without being on the job.
+  void save(JobRecord& job, const EventRecord& event, const AttemptOutcome& attempt);
+
+  /// The remote id of the job's latest accepted attempt, if any.
+  std::optional<std::string> accepted_remote_id(std::int64_t job_id) const;
+
   /// Records a submit attempt's intent (before the POST); returns its id.
   std::int64_t begin_attempt(std::int64_t job_id, const std::string& profile);
   /// Records a submit attempt's outcome: "accepted", "rejected", "unknown", "remote_failed", ...
@@ -153,6 +167,8 @@ class Store {
 
  private:
   void migrate();
+  void write_job(JobRecord& job, const EventRecord& event);
+  void write_attempt(const AttemptOutcome& a);
   std::unique_ptr<SQLite::Database> db_;
 };
 

@@ -12,9 +12,11 @@
 #include "storage/store.hpp"
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -46,6 +48,7 @@ struct TempDir {
     fs::create_directories(path);
   }
   ~TempDir() {
+    if (std::getenv("REELBATCH_KEEP_TMP") != nullptr) return;  // for debugging a failure
     std::error_code ec;
     fs::remove_all(path, ec);
   }
@@ -237,7 +240,8 @@ TEST(Integration, LostSubmitIsReconciledNotRepeated) {
     SubmitRequest req;
     req.spec = jobs[0].spec;
     std::optional<ProviderResult<std::string>> r;
-    asio::co_spawn(io, provider->async_submit(req), [&](std::exception_ptr, ProviderResult<std::string> v) { r = v; });
+    asio::co_spawn(
+        io, [&]() -> asio::awaitable<void> { r = co_await provider->async_submit(req); }, asio::detached);
     io.run();
     ASSERT_TRUE(r && *r) << (r ? r->error().describe() : "no result");
   }
