@@ -9,6 +9,7 @@ bin=${REELBATCH_BIN:-$root/build/reelbatch}
 port=${REELBATCH_DEMO_PORT:-18787}
 # The emulator accepts any key of the documented form: sk- + 32 letters/digits.
 export JUHUO_API_KEY=${JUHUO_API_KEY:-sk-reelbatchdemo0000000000000000000}
+[ -x "$bin" ] || { echo "no reelbatch binary at $bin: build first (see README.md)" >&2; exit 2; }
 mkdir -p "$here/out"
 
 up() { (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; }

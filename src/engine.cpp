@@ -42,18 +42,24 @@ constexpr int kReconcilePageSize = 50;
 constexpr std::int64_t kReconcileSlackMs = 120'000;  // clock skew allowance before the intent
 
 // Wakes coroutines waiting for a condition to change. Waiters re-check their
-// condition after every wake-up (wake-ups may be spurious).
+// condition after every wake-up (wake-ups may be spurious). Each waiter has
+// its own timer, so waiters never cancel one another.
 class Notifier {
  public:
-  explicit Notifier(asio::any_io_executor ex) : timer_(std::move(ex)) {}
-  void notify() { timer_.cancel(); }
+  explicit Notifier(asio::any_io_executor ex) : ex_(std::move(ex)) {}
+  void notify() {
+    for (auto* t : waiters_) t->cancel();
+  }
   awaitable<void> wait(milliseconds max) {
-    timer_.expires_after(max);
-    co_await timer_.async_wait(tuple_awaitable);
+    asio::steady_timer t(ex_, max);
+    waiters_.push_back(&t);
+    co_await t.async_wait(tuple_awaitable);
+    std::erase(waiters_, &t);
   }
 
  private:
-  asio::steady_timer timer_;
+  asio::any_io_executor ex_;
+  std::vector<asio::steady_timer*> waiters_;
 };
 
 }  // namespace
