@@ -195,10 +195,16 @@ int cmd_run(const RunArgs& args) {
   return all_ok ? kExitOk : kExitFailed;
 }
 
+// Commands that only read the database need no API keys.
+std::optional<std::string> env_or_placeholder(const std::string& name) {
+  if (auto v = process_env()(name)) return v;
+  return std::string("(not needed)");
+}
+
 int cmd_status(const std::string& config_path, bool list_jobs) {
   Config cfg;
   try {
-    cfg = load_config(config_path);
+    cfg = load_config(config_path, env_or_placeholder);
   } catch (const ConfigError& e) {
     std::cerr << "error: " << e.what() << "\n";
     return kExitUsage;
@@ -227,7 +233,7 @@ int cmd_status(const std::string& config_path, bool list_jobs) {
 int cmd_resolve(const std::string& config_path, const std::string& job_ref, bool resubmit) {
   Config cfg;
   try {
-    cfg = load_config(config_path);
+    cfg = load_config(config_path, env_or_placeholder);
   } catch (const ConfigError& e) {
     std::cerr << "error: " << e.what() << "\n";
     return kExitUsage;

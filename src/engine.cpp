@@ -36,6 +36,7 @@ namespace {
 constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
 constexpr int kUploadAttempts = 5;  // per round, with backoff
 constexpr int kUploadRounds = 3;    // rounds before the row fails
+constexpr int kSubmitRetries = 10;  // transient submit errors before the row fails
 constexpr int kDownloadAttempts = 8;
 constexpr int kReconcilePages = 20;
 constexpr int kReconcilePageSize = 50;
@@ -101,6 +102,7 @@ struct Engine::Impl {
   std::map<std::string, std::unique_ptr<Profile>> profiles;
   std::map<std::int64_t, JobRecord> jobs;  // the run's jobs, mirrored from the store
   std::map<std::int64_t, int> upload_rounds;
+  std::map<std::int64_t, int> submit_retries;
   std::map<std::int64_t, BatchRecord> batches;
   DownloadQueue downloads;
   std::unique_ptr<Notifier> download_wake;
@@ -419,15 +421,24 @@ struct Engine::Impl {
         release_slot(p);
         enqueue(p, j);
         co_return;
-      case ErrorClass::retryable:
+      case ErrorClass::retryable: {
+        // Nothing was created or charged: retry with backoff (about five
+        // minutes in all) without using up the row's max_attempts.
         store.finish_attempt(attempt_id, "rejected", "", err.describe());
         set_error(j, err);
-        transition(j, JobEvent::submit_rejected_retryable, error_detail(err));
+        const int tries = ++submit_retries[id];
+        if (tries >= kSubmitRetries) {
+          j.error_message = "gave up after " + std::to_string(tries) + " tries: " + err.describe();
+          transition(j, JobEvent::submit_rejected_permanent, error_detail(err));
+        } else {
+          transition(j, JobEvent::submit_throttled, error_detail(err));
+        }
         end_submit(p);
         release_slot(p);
         if (!job_done(j))
-          enqueue_later(p, id, backoff_delay(j.attempts, milliseconds(2000), milliseconds(60000), random01()));
+          enqueue_later(p, id, backoff_delay(tries - 1, milliseconds(2000), milliseconds(60000), random01()));
         co_return;
+      }
       case ErrorClass::permanent:
         store.finish_attempt(attempt_id, "rejected", "", err.describe());
         set_error(j, err);
