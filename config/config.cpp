@@ -2,6 +2,7 @@
 // type and range, unknown keys are errors (they are usually typos), and every
 // message has the form "<file>: <dotted.key>: <reason>".
 #include "config/config.hpp"
+#include "src/common/text.hpp"
 
 #include <toml++/toml.h>
 
@@ -37,24 +38,6 @@ const char* type_name(toml::node_type t) {
     case toml::node_type::date_time: return "a date-time";
   }
   return "a value";
-}
-
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j)
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 std::string fmt_number(double d) {
@@ -142,7 +125,7 @@ class Loader {
       std::string_view best;
       std::size_t best_d = 3;
       for (std::string_view a : allowed) {
-        const std::size_t d = edit_distance(lower(k), a);
+        const std::size_t d = edit_distance(to_lower(k), a);
         if (d < best_d) {
           best_d = d;
           best = a;
@@ -226,7 +209,7 @@ class Loader {
 
   std::string base_url(const toml::node& n, const std::string& key) const {
     std::string s = string(n, key);
-    const std::string l = lower(s);
+    const std::string l = to_lower(s);
     std::size_t scheme = 0;
     if (l.rfind("http://", 0) == 0)
       scheme = 7;
@@ -363,7 +346,7 @@ class Loader {
         return !part.empty() && std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
                part.find_first_not_of('0') != std::string_view::npos;
       };
-      const std::string w = lower(s);
+      const std::string w = to_lower(s);
       const bool ratio = colon != std::string::npos && positive(std::string_view(s).substr(0, colon)) &&
                          positive(std::string_view(s).substr(colon + 1));
       const bool word = colon == std::string::npos && std::isalpha(static_cast<unsigned char>(w[0])) &&
@@ -421,7 +404,7 @@ std::optional<milliseconds> parse_duration(std::string_view text) {
     while (i < text.size() && is_ws(text[i])) ++i;
     std::size_t u = i;
     while (u < text.size() && std::isalpha(static_cast<unsigned char>(text[u]))) ++u;
-    const std::string unit = lower(text.substr(i, u - i));
+    const std::string unit = to_lower(text.substr(i, u - i));
     i = u;
     double scale = 0;
     if (unit.empty()) {

@@ -70,6 +70,22 @@ std::optional<std::pair<std::string, unsigned short>> parse_listen(const std::st
   }
 }
 
+// Commands that only read the database need no API keys.
+std::optional<std::string> env_or_placeholder(const std::string& name) {
+  if (auto v = process_env()(name)) return v;
+  return std::string("(not needed)");
+}
+
+// Loads the config, printing the error; nullopt means exit with kExitUsage.
+std::optional<Config> load_config_or_report(const std::string& path, const EnvLookup& env) {
+  try {
+    return load_config(path, env);
+  } catch (const ConfigError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return std::nullopt;
+  }
+}
+
 struct RunArgs {
   std::vector<std::string> manifests;
   std::string config = "reelbatch.toml";
@@ -77,13 +93,9 @@ struct RunArgs {
 };
 
 int cmd_run(const RunArgs& args) {
-  Config cfg;
-  try {
-    cfg = load_config(args.config);
-  } catch (const ConfigError& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return kExitUsage;
-  }
+  auto loaded = load_config_or_report(args.config, process_env());
+  if (!loaded) return kExitUsage;
+  Config& cfg = *loaded;
   if (!args.out.empty()) cfg.output_dir = fs::absolute(args.out).lexically_normal();
 
   Store store(cfg.storage_path);
@@ -99,7 +111,7 @@ int cmd_run(const RunArgs& args) {
     return kExitUsage;
   }
   for (const auto& e : report.errors) std::cerr << e << "\n";
-  const int rejected = static_cast<int>(report.errors.size());
+  const int rejected = report.rejected;
   const auto& batch_ids = report.batch_ids;
 
   asio::io_context io;
@@ -195,20 +207,10 @@ int cmd_run(const RunArgs& args) {
   return all_ok ? kExitOk : kExitFailed;
 }
 
-// Commands that only read the database need no API keys.
-std::optional<std::string> env_or_placeholder(const std::string& name) {
-  if (auto v = process_env()(name)) return v;
-  return std::string("(not needed)");
-}
-
 int cmd_status(const std::string& config_path, bool list_jobs) {
-  Config cfg;
-  try {
-    cfg = load_config(config_path, env_or_placeholder);
-  } catch (const ConfigError& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return kExitUsage;
-  }
+  const auto loaded = load_config_or_report(config_path, env_or_placeholder);
+  if (!loaded) return kExitUsage;
+  const Config& cfg = *loaded;
   if (!fs::exists(cfg.storage_path)) {
     std::cout << "no database at " << cfg.storage_path.string() << " yet\n";
     return kExitOk;
@@ -231,13 +233,9 @@ int cmd_status(const std::string& config_path, bool list_jobs) {
 }
 
 int cmd_resolve(const std::string& config_path, const std::string& job_ref, bool resubmit) {
-  Config cfg;
-  try {
-    cfg = load_config(config_path, env_or_placeholder);
-  } catch (const ConfigError& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return kExitUsage;
-  }
+  const auto loaded = load_config_or_report(config_path, env_or_placeholder);
+  if (!loaded) return kExitUsage;
+  const Config& cfg = *loaded;
   Store store(cfg.storage_path);
   auto j = store.find_job(job_ref);
   if (!j) {

@@ -403,18 +403,11 @@ struct Engine::Impl {
         end_submit(p);
         co_return;
       case ErrorClass::rate_limited:
-        store.finish_attempt(attempt_id, "rejected", "", err.describe());
-        throttle(p, err, j.attempts);
-        set_error(j, err);
-        transition(j, JobEvent::submit_throttled, error_detail(err));
-        end_submit(p);
-        release_slot(p);
-        enqueue(p, j);
-        co_return;
       case ErrorClass::auth:
       case ErrorClass::out_of_credit:
+        // No task was created: the row waits, the profile slows down or pauses.
         store.finish_attempt(attempt_id, "rejected", "", err.describe());
-        pause(p, err);
+        if (err.cls == ErrorClass::rate_limited) throttle(p, err, j.attempts); else pause(p, err);
         set_error(j, err);
         transition(j, JobEvent::submit_throttled, error_detail(err));
         end_submit(p);

@@ -8,6 +8,8 @@
 #include <boost/asio/io_context.hpp>
 #include <spdlog/spdlog.h>
 
+#include <set>
+
 namespace reelbatch {
 namespace fs = std::filesystem;
 
@@ -24,7 +26,12 @@ IngestReport ingest_manifests(const Config& cfg, Store& store, const std::vector
   IngestReport report;
   for (const auto& path : manifests) {
     Manifest manifest = load_manifest(path, mopts);
-    for (const auto& e : manifest.errors) report.errors.push_back(e.to_string());
+    std::set<int> bad_lines;
+    for (const auto& e : manifest.errors) {
+      report.errors.push_back(e.to_string());
+      bad_lines.insert(e.line);
+    }
+    report.rejected += static_cast<int>(bad_lines.size());
 
     std::vector<IngestRow> good;
     for (auto& row : manifest.rows) {
@@ -33,12 +40,14 @@ IngestReport ingest_manifests(const Config& cfg, Store& store, const std::vector
         report.errors.push_back(RowError{row.file, row.line, "provider",
                                          "no profile named '" + row.spec.provider + "' in " + cfg.source.string()}
                                     .to_string());
+        ++report.rejected;
         continue;
       }
       const auto problems = it->second->validate(apply_defaults(row.spec, it->second->profile().defaults));
       if (!problems.empty()) {
         for (const auto& fe : problems)
           report.errors.push_back(RowError{row.file, row.line, fe.field, fe.reason}.to_string());
+        ++report.rejected;
         continue;
       }
       good.push_back(IngestRow{std::move(row.spec), row.content_hash, row.file, row.line});
@@ -49,6 +58,7 @@ IngestReport ingest_manifests(const Config& cfg, Store& store, const std::vector
     const auto batch = store.ensure_batch(name, abs.string(), (cfg.output_dir / name).string());
     const auto result = store.ingest(batch.id, good);
     report.errors.insert(report.errors.end(), result.conflicts.begin(), result.conflicts.end());
+    report.rejected += static_cast<int>(result.conflicts.size());
     report.added += result.added;
     report.existing += result.existing;
     report.batch_ids.push_back(batch.id);

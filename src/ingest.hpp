@@ -15,7 +15,8 @@ class Store;
 
 struct IngestReport {
   std::vector<std::int64_t> batch_ids;  ///< one per manifest, in argument order
-  std::vector<std::string> errors;      ///< "file:line: field: reason", one per rejected row
+  std::vector<std::string> errors;      ///< "file:line: field: reason", one or more per rejected row
+  int rejected = 0;                     ///< rows skipped because of those errors
   int added = 0;                        ///< new jobs
   int existing = 0;                     ///< rows already in the database (not added again)
 };

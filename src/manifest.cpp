@@ -1,4 +1,5 @@
 #include "src/manifest.hpp"
+#include "src/common/text.hpp"
 
 #include "src/common/sha256.hpp"
 #include "src/csv.hpp"
@@ -58,15 +59,8 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
-
 bool istarts_with(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && lower(s.substr(0, prefix.size())) == prefix;
+  return s.size() >= prefix.size() && to_lower(s.substr(0, prefix.size())) == prefix;
 }
 
 bool is_control(unsigned char c) { return c < 0x20 || c == 0x7f; }
@@ -167,18 +161,6 @@ const char* kind_name(const json::value& v) {
     case json::kind::object: return "an object";
   }
   return "a value";
-}
-
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j)
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
 }
 
 // " (did you mean 'x'?)" for the closest known field, or "".
@@ -426,7 +408,7 @@ class RowBuilder {
         return;
       }
     } else {
-      const std::string w = lower(*s);
+      const std::string w = to_lower(*s);
       const bool word = std::all_of(w.begin(), w.end(), [](char c) {
         return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
       }) && w.front() >= 'a' && w.front() <= 'z';
@@ -448,7 +430,7 @@ class RowBuilder {
       return;
     }
     if (v.is_string()) {
-      const std::string w = lower(trim(v.get_string()));
+      const std::string w = to_lower(trim(v.get_string()));
       if (w.empty()) return;
       if (w == "true" || w == "yes" || w == "1" || w == "on") {
         spec_.audio = true;
@@ -732,7 +714,7 @@ Manifest parse_manifest_csv(std::string_view text, const std::string& file, cons
     const std::string raw(trim(header.fields[i]));
     if (raw.empty())
       throw ManifestError(where + "column " + std::to_string(i + 1) + " of the header has no name");
-    const std::string name = lower(raw);
+    const std::string name = to_lower(raw);
     Column col;
     if (istarts_with(raw, "param.")) {
       col.param_key = std::string(trim(std::string_view(raw).substr(6)));
@@ -829,7 +811,7 @@ Manifest parse_manifest_jsonl(std::string_view text, const std::string& file, co
 }
 
 Manifest load_manifest(const fs::path& path, const ManifestOptions& opts) {
-  const std::string ext = lower(path.extension().string());
+  const std::string ext = to_lower(path.extension().string());
   const std::string file = path.string();
   if (ext != ".csv" && ext != ".jsonl" && ext != ".ndjson")
     throw ManifestError(file + ": unsupported manifest type '" + path.extension().string() +

@@ -1,4 +1,5 @@
 #include "providers/emulator/http_server.hpp"
+#include "src/common/text.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -49,12 +50,6 @@ bool plausible_authority(std::string_view h) {
 }
 
 }  // namespace
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 std::string percent_decode(std::string_view s, bool plus_is_space) {
   std::string out;

@@ -15,6 +15,8 @@
 // that executor, or while nothing runs it.
 #pragma once
 
+#include "src/common/text.hpp"
+
 #include <boost/asio/any_io_executor.hpp>
 
 #include <chrono>
@@ -30,9 +32,6 @@
 namespace reelbatch::emulator {
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
-
-/// Case-insensitive ASCII comparison (header names, tokens).
-bool iequals(std::string_view a, std::string_view b);
 
 /// Decodes %XX escapes (and '+' as a space when `plus_is_space`).
 std::string percent_decode(std::string_view s, bool plus_is_space = false);

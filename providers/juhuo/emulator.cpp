@@ -1,6 +1,7 @@
 // The juhuo Open API emulator. See emulator.hpp for the behaviour and the
 // interpretations of the API document.
 #include "providers/juhuo/emulator.hpp"
+#include "src/common/text.hpp"
 
 #include "src/common/sha256.hpp"
 
@@ -78,12 +79,6 @@ const ContentType* find_content_type(std::string_view mime) {
   for (const auto& c : kContentTypes)
     if (c.mime == mime) return &c;
   return nullptr;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 bool is_alnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
@@ -456,7 +451,7 @@ class JuhuoModule final : public Module {
     if (!type)
       return bad_param(
           "contentType不支持,可选值为image/png、image/jpeg、image/webp、video/mp4、video/quicktime、video/webm");
-    const std::string ext = lower(file_name.substr(file_name.find('.') + 1));
+    const std::string ext = to_lower(file_name.substr(file_name.find('.') + 1));
     if (std::find(type->extensions.begin(), type->extensions.end(), ext) == type->extensions.end() || ext.empty())
       return bad_param("文件扩展名与contentType不匹配:" + std::string(type->mime) + "对应的扩展名为" +
                        std::string(type->extensions[0]) +

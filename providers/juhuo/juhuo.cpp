@@ -3,6 +3,7 @@
 // in tests/juhuo_adapter_test.cpp), and a thin coroutine class that only
 // performs the HTTP exchanges. See juhuo.hpp for the doc sections.
 #include "providers/juhuo/juhuo.hpp"
+#include "src/common/text.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/parse.hpp>
@@ -29,12 +30,6 @@ namespace {
 // ---- text helpers ---------------------------------------------------------------------
 
 char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string to_lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), ascii_lower);
-  return out;
-}
 
 bool is_alnum(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 
