@@ -124,7 +124,11 @@ struct Emulator::Core : std::enable_shared_from_this<Core> {
     const json::value* secret = state.if_contains("secret");
     signer = std::make_unique<UrlSigner>(secret && secret->is_string() ? std::string(secret->get_string())
                                                                         : UrlSigner::random_secret());
-    modules.push_back(make_juhuo_module(services()));
+    if (opts.modules.empty()) {
+      modules.push_back(make_juhuo_module(services()));
+    } else {
+      for (const auto& factory : opts.modules) modules.push_back(factory(services()));
+    }
     if (state.empty()) return;
     try {
       if (const auto* s = state.if_contains("submissions"))

@@ -36,6 +36,11 @@
 
 namespace reelbatch::emulator {
 
+class Module;
+struct Services;
+/// Builds one provider module (e.g. make_juhuo_module).
+using ModuleFactory = std::function<std::unique_ptr<Module>(Services)>;
+
 struct Options {
   double time_scale = 1.0;        // multiplies every emulated duration (0.05 = 20x faster)
   double fail_rate = 0.0;         // fraction of tasks ending in `fail` (deterministic per task from seed)
@@ -44,6 +49,8 @@ struct Options {
   double juhuo_credits = 10000;   // initial totalCredits per API key
   std::chrono::seconds url_ttl{7 * 24 * 3600};     // outputUrl/coverUrl signature lifetime (doc: 7 days); NOT scaled
   std::chrono::seconds upload_url_ttl{900};        // presigned upload URL lifetime
+  /// The provider modules to serve; empty: every built-in provider.
+  std::vector<ModuleFactory> modules;
   std::filesystem::path state_file;                // if set: tasks/uploads/balances persisted here (JSON, temp+rename
                                                    // after each submit/upload/state change) and loaded at start
 };
