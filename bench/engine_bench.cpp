@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
       << "poll_first = \"20ms\"\npoll_interval = \"20ms\"\npoll_max_interval = \"50ms\"\n";
   }
   const Config cfg = load_config(dir / "reelbatch.toml", [](const std::string&) -> std::optional<std::string> {
-    return std::string("sk-benchmark0000000000000000000000");
+    return std::string("sk-benchmark00000000000000000000000");
   });
   Store store(cfg.storage_path);
   const auto report = ingest_manifests(cfg, store, {dir / "bench.csv"});
