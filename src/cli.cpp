@@ -152,7 +152,7 @@ int cmd_run(const RunArgs& args) {
       [&](const boost::system::error_code& ec, int) {
         if (ec) return;
         if (++signal_count == 1) {
-          std::fprintf(stderr, "\ninterrupted: stopping; run the same command again to resume\n");
+          std::fprintf(stderr, "\ninterrupted: finishing in-flight requests (Ctrl-C again to quit at once); run the same command again to resume\n");
           engine.request_stop();
           signals.async_wait(on_signal);
         } else {
