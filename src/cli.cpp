@@ -331,6 +331,9 @@ int run_cli(int argc, char** argv) {
       ->check(CLI::Range(0.0001, 100.0))->capture_default_str();
   emu->add_option("--fail-rate", emu_opts.fail_rate, "fraction of tasks that end in failure")
       ->check(CLI::Range(0.0, 1.0))->capture_default_str();
+  emu->add_option("--fault-rate", emu_opts.fault_rate,
+                  "fraction of API requests answered with an injected fault (5xx, 429, dropped reply)")
+      ->check(CLI::Range(0.0, 1.0))->capture_default_str();
   emu->add_option("--seed", emu_opts.seed, "seed for the deterministic failures")->capture_default_str();
   emu->add_option("--juhuo-concurrency", emu_opts.juhuo_concurrency, "juhuo account concurrency (doc 9.3: 4-50)")
       ->check(CLI::Range(1, 1000))->capture_default_str();

@@ -77,6 +77,7 @@ struct Emulator::Core : std::enable_shared_from_this<Core> {
   mutable std::mutex mu;  // guards subs, rejected
   std::vector<Submission> subs;
   std::size_t rejected = 0;
+  std::uint64_t request_seq = 0;  // provider API requests seen, for fault injection
 
   Core(asio::any_io_executor ex, Options o)
       : opts(std::move(o)), strand(asio::make_strand(ex)), timer(strand) {
@@ -181,6 +182,17 @@ struct Emulator::Core : std::enable_shared_from_this<Core> {
     if (dirty) save();
   }
 
+  // -1: answer normally; 0..3: the injected fault (see Options::fault_rate).
+  int pick_fault() {
+    if (opts.fault_rate <= 0) return -1;
+    std::uint64_t x = opts.seed * 0x9E3779B97F4A7C15ull + (++request_seq) * 0xBF58476D1CE4E5B9ull;
+    x ^= x >> 31;
+    x *= 0x94D049BB133111EBull;
+    x ^= x >> 29;
+    if (static_cast<double>(x >> 11) / static_cast<double>(1ull << 53) >= opts.fault_rate) return -1;
+    return static_cast<int>((x >> 3) % 4);
+  }
+
   Response handle(const Request& req) {
     const std::string_view path = req.path();
     Response r;
@@ -206,8 +218,22 @@ struct Emulator::Core : std::enable_shared_from_this<Core> {
           }
         }
       }
-      r = target ? target->handle(req, rest)
-                 : Response(404, "application/json", "{\"error\":\"no emulated API at this path\"}");
+      if (target == nullptr) {
+        r = Response(404, "application/json", "{\"error\":\"no emulated API at this path\"}");
+      } else {
+        const int fault = pick_fault();
+        if (fault == 0) {
+          r = Response(500, "text/plain", "injected fault: internal error");
+        } else if (fault == 1) {
+          r = Response(503, "text/plain", "injected fault: service unavailable");
+        } else if (fault == 2) {
+          r = Response(429, "text/plain", "injected fault: too many requests");
+          r.set("Retry-After", "1");
+        } else {
+          r = target->handle(req, rest);
+          if (fault == 3) r.drop_connection = true;
+        }
+      }
     }
     flush_if_dirty();  // before the response leaves: a submit is on disk when its taskId is
     return r;

@@ -49,6 +49,12 @@ struct Options {
   double juhuo_credits = 10000;   // initial totalCredits per API key
   std::chrono::seconds url_ttl{7 * 24 * 3600};     // outputUrl/coverUrl signature lifetime (doc: 7 days); NOT scaled
   std::chrono::seconds upload_url_ttl{900};        // presigned upload URL lifetime
+  /// Fraction of provider API requests answered with an injected fault
+  /// instead of normally: HTTP 500, HTTP 503, HTTP 429 with Retry-After: 1
+  /// (none of them processed), or processed and then the connection dropped
+  /// without an answer (the client cannot know whether a submit was taken).
+  /// Chosen deterministically from `seed` and the request's sequence number.
+  double fault_rate = 0.0;
   /// The provider modules to serve; empty: every built-in provider.
   std::vector<ModuleFactory> modules;
   std::filesystem::path state_file;                // if set: tasks/uploads/balances persisted here (JSON, temp+rename

@@ -283,6 +283,11 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
 
       const auto t0 = std::chrono::steady_clock::now();
       Response r = call_handler(req);
+      if (r.drop_connection) {
+        set_busy(id, false);
+        spdlog::debug("emulator: {} {} -> connection dropped", req.method, req.path());
+        break;
+      }
       const int status = r.status;
       const std::size_t bytes = r.body.size();
       const bool keep = msg.keep_alive() && !stopped;

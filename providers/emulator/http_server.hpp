@@ -61,6 +61,9 @@ struct Response {
   int status = 200;
   Headers headers;
   std::string body;
+  /// Close the connection instead of answering (fault injection: the client
+  /// cannot tell whether the request was processed).
+  bool drop_connection = false;
 
   Response() = default;
   Response(int s, std::string content_type, std::string b);
