@@ -8,6 +8,7 @@
 #include "src/ingest.hpp"
 #include "src/manifest.hpp"
 #include "src/net/http_client.hpp"
+#include "storage/lock.hpp"
 #include "storage/store.hpp"
 
 #include <CLI/CLI.hpp>
@@ -98,6 +99,13 @@ int cmd_run(const RunArgs& args) {
   Config& cfg = *loaded;
   if (!args.out.empty()) cfg.output_dir = fs::absolute(args.out).lexically_normal();
 
+  std::optional<DatabaseLock> lease;
+  try {
+    lease.emplace(cfg.storage_path);
+  } catch (const LockError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return kExitUsage;
+  }
   Store store(cfg.storage_path);
   IngestReport report;
   try {
@@ -236,6 +244,13 @@ int cmd_resolve(const std::string& config_path, const std::string& job_ref, bool
   const auto loaded = load_config_or_report(config_path, env_or_placeholder);
   if (!loaded) return kExitUsage;
   const Config& cfg = *loaded;
+  std::optional<DatabaseLock> lease;
+  try {
+    lease.emplace(cfg.storage_path);
+  } catch (const LockError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return kExitUsage;
+  }
   Store store(cfg.storage_path);
   auto j = store.find_job(job_ref);
   if (!j) {

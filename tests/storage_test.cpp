@@ -1,4 +1,5 @@
 // Store: schema, idempotent ingest, transitions with events, attempts, uploads.
+#include "storage/lock.hpp"
 #include "storage/store.hpp"
 
 #include <SQLiteCpp/SQLiteCpp.h>
@@ -113,6 +114,28 @@ TEST(Store, RefusesNewerSchema) {
   { Store s(t.db()); }
   { SQLite::Database raw(t.db().string(), SQLite::OPEN_READWRITE); raw.exec("PRAGMA user_version = 99"); }
   EXPECT_THROW(Store s(t.db()), StoreError);
+}
+
+}  // namespace
+}  // namespace reelbatch
+
+namespace reelbatch {
+namespace {
+
+TEST(DatabaseLock, SecondHolderIsRefusedUntilReleased) {
+  TempDb t;
+  {
+    DatabaseLock first(t.db());
+    // flock locks belong to the open file description: a second open in the
+    // same process conflicts just as another process would.
+    try {
+      DatabaseLock second(t.db());
+      FAIL() << "second lease granted";
+    } catch (const LockError& e) {
+      EXPECT_NE(std::string(e.what()).find("pid " + std::to_string(::getpid())), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_NO_THROW(DatabaseLock again(t.db()));
 }
 
 }  // namespace
