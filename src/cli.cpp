@@ -224,6 +224,8 @@ int cmd_status(const std::string& config_path, bool list_jobs) {
     return kExitOk;
   }
   Store store(cfg.storage_path);
+  for (const auto& [profile, reason] : store.profile_pauses())
+    std::cout << "profile " << profile << " paused: " << reason << "\n";
   for (const auto& b : store.batches()) {
     std::cout << "batch " << b.id << " " << b.name << " (" << b.manifest_path << ") -> " << b.out_dir << "\n  "
               << format_counts(store.count_by_state({b.id})) << "\n";

@@ -254,6 +254,7 @@ struct Engine::Impl {
     if (p.pause_reason.empty()) {
       p.pause_reason = to_string(err.cls) + std::string(": ") + err.describe();
       spdlog::error("profile {} paused: {}", p.cfg->name, p.pause_reason);
+      store.set_profile_pause(p.cfg->name, p.pause_reason);
     }
     p.lane.set_paused(true);
     changed->notify();
@@ -820,7 +821,10 @@ struct Engine::Impl {
       end_submit(p);
     }
 
-    for (auto& [_, p] : profiles) spawn(dispatcher(*p), "dispatcher " + p->cfg->name);
+    for (auto& [name, p] : profiles) {
+      store.set_profile_pause(name, "");  // a new run tries a paused profile again
+      spawn(dispatcher(*p), "dispatcher " + name);
+    }
     for (int i = 0; i < cfg.download_concurrency; ++i) spawn(download_worker(), "downloader");
     if (opts.on_progress) spawn(ticker(), "progress");
 

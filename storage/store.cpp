@@ -89,6 +89,14 @@ CREATE TRIGGER events_no_update BEFORE UPDATE ON events
 CREATE TRIGGER events_no_delete BEFORE DELETE ON events
   BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
 )sql",
+    // 1 -> 2: profile pauses survive the run, for `reelbatch status`.
+    R"sql(
+CREATE TABLE profile_pauses (
+  profile TEXT PRIMARY KEY,
+  reason  TEXT NOT NULL,
+  at_ms   INTEGER NOT NULL
+);
+)sql",
 };
 
 constexpr const char* kJobColumns =
@@ -418,6 +426,27 @@ std::vector<EventRecord> Store::events(std::int64_t job_id) const {
     if (v.is_object()) e.detail = std::move(v.as_object());
     out.push_back(std::move(e));
   }
+  return out;
+}
+
+void Store::set_profile_pause(const std::string& profile, const std::string& reason) {
+  if (reason.empty()) {
+    SQLite::Statement q(*db_, "DELETE FROM profile_pauses WHERE profile = ?");
+    q.bind(1, profile);
+    q.exec();
+    return;
+  }
+  SQLite::Statement q(*db_, "INSERT OR REPLACE INTO profile_pauses(profile, reason, at_ms) VALUES (?, ?, ?)");
+  q.bind(1, profile);
+  q.bind(2, reason);
+  q.bind(3, now_ms());
+  q.exec();
+}
+
+std::map<std::string, std::string> Store::profile_pauses() const {
+  SQLite::Statement q(*db_, "SELECT profile, reason FROM profile_pauses ORDER BY profile");
+  std::map<std::string, std::string> out;
+  while (q.executeStep()) out[q.getColumn(0).getString()] = q.getColumn(1).getString();
   return out;
 }
 

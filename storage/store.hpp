@@ -35,7 +35,7 @@ class StoreError : public std::runtime_error {
 };
 
 /// Schema version this build writes; older databases are migrated on open.
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 
 struct BatchRecord {
   std::int64_t id = 0;
@@ -159,6 +159,12 @@ class Store {
 
   /// Events of a job, oldest first.
   std::vector<EventRecord> events(std::int64_t job_id) const;
+
+  /// Records that `profile` is paused (auth failure, out of credit) with the
+  /// provider's message; an empty reason clears it.
+  void set_profile_pause(const std::string& profile, const std::string& reason);
+  /// Paused profiles and why, as last recorded by a run.
+  std::map<std::string, std::string> profile_pauses() const;
 
   /// An earlier upload of the file with `sha256` for `profile`: its remote reference.
   std::optional<std::string> find_upload(const std::string& profile, const std::string& sha256) const;

@@ -239,6 +239,30 @@ TEST(Integration, InjectedFaultsNeitherLoseNorDuplicateRows) {
   verify_outputs(store, emu.emu.submissions(), 30);
 }
 
+// The account runs out of credit (juhuo 4003): the profile pauses, the rows
+// that could not be submitted wait (neither failed nor lost), and `status`
+// can show the pause.
+TEST(Integration, OutOfCreditPausesTheProfile) {
+  emulator::Options eo;
+  eo.time_scale = 0.004;
+  eo.juhuo_credits = 3;  // about two clips
+  EmulatorThread emu(eo);
+  TempDir dir;
+  const auto manifest = write_manifest(dir.path, 8);
+  const Config cfg = load_test_config(write_config(dir.path, emu.base_url(), 1));
+  Store store(cfg.storage_path);
+  const auto report = ingest_manifests(cfg, store, {manifest});
+  const auto summary = run_engine(cfg, store, report.batch_ids);
+  EXPECT_GT(summary.succeeded, 0);
+  EXPECT_EQ(summary.failed, 0);
+  EXPECT_GT(summary.waiting, 0);
+  EXPECT_EQ(summary.succeeded + summary.waiting, 8);
+  ASSERT_EQ(summary.paused.size(), 1u);
+  EXPECT_NE(summary.paused[0].find("4003"), std::string::npos) << summary.paused[0];
+  EXPECT_NE(store.profile_pauses().at("juhuo").find("out_of_credit"), std::string::npos);
+  EXPECT_EQ(emu.emu.submissions().size(), static_cast<std::size_t>(summary.succeeded));
+}
+
 // A submit whose response was lost (the process died after the POST): the
 // engine finds the task in the provider's list and polls it; a lost submit
 // that never reached the provider is submitted once.

@@ -101,6 +101,36 @@ TEST(Store, SaveCommitsStateAndAppendsEvent) {
   EXPECT_EQ(s.count_by_state().at("running"), 1);
 }
 
+TEST(Store, ProfilePausesPersistAndClear) {
+  TempDb t;
+  {
+    Store s(t.db());
+    s.set_profile_pause("juhuo", "out_of_credit: 4003");
+  }
+  Store s(t.db());
+  EXPECT_EQ(s.profile_pauses().at("juhuo"), "out_of_credit: 4003");
+  s.set_profile_pause("juhuo", "");
+  EXPECT_TRUE(s.profile_pauses().empty());
+}
+
+TEST(Store, MigratesVersionOneDatabase) {
+  TempDb t;
+  {
+    Store s(t.db());
+    s.ingest(s.ensure_batch("m", "/m", "/o").id, {row("a", "one", 2)});
+  }
+  {  // as version 1 left it
+    SQLite::Database raw(t.db().string(), SQLite::OPEN_READWRITE);
+    raw.exec("DROP TABLE profile_pauses");
+    raw.exec("PRAGMA user_version = 1");
+  }
+  Store s(t.db());
+  EXPECT_EQ(s.schema_version(), kSchemaVersion);
+  EXPECT_EQ(s.jobs().size(), 1u);
+  s.set_profile_pause("juhuo", "auth");
+  EXPECT_EQ(s.profile_pauses().size(), 1u);
+}
+
 TEST(Store, EventsAreAppendOnly) {
   TempDb t;
   { Store s(t.db()); s.ingest(s.ensure_batch("m", "/m", "/o").id, {row("a", "one", 2)}); }
