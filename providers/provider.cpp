@@ -1,6 +1,10 @@
 #include "providers/provider.hpp"
 
 #include "providers/juhuo/juhuo.hpp"
+#include "providers/turing/turing.hpp"
+#include "providers/vibegen/vibegen.hpp"
+#include "providers/openai/openai.hpp"
+#include "providers/seedance2/seedance2.hpp"
 
 namespace reelbatch {
 
@@ -48,8 +52,12 @@ boost::asio::awaitable<ProviderResult<Balance>> Provider::async_balance() {
 
 std::unique_ptr<Provider> make_provider(const ProfileConfig& profile, HttpClient& http) {
   if (profile.kind == "juhuo") return juhuo::make_juhuo_provider(profile, http);
+  if (profile.kind == "turing") return turing::make_turing_provider(profile, http);
+  if (profile.kind == "vibegen") return vibegen::make_vibegen_provider(profile, http);
+  if (profile.kind == "openai") return openai::make_openai_provider(profile, http);
+  if (profile.kind == "seedance2") return seedance2::make_seedance2_provider(profile, http);
   throw ConfigError("providers." + profile.name + ".kind: provider kind '" + profile.kind +
-                    "' is not implemented in this build (available: juhuo)");
+                    "' is not implemented in this build (available: juhuo, turing, vibegen, seedance2, openai)");
 }
 
 PollPolicy effective_poll(const Provider& p) {

@@ -293,8 +293,15 @@ int cmd_emulator(const std::string& listen, const emulator::Options& opts) {
     return kExitUsage;
   }
   const std::string host = hp->first.find(':') != std::string::npos ? "[" + hp->first + "]" : hp->first;
-  std::printf("reelbatch emulator listening on http://%s:%u\n  juhuo: base_url = \"http://%s:%u/juhuo\"\n",
-              host.c_str(), port, host.c_str(), port);
+  std::printf("reelbatch emulator listening on http://%s:%u\n", host.c_str(), port);
+  // Each provider's base_url: its document's base URL with the host replaced.
+  const std::pair<const char*, const char*> bases[] = {{"juhuo", "/juhuo"},
+                                                       {"turing", "/turing/api/v1"},
+                                                       {"vibegen", "/vibegen/api/v1"},
+                                                       {"seedance2", "/seedance2"},
+                                                       {"openai", "/openai"}};
+  for (const auto& [kind, prefix] : bases)
+    if (emu.serves(kind)) std::printf("  %-9s base_url = \"http://%s:%u%s\"\n", kind, host.c_str(), port, prefix);
   std::fflush(stdout);
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code&, int) {

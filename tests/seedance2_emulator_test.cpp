@@ -1,0 +1,881 @@
+// The seedance2 emulator module on an ephemeral loopback port, driven over
+// real HTTP by a tiny synchronous Beast client (the doc's curl/python flow),
+// and by the seedance2 adapter itself: auth, every documented error with its
+// HTTP status, presigned uploads, the task lifecycle, cancel, limits,
+// billing, signed Range-capable downloads, expiry, callbacks and state
+// persistence.
+#include "providers/emulator/emulator.hpp"
+#include "providers/seedance2/emulator.hpp"
+#include "providers/seedance2/seedance2.hpp"
+#include "src/common/sha256.hpp"
+#include "src/net/http_client.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <set>
+#include <thread>
+
+namespace reelbatch::emulator {
+namespace {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace json = boost::json;
+namespace fs = std::filesystem;
+using asio::ip::tcp;
+using namespace std::chrono_literals;
+
+const bool kLogLevelSet = [] {
+  const char* env = std::getenv("REELBATCH_TEST_LOG");
+  spdlog::set_level(env ? spdlog::level::from_str(env) : spdlog::level::warn);
+  return true;
+}();
+
+constexpr const char* kKey = "s2-test-key-0001";
+constexpr const char* kKey2 = "s2-test-key-0002";
+
+// ---- a tiny synchronous client ----------------------------------------------------
+
+struct Reply {
+  int status = 0;
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;
+
+  std::string header(const std::string& lower_name) const {
+    auto it = headers.find(lower_name);
+    return it == headers.end() ? std::string() : it->second;
+  }
+  json::object json() const { return boost::json::parse(body).as_object(); }
+  std::string code() const { return std::string(json().at("code").as_string()); }
+  std::string message() const { return std::string(json().at("message").as_string()); }
+  json::object result() const { return json().at("result").as_object(); }
+};
+
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+Reply request(unsigned short port, const std::string& method, const std::string& target,
+              const HeaderList& headers = {}, const std::string& body = {}) {
+  asio::io_context io;
+  tcp::socket s(io);
+  s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  http::request<http::string_body> req{http::string_to_verb(method), target, 11};
+  req.set(http::field::host, "127.0.0.1:" + std::to_string(port));
+  for (const auto& [k, v] : headers) req.set(k, v);
+  req.body() = body;
+  if (!body.empty() || method == "POST" || method == "PUT") req.prepare_payload();
+  http::write(s, req);
+  beast::flat_buffer buf;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(256u << 20);
+  if (method == "HEAD") parser.skip(true);
+  http::read(s, buf, parser);
+  Reply r;
+  r.status = static_cast<int>(parser.get().result_int());
+  for (const auto& f : parser.get()) {
+    std::string name(f.name_string());
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+    r.headers[name] = std::string(f.value());
+  }
+  r.body = parser.get().body();
+  boost::system::error_code ignored;
+  s.shutdown(tcp::socket::shutdown_both, ignored);
+  return r;
+}
+
+std::string target_of(const std::string& url) {
+  const auto scheme = url.find("://");
+  EXPECT_NE(scheme, std::string::npos) << url;
+  return url.substr(url.find('/', scheme + 3));
+}
+
+// ---- fixture ------------------------------------------------------------------------
+
+struct Emu {
+  asio::io_context io;
+  std::optional<Emulator> emu;
+  unsigned short port = 0;
+  std::thread thread;
+
+  explicit Emu(Options opts) {
+    opts.modules = {make_seedance2_module};
+    emu.emplace(io.get_executor(), std::move(opts));
+    port = emu->listen("127.0.0.1", 0);
+    thread = std::thread([this] { io.run(); });
+  }
+  ~Emu() { shutdown(); }
+  void shutdown() {
+    if (!thread.joinable()) return;
+    asio::post(io, [this] { emu->stop(); });
+    thread.join();
+    emu.reset();
+  }
+  std::string base() const { return "http://127.0.0.1:" + std::to_string(port) + "/seedance2"; }
+
+  // As the doc's python HEADERS: X-API-Key and Content-Type on every call.
+  Reply call(const std::string& method, const std::string& path, const std::string& body = {},
+             const std::string& key = kKey) {
+    HeaderList h{{"Content-Type", "application/json"}};
+    if (!key.empty()) h.emplace_back("X-API-Key", key);
+    return request(port, method, "/seedance2/api/v1/video" + path, h, body);
+  }
+  Reply submit(const json::object& body, const std::string& key = kKey) {
+    return call("POST", "/task", json::serialize(body), key);
+  }
+  std::string submit_ok(const json::object& body, const std::string& key = kKey) {
+    const Reply r = submit(body, key);
+    EXPECT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.code(), "200") << r.body;
+    return std::string(r.result().at("task_id").as_string());
+  }
+  json::object task(const std::string& id, const std::string& key = kKey) {
+    const Reply r = call("GET", "/task/" + id, {}, key);
+    EXPECT_EQ(r.code(), "200") << r.body;
+    return r.result();
+  }
+  json::object balance(const std::string& key = kKey) { return call("GET", "/balance", {}, key).result(); }
+
+  std::vector<std::string> wait_terminal(const std::string& id, std::chrono::milliseconds limit = 20s) {
+    std::vector<std::string> seen;
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+      const std::string st(task(id).at("status").as_string());
+      if (seen.empty() || seen.back() != st) seen.push_back(st);
+      if (st == "completed" || st == "failed" || st == "cancelled" || st == "expired") return seen;
+      std::this_thread::sleep_for(1ms);
+    }
+    ADD_FAILURE() << "task " << id << " not terminal in time";
+    return seen;
+  }
+
+  // Doc 完整流程 steps 1-2: presign (query params as the curl sample writes them) + PUT.
+  std::string upload(const std::string& filename, const std::string& content_type, const std::string& bytes) {
+    const Reply p = request(port, "POST",
+                            "/seedance2/api/v1/video/upload/presign?filename=" + filename +
+                                "&content_type=" + content_type,
+                            {{"X-API-Key", kKey}});
+    EXPECT_EQ(p.code(), "200") << p.body;
+    const auto res = p.result();
+    const Reply put = request(port, "PUT", target_of(std::string(res.at("presigned_url").as_string())),
+                              {{"Content-Type", content_type}}, bytes);
+    EXPECT_EQ(put.status, 200) << put.body;
+    return std::string(res.at("file_path").as_string());
+  }
+};
+
+Options fast(double scale = 0.002) {
+  Options o;
+  o.time_scale = scale;
+  return o;
+}
+
+json::object text_task(const std::string& text, int duration = 4) {
+  return json::object{{"content", json::array{json::object{{"type", "text"}, {"text", text}}}}, {"duration", duration}};
+}
+
+double num(const json::value& v) { return v.to_number<double>(); }
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    path = fs::temp_directory_path() /
+           ("reelbatch-s2-" + std::to_string(::getpid()) + "-" + std::to_string(std::random_device{}()));
+    fs::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+// ---- auth, routing, validation -------------------------------------------------------------
+
+TEST(Seedance2Emu, InvalidApiKeyIs401) {
+  Emu e(fast());
+  for (const std::string& key : {std::string(), std::string("has space"), std::string(300, 'k')}) {
+    HeaderList h{{"Content-Type", "application/json"}};
+    if (!key.empty()) h.emplace_back("X-API-Key", key);
+    const Reply r = request(e.port, "POST", "/seedance2/api/v1/video/task", h, json::serialize(text_task("x")));
+    EXPECT_EQ(r.status, 401) << key;
+    EXPECT_EQ(r.code(), "INVALID_API_KEY");
+    EXPECT_FALSE(r.json().contains("result"));
+  }
+  // Bearer auth is not this API's.
+  const Reply bearer = request(e.port, "GET", "/seedance2/api/v1/video/balance", {{"Authorization", "Bearer k"}});
+  EXPECT_EQ(bearer.status, 401);
+  EXPECT_EQ(e.emu->rejected_submits(), 3u);
+  EXPECT_TRUE(e.emu->submissions().empty());
+}
+
+TEST(Seedance2Emu, UnknownPathsAndMethods) {
+  Emu e(fast());
+  EXPECT_EQ(e.call("GET", "/nothing").status, 404);
+  EXPECT_EQ(e.call("GET", "/nothing").code(), "NOT_FOUND");
+  EXPECT_EQ(request(e.port, "GET", "/seedance2/other").status, 404);
+  EXPECT_EQ(e.call("GET", "/task").status, 405);
+  EXPECT_EQ(e.call("POST", "/balance").status, 405);
+  EXPECT_EQ(e.call("GET", "/task/abc/cancel").status, 405);
+}
+
+TEST(Seedance2Emu, ValidationIs400WithTheField) {
+  Emu e(fast());
+  struct Case {
+    json::object body;
+    std::string code, needle;
+  };
+  const json::array text{json::object{{"type", "text"}, {"text", "x"}}};
+  const std::vector<Case> cases = {
+      {{{"content", text}, {"duration", 3}}, "INVALID_PARAMETER", "Invalid parameter: duration must be 4-15"},
+      {{{"content", text}, {"duration", 16}}, "INVALID_PARAMETER", "duration must be 4-15"},
+      {{{"content", text}, {"duration", "8"}}, "INVALID_PARAMETER", "duration"},
+      {{{"content", text}, {"duration", 8.5}}, "INVALID_PARAMETER", "duration"},
+      {{{"content", text}, {"resolution", "4k"}}, "INVALID_PARAMETER", "resolution"},
+      {{{"content", text}, {"resolution", "720"}}, "INVALID_PARAMETER", "resolution"},
+      {{{"content", text}, {"ratio", "2:1"}}, "INVALID_PARAMETER", "ratio"},
+      {{{"content", text}, {"model", "seedance-3.0"}}, "INVALID_PARAMETER", "model"},
+      {{{"content", text}, {"seed", -2}}, "INVALID_PARAMETER", "seed"},
+      {{{"content", text}, {"generate_audio", "yes"}}, "INVALID_PARAMETER", "generate_audio"},
+      {{{"content", text}, {"watermark", 1}}, "INVALID_PARAMETER", "watermark"},
+      {{{"content", text}, {"return_last_frame", "true"}}, "INVALID_PARAMETER", "return_last_frame"},
+      {{{"content", text}, {"callback_url", "https://h/" + std::string(503, 'x')}}, "INVALID_PARAMETER",
+       "callback_url must be at most 512"},
+      {{{"content", text}, {"callback_url", "ftp://h/x"}}, "INVALID_PARAMETER", "callback_url"},
+      {{{"duration", 8}}, "MISSING_PARAMETER", "Missing parameter: content"},
+      {{{"content", json::array{}}}, "INVALID_PARAMETER", "content"},
+      {{{"content", "text"}}, "INVALID_PARAMETER", "content"},
+      {{{"content", json::array{json::object{{"text", "x"}}}}}, "MISSING_PARAMETER", "content[0].type"},
+      {{{"content", json::array{json::object{{"type", "gif"}}}}}, "INVALID_PARAMETER", "content[0].type"},
+      {{{"content", json::array{json::object{{"type", "text"}}}}}, "MISSING_PARAMETER", "content[0].text"},
+      {{{"content", json::array{json::object{{"type", "text"}, {"text", " "}}}}}, "INVALID_PARAMETER",
+       "content[0].text"},
+      {{{"content", json::array{json::object{{"type", "image_url"}, {"image_url", "api/uploads/x/nope.png"}}}}},
+       "INVALID_PARAMETER", "content[0].image_url"},
+      {{{"content", json::array{json::object{{"type", "audio_url"}, {"audio_url", "api/uploads/x/a.mp3"}}}}},
+       "INVALID_PARAMETER", "content[0].audio_url"},
+  };
+  for (const auto& c : cases) {
+    const Reply r = e.submit(c.body);
+    EXPECT_EQ(r.status, 400) << json::serialize(c.body);
+    EXPECT_EQ(r.code(), c.code) << json::serialize(c.body);
+    EXPECT_NE(r.message().find(c.needle), std::string::npos) << r.message() << " lacks " << c.needle;
+  }
+  const Reply bad_json = e.call("POST", "/task", "{not json");
+  EXPECT_EQ(bad_json.status, 400);
+  EXPECT_EQ(bad_json.code(), "INVALID_PARAMETER");
+  EXPECT_EQ(e.emu->rejected_submits(), cases.size() + 1);
+  EXPECT_TRUE(e.emu->submissions().empty());
+  // The doc's 512: exactly 512 characters is accepted.
+  e.submit_ok({{"content", text}, {"callback_url", "https://h/" + std::string(502, 'x')}});
+}
+
+// ---- uploads ----------------------------------------------------------------------------------
+
+TEST(Seedance2Emu, PresignValidationAndPut) {
+  Options o = fast();
+  Emu e(o);
+  auto presign = [&](const std::string& q) {
+    return request(e.port, "POST", "/seedance2/api/v1/video/upload/presign" + q, {{"X-API-Key", kKey}});
+  };
+  EXPECT_EQ(presign("?content_type=image/png").code(), "MISSING_PARAMETER");
+  EXPECT_EQ(presign("?filename=a.png").code(), "MISSING_PARAMETER");
+  EXPECT_EQ(presign("?filename=a.png").status, 400);
+  EXPECT_EQ(presign("?filename=a.gif&content_type=image/gif").code(), "INVALID_PARAMETER");
+  EXPECT_EQ(presign("?filename=a.png&content_type=image/jpeg").code(), "INVALID_PARAMETER");
+  EXPECT_EQ(presign("?filename=a%2Fb.png&content_type=image/png").code(), "INVALID_PARAMETER");
+  EXPECT_EQ(presign("?filename=" + std::string(125, 'a') + ".png&content_type=image/png").code(),
+            "INVALID_PARAMETER");
+  EXPECT_EQ(presign("?filename=" + std::string(124, 'a') + ".png&content_type=image/png").code(), "200");
+  EXPECT_EQ(presign("?filename=clip.MOV&content_type=video%2Fquicktime").code(), "200");
+
+  const Reply ok = presign("?filename=scene.png&content_type=image/png");
+  ASSERT_EQ(ok.code(), "200");
+  const auto res = ok.result();
+  EXPECT_EQ(res.at("expires_in").as_int64(), o.upload_url_ttl.count());
+  const std::string path(res.at("file_path").as_string());
+  EXPECT_TRUE(path.starts_with("api/uploads/" + key_fingerprint(kKey) + "/")) << path;
+  EXPECT_TRUE(path.ends_with("_scene.png")) << path;
+  const std::string target = target_of(std::string(res.at("presigned_url").as_string()));
+  // Wrong Content-Type, tampered signature, no signature: 403; then the right PUT.
+  const Reply wrong = request(e.port, "PUT", target, {{"Content-Type", "image/jpeg"}}, "PNG");
+  EXPECT_EQ(wrong.status, 403);
+  EXPECT_NE(wrong.body.find("SignatureDoesNotMatch"), std::string::npos);
+  std::string tampered = target;
+  tampered.back() = tampered.back() == '0' ? '1' : '0';
+  EXPECT_EQ(request(e.port, "PUT", tampered, {{"Content-Type", "image/png"}}, "PNG").status, 403);
+  EXPECT_EQ(request(e.port, "PUT", target.substr(0, target.find('?')), {{"Content-Type", "image/png"}}, "PNG").status,
+            403);
+  // Not uploaded yet: a task cannot reference it.
+  const json::object ref_task{
+      {"content", json::array{json::object{{"type", "image_url"}, {"image_url", path}},
+                              json::object{{"type", "text"}, {"text", "The scene comes alive, flowers blooming"}}}},
+      {"duration", 8},
+      {"ratio", "16:9"}};
+  EXPECT_EQ(e.submit(ref_task).code(), "INVALID_PARAMETER");
+  const Reply put = request(e.port, "PUT", target, {{"Content-Type", "image/png"}}, "PNG");
+  EXPECT_EQ(put.status, 200);
+  EXPECT_EQ(put.header("etag"), "\"" + sha256_hex("PNG") + "\"");
+  e.submit_ok(ref_task);
+  // Another key cannot use this file_path; an image is not a video.
+  EXPECT_EQ(e.submit(ref_task, kKey2).code(), "INVALID_PARAMETER");
+  const json::object as_video{{"content", json::array{json::object{{"type", "video_url"}, {"video_url", path}}}}};
+  EXPECT_NE(e.submit(as_video).message().find("is not a video"), std::string::npos);
+}
+
+TEST(Seedance2Emu, ExpiredUploadUrlIs403) {
+  Options o = fast();
+  o.upload_url_ttl = 0s;
+  Emu e(o);
+  const Reply p = request(e.port, "POST", "/seedance2/api/v1/video/upload/presign?filename=a.png&content_type=image/png",
+                          {{"X-API-Key", kKey}});
+  ASSERT_EQ(p.code(), "200");
+  const Reply put = request(e.port, "PUT", target_of(std::string(p.result().at("presigned_url").as_string())),
+                            {{"Content-Type", "image/png"}}, "PNG");
+  EXPECT_EQ(put.status, 403);
+  EXPECT_NE(put.body.find("expired"), std::string::npos);
+}
+
+// ---- lifecycle, billing, downloads -------------------------------------------------------------
+
+TEST(Seedance2Emu, DocCurlFlowToCompletionWithDownload) {
+  Emu e(fast(0.005));
+  const auto before = e.balance();
+  EXPECT_DOUBLE_EQ(num(before.at("total_credits")), 10000);
+  EXPECT_NE(e.call("GET", "/balance").body.find("\"total_credits\":10000,"), std::string::npos);
+
+  const std::string file_path = e.upload("scene.png", "image/png", "\x89PNG fake");
+  // Doc 完整流程 step 3, verbatim but for the file_path.
+  const Reply sub = e.call("POST", "/task",
+                           R"({
+  "content": [
+    {"type": "image_url", "image_url": ")" + file_path + R"("},
+    {"type": "text", "text": "The scene comes alive, flowers blooming"}
+  ],
+  "duration": 8,
+  "ratio": "16:9"
+})");
+  ASSERT_EQ(sub.status, 200) << sub.body;
+  const auto accepted = sub.result();
+  const std::string id(accepted.at("task_id").as_string());
+  EXPECT_EQ(id.size(), 32u);
+  EXPECT_EQ(accepted.at("status").as_string(), "pending");
+  EXPECT_DOUBLE_EQ(num(accepted.at("credit_cost")), 14.4);  // 720p default: 1.8 × 8
+
+  const auto first = e.task(id);
+  // Exactly the doc's fields, in the doc's order.
+  std::vector<std::string> keys;
+  for (const auto& kv : first) keys.emplace_back(kv.key());
+  EXPECT_EQ(keys, (std::vector<std::string>{"task_id", "model", "status", "resolution", "ratio", "duration",
+                                            "generate_audio", "seed", "video_url", "last_frame_url", "error_code",
+                                            "error_message", "credit_cost", "created_at", "updated_at"}));
+  EXPECT_TRUE(first.at("video_url").is_null());
+  EXPECT_TRUE(first.at("seed").is_null());
+  EXPECT_EQ(first.at("model").as_string(), "seedance-2.0");
+  EXPECT_EQ(first.at("resolution").as_string(), "720p");
+  EXPECT_EQ(first.at("created_at").as_string().size(), 20u);  // 2025-01-15T10:30:00Z
+
+  const auto seen = e.wait_terminal(id);
+  const std::vector<std::string> order = {"pending", "queued", "processing", "completed"};
+  std::size_t pos = 0;
+  for (const auto& s : seen) {
+    auto it = std::find(order.begin() + static_cast<std::ptrdiff_t>(pos), order.end(), s);
+    ASSERT_NE(it, order.end()) << "status " << s << " out of order";
+    pos = static_cast<std::size_t>(it - order.begin());
+  }
+  EXPECT_EQ(seen.back(), "completed");
+  EXPECT_NE(std::find(seen.begin(), seen.end(), "processing"), seen.end());
+
+  const auto t = e.task(id);
+  EXPECT_DOUBLE_EQ(num(t.at("credit_cost")), 14.4);
+  EXPECT_TRUE(t.at("error_code").is_null());
+  EXPECT_TRUE(t.at("last_frame_url").is_null());
+  const auto after = e.balance();
+  EXPECT_DOUBLE_EQ(num(after.at("used_credits")), 14.4);
+  EXPECT_DOUBLE_EQ(num(after.at("remain_credits")), 10000 - 14.4);
+
+  const auto subs = e.emu->submissions();
+  ASSERT_EQ(subs.size(), 1u);
+  EXPECT_EQ(subs[0].provider, "seedance2");
+  EXPECT_EQ(subs[0].task_id, id);
+  EXPECT_EQ(subs[0].api_key_fingerprint, key_fingerprint(kKey));
+  EXPECT_NE(subs[0].body.find(file_path), std::string::npos);
+  const std::string url(t.at("video_url").as_string());
+  EXPECT_TRUE(target_of(url).starts_with("/seedance2/cdn/" + id + ".mp4?expires=")) << url;
+  const Reply video = request(e.port, "GET", target_of(url));
+  ASSERT_EQ(video.status, 200);
+  EXPECT_EQ(video.header("content-type"), "video/mp4");
+  EXPECT_EQ(video.body.size(), subs[0].video_bytes);
+  EXPECT_EQ(sha256_hex(video.body), subs[0].video_sha256);
+  EXPECT_EQ(video.body, seedance2_video_bytes(id, "The scene comes alive, flowers blooming"));
+  EXPECT_EQ(video.body.substr(4, 4), "ftyp");
+  // Signed for 7 days from completion; a re-query does not extend it.
+  const auto exp = std::stoll(url.substr(url.find("expires=") + 8));
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  EXPECT_NEAR(static_cast<double>(exp - now), 7 * 24 * 3600.0, 5.0);
+  EXPECT_EQ(std::string(e.task(id).at("video_url").as_string()), url);
+}
+
+TEST(Seedance2Emu, LastFrameRangeAndTamperedUrls) {
+  Emu e(fast());
+  json::object body = text_task("last frame please");
+  body["return_last_frame"] = true;
+  body["resolution"] = "1080p";
+  body["model"] = "seedance-2.0-fast";
+  body["seed"] = 42;
+  const std::string id = e.submit_ok(body);
+  ASSERT_EQ(e.wait_terminal(id).back(), "completed");
+  const auto t = e.task(id);
+  EXPECT_EQ(t.at("seed").as_int64(), 42);
+  EXPECT_DOUBLE_EQ(num(t.at("credit_cost")), 13.25);  // 3.312 × 4 = 13.248
+  const auto sub = e.emu->submissions().at(0);
+  const Reply frame = request(e.port, "GET", target_of(std::string(t.at("last_frame_url").as_string())));
+  ASSERT_EQ(frame.status, 200);
+  EXPECT_EQ(frame.header("content-type"), "image/jpeg");
+  EXPECT_EQ(sha256_hex(frame.body), sub.cover_sha256);
+  EXPECT_EQ(frame.body.size(), sub.cover_bytes);
+  EXPECT_EQ(frame.body.substr(0, 2), "\xFF\xD8");
+
+  const std::string target = target_of(std::string(t.at("video_url").as_string()));
+  const Reply full = request(e.port, "GET", target);
+  const Reply part = request(e.port, "GET", target, {{"Range", "bytes=0-99"}});
+  EXPECT_EQ(part.status, 206);
+  EXPECT_EQ(part.body, full.body.substr(0, 100));
+  EXPECT_EQ(part.header("content-range"), "bytes 0-99/" + std::to_string(full.body.size()));
+  EXPECT_EQ(request(e.port, "HEAD", target).header("content-length"), std::to_string(full.body.size()));
+  std::string bad = target;
+  bad.back() = bad.back() == '0' ? '1' : '0';
+  EXPECT_EQ(request(e.port, "GET", bad).status, 403);
+  EXPECT_EQ(request(e.port, "GET", "/seedance2/cdn/" + id + ".mp4").status, 403);
+}
+
+TEST(Seedance2Emu, CompletedTaskExpiresWithItsUrls) {
+  Options o = fast();
+  o.url_ttl = 1s;
+  Emu e(o);
+  const std::string id = e.submit_ok(text_task("short-lived"));
+  ASSERT_EQ(e.wait_terminal(id).back(), "completed");
+  const std::string url(e.task(id).at("video_url").as_string());
+  std::this_thread::sleep_for(1100ms);
+  const auto t = e.task(id);
+  EXPECT_EQ(t.at("status").as_string(), "expired");
+  EXPECT_TRUE(t.at("video_url").is_null());
+  EXPECT_DOUBLE_EQ(num(t.at("credit_cost")), 7.2);  // charged: it did complete
+  EXPECT_EQ(request(e.port, "GET", target_of(url)).status, 403);
+}
+
+TEST(Seedance2Emu, EveryTaskHasUniqueBytes) {
+  Emu e(fast());
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) ids.push_back(e.submit_ok(text_task("same prompt")));
+  std::set<std::string> hashes;
+  for (const auto& s : e.emu->submissions()) {
+    ASSERT_EQ(e.wait_terminal(s.task_id).back(), "completed");
+    const Reply v = request(e.port, "GET", target_of(std::string(e.task(s.task_id).at("video_url").as_string())));
+    EXPECT_EQ(sha256_hex(v.body), s.video_sha256);
+    hashes.insert(s.video_sha256);
+  }
+  EXPECT_EQ(hashes.size(), 3u);
+}
+
+// ---- documented errors --------------------------------------------------------------------------
+
+TEST(Seedance2Emu, TaskNotFoundIs404) {
+  Emu e(fast());
+  const Reply r = e.call("GET", "/task/ffffffffffffffffffffffffffffffff");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(r.code(), "TASK_NOT_FOUND");
+  const std::string id = e.submit_ok(text_task("mine"));
+  EXPECT_EQ(e.call("GET", "/task/" + id, {}, kKey2).code(), "TASK_NOT_FOUND");
+  EXPECT_EQ(e.call("POST", "/task/" + id + "/cancel", {}, kKey2).code(), "TASK_NOT_FOUND");
+  EXPECT_EQ(e.call("GET", "/tasks", {}, kKey2).result().at("total").as_int64(), 0);
+}
+
+TEST(Seedance2Emu, CancelAndCancelNotAllowed) {
+  Emu e(fast(0.05));
+  const std::string id = e.submit_ok(text_task("cancel me", 15));
+  const Reply c = e.call("POST", "/task/" + id + "/cancel");
+  ASSERT_EQ(c.status, 200) << c.body;
+  EXPECT_EQ(c.result().at("task_id").as_string(), id);
+  EXPECT_EQ(c.result().at("status").as_string(), "cancelled");
+  const auto t = e.task(id);
+  EXPECT_EQ(t.at("status").as_string(), "cancelled");
+  EXPECT_DOUBLE_EQ(num(t.at("credit_cost")), 0);
+  const Reply again = e.call("POST", "/task/" + id + "/cancel");
+  EXPECT_EQ(again.status, 400);
+  EXPECT_EQ(again.code(), "TASK_CANCEL_NOT_ALLOWED");
+  EXPECT_DOUBLE_EQ(num(e.balance().at("used_credits")), 0);
+}
+
+TEST(Seedance2Emu, ConcurrencyLimitIs429AndProcessingIsCapped) {
+  Emu e(fast(0.05));  // processing of a 15 s task: (30 + 150) s × 0.05 = 9 s
+  std::vector<std::string> ids;
+  for (int i = 0; i < kSeedance2MaxInFlight; ++i) ids.push_back(e.submit_ok(text_task("busy " + std::to_string(i), 15)));
+  const Reply over = e.submit(text_task("one too many"));
+  EXPECT_EQ(over.status, 429);
+  EXPECT_EQ(over.code(), "CONCURRENCY_LIMIT_REACHED");
+  EXPECT_EQ(e.emu->submissions().size(), static_cast<std::size_t>(kSeedance2MaxInFlight));
+  // After pending (0.1 s) and the queue's minimum (0.15 s), five process and fifteen wait.
+  std::this_thread::sleep_for(400ms);
+  auto count = [&](const char* st) {
+    return e.call("GET", std::string("/tasks?page_size=100&status=") + st).result().at("total").as_int64();
+  };
+  EXPECT_EQ(count("processing"), kSeedance2MaxProcessing);
+  EXPECT_EQ(count("queued"), kSeedance2MaxInFlight - kSeedance2MaxProcessing);
+  // Cancelling frees an in-flight slot at once.
+  e.call("POST", "/task/" + ids.back() + "/cancel");
+  e.submit_ok(text_task("fits again"));
+}
+
+TEST(Seedance2Emu, RateLimitIs429WithRetryAfter) {
+  Emu e(fast());
+  for (int i = 0; i < kSeedance2SubmitsPerMinute; ++i) {
+    const Reply r = e.call("POST", "/task", "{}");  // cheap: rejected, but counted
+    ASSERT_EQ(r.code(), "MISSING_PARAMETER");
+  }
+  const Reply r = e.submit(text_task("too fast"));
+  EXPECT_EQ(r.status, 429);
+  EXPECT_EQ(r.code(), "RATE_LIMIT_EXCEEDED");
+  const int retry = std::stoi(r.header("retry-after"));
+  EXPECT_GE(retry, 1);
+  EXPECT_LE(retry, 60);
+  EXPECT_EQ(e.submit(text_task("other key"), kKey2).code(), "200");  // per key
+}
+
+TEST(Seedance2Emu, InsufficientCreditIs402) {
+  TempDir dir;
+  Options o = fast(0.05);
+  o.state_file = dir.path / "state.json";
+  {
+    // An account with 20 credits.
+    const json::object state{
+        {"version", 1},
+        {"submissions", json::array{}},
+        {"rejected_submits", 0},
+        {"modules",
+         json::object{{"seedance2",
+                       json::object{{"seq", 0},
+                                    {"accounts", json::object{{key_fingerprint(kKey),
+                                                               json::object{{"total_credits", 20},
+                                                                            {"used_credits", 0},
+                                                                            {"uploads", json::object{}}}}}},
+                                    {"presigned", json::object{}},
+                                    {"tasks", json::array{}}}}}}};
+    std::ofstream(o.state_file) << json::serialize(state);
+  }
+  Emu e(o);
+  e.submit_ok(text_task("fits", 8));  // 720p default: 1.8 × 8 = 14.4, reserved until it ends
+  const Reply r = e.submit(text_task("does not fit: 14.4 + 14.4 > 20", 8));
+  EXPECT_EQ(r.status, 402);
+  EXPECT_EQ(r.code(), "INSUFFICIENT_CREDIT");
+  EXPECT_NE(r.message().find("5.60 available"), std::string::npos) << r.message();
+  json::object small = text_task("fits in the rest", 4);
+  small["resolution"] = "480p";  // 3.6
+  e.submit_ok(small);
+}
+
+TEST(Seedance2Emu, EveryDocumentedCodeWithItsHttpStatus) {
+  Emu e(fast());
+  const std::pair<const char*, int> table[] = {
+      {"INVALID_API_KEY", 401},      {"INVALID_PARAMETER", 400},        {"MISSING_PARAMETER", 400},
+      {"INSUFFICIENT_CREDIT", 402},  {"CREDIT_DEDUCT_FAILED", 500},     {"TASK_NOT_FOUND", 404},
+      {"TASK_SUBMIT_FAILED", 500},   {"TASK_CANCEL_NOT_ALLOWED", 400},  {"CONCURRENCY_LIMIT_REACHED", 429},
+      {"FILE_UPLOAD_FAILED", 500},   {"VIDEO_DOWNLOAD_FAILED", 500},    {"CONTENT_MODERATION_FAILED", 400},
+      {"COPYRIGHT_VIOLATION", 400},  {"PRIVACY_VIOLATION", 400},        {"SERVICE_BUSY", 503},
+      {"RATE_LIMIT_EXCEEDED", 429},  {"INTERNAL_ERROR", 500},
+  };
+  for (const auto& [code, status] : table) {
+    const Reply r = e.submit(text_task(std::string("hook [[emulate:") + code + "]]"));
+    EXPECT_EQ(r.status, status) << code;
+    EXPECT_EQ(r.code(), code);
+    EXPECT_FALSE(r.message().empty());
+  }
+  EXPECT_TRUE(e.emu->submissions().empty());
+}
+
+TEST(Seedance2Emu, FailedTasksAreNotCharged) {
+  Options o = fast();
+  o.fail_rate = 1.0;
+  Emu e(o);
+  const std::string a = e.submit_ok(text_task("fails by rate"));
+  const std::string b = e.submit_ok(text_task("fails by hook [[fail:PRIVACY_VIOLATION]]"));
+  ASSERT_EQ(e.wait_terminal(a).back(), "failed");
+  ASSERT_EQ(e.wait_terminal(b).back(), "failed");
+  const auto ta = e.task(a);
+  const std::set<std::string> codes{"VIDEO_DOWNLOAD_FAILED", "TASK_SUBMIT_FAILED", "SERVICE_BUSY",
+                                    "CONTENT_MODERATION_FAILED"};
+  EXPECT_TRUE(codes.count(std::string(ta.at("error_code").as_string()))) << ta.at("error_code");
+  EXPECT_FALSE(ta.at("error_message").as_string().empty());
+  EXPECT_TRUE(ta.at("video_url").is_null());
+  EXPECT_DOUBLE_EQ(num(ta.at("credit_cost")), 0);
+  EXPECT_EQ(e.task(b).at("error_code").as_string(), "PRIVACY_VIOLATION");
+  EXPECT_DOUBLE_EQ(num(e.balance().at("used_credits")), 0);
+}
+
+// ---- list -----------------------------------------------------------------------------------------
+
+TEST(Seedance2Emu, TaskListPagesNewestFirstWithFilter) {
+  Emu e(fast(0.05));
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) ids.push_back(e.submit_ok(text_task("p" + std::to_string(i), 15)));
+  e.call("POST", "/task/" + ids[1] + "/cancel");
+  auto page = [&](const std::string& q) { return e.call("GET", "/tasks" + q).result(); };
+  const auto p1 = page("?page=1&page_size=2");
+  EXPECT_EQ(p1.at("total").as_int64(), 5);
+  EXPECT_EQ(p1.at("page").as_int64(), 1);
+  EXPECT_EQ(p1.at("page_size").as_int64(), 2);
+  ASSERT_EQ(p1.at("data").as_array().size(), 2u);
+  EXPECT_EQ(p1.at("data").as_array()[0].at("task_id").as_string(), ids[4]);
+  EXPECT_EQ(p1.at("data").as_array()[1].at("task_id").as_string(), ids[3]);
+  const auto p3 = page("?page=3&page_size=2");
+  ASSERT_EQ(p3.at("data").as_array().size(), 1u);
+  EXPECT_EQ(p3.at("data").as_array()[0].at("task_id").as_string(), ids[0]);
+  const auto def = page("");
+  EXPECT_EQ(def.at("page_size").as_int64(), 20);
+  EXPECT_EQ(def.at("data").as_array().size(), 5u);
+  const auto cancelled = page("?status=cancelled");
+  EXPECT_EQ(cancelled.at("total").as_int64(), 1);
+  EXPECT_EQ(cancelled.at("data").as_array()[0].at("task_id").as_string(), ids[1]);
+  EXPECT_EQ(page("?page_size=100").at("page_size").as_int64(), 100);
+  for (const char* q : {"?page_size=0", "?page_size=101", "?page=0", "?page=x", "?status=done"}) {
+    const Reply r = e.call("GET", std::string("/tasks") + q);
+    EXPECT_EQ(r.status, 400) << q;
+    EXPECT_EQ(r.code(), "INVALID_PARAMETER") << q;
+  }
+}
+
+// ---- callbacks ------------------------------------------------------------------------------------
+
+// A loopback HTTP receiver for callback_url, on its own thread.
+struct Receiver {
+  asio::io_context io;
+  std::unique_ptr<HttpServer> server;
+  unsigned short port = 0;
+  std::thread thread;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<Request> got;
+  int fail_first = 0;  // answer 500 to this many requests first
+
+  Receiver() {
+    server = std::make_unique<HttpServer>(io.get_executor(), [this](const Request& r) {
+      std::lock_guard lk(mu);
+      got.push_back(r);
+      cv.notify_all();
+      if (fail_first > 0) {
+        --fail_first;
+        return Response(500, "text/plain", "try again");
+      }
+      return Response(200, "text/plain", "ok");
+    });
+    port = server->listen("127.0.0.1", 0);
+    thread = std::thread([this] { io.run(); });
+  }
+  ~Receiver() {
+    asio::post(io, [this] { server->stop(); });
+    thread.join();
+  }
+  std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port) + path; }
+  std::vector<Request> wait_for(std::size_t n, std::chrono::milliseconds limit = 10s) {
+    std::unique_lock lk(mu);
+    cv.wait_for(lk, limit, [&] { return got.size() >= n; });
+    return got;
+  }
+};
+
+TEST(Seedance2Emu, CallbackIsPostedOnCompletionAndRetried) {
+  Receiver rx;
+  rx.fail_first = 1;
+  Emu e(fast());
+  json::object body = text_task("call me back");
+  body["callback_url"] = rx.url("/hook?job=1");
+  const std::string id = e.submit_ok(body);
+  ASSERT_EQ(e.wait_terminal(id).back(), "completed");
+  const auto got = rx.wait_for(2);
+  ASSERT_EQ(got.size(), 2u);  // one 500, then delivered
+  const Request& r = got.back();
+  EXPECT_EQ(r.method, "POST");
+  EXPECT_EQ(r.target, "/hook?job=1");
+  EXPECT_EQ(r.header("Content-Type"), "application/json");
+  EXPECT_TRUE(r.header("X-API-Key").empty());
+  const auto env = json::parse(r.body).as_object();
+  EXPECT_EQ(env.at("code").as_string(), "200");
+  const auto& task = env.at("result").as_object();
+  EXPECT_EQ(task.at("task_id").as_string(), id);
+  EXPECT_EQ(task.at("status").as_string(), "completed");
+  const Reply video = request(e.port, "GET", target_of(std::string(task.at("video_url").as_string())));
+  EXPECT_EQ(video.status, 200);
+  EXPECT_EQ(sha256_hex(video.body), e.emu->submissions().at(0).video_sha256);
+}
+
+TEST(Seedance2Emu, CallbackOnCancel) {
+  Receiver rx;
+  Emu e(fast(0.05));
+  json::object body = text_task("cancel and tell me", 15);
+  body["callback_url"] = rx.url("/c");
+  const std::string id = e.submit_ok(body);
+  e.call("POST", "/task/" + id + "/cancel");
+  const auto got = rx.wait_for(1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(json::parse(got[0].body).at("result").at("status").as_string(), "cancelled");
+}
+
+// ---- persistence -----------------------------------------------------------------------------------
+
+TEST(Seedance2Emu, StateFileSurvivesRestart) {
+  TempDir dir;
+  Options o = fast();
+  o.state_file = dir.path / "state.json";
+  std::string done_id, running_id, file_path;
+  {
+    Emu a(o);
+    done_id = a.submit_ok(text_task("before restart"));
+    ASSERT_EQ(a.wait_terminal(done_id).back(), "completed");
+    file_path = a.upload("ref.png", "image/png", "PNG");
+    running_id = a.submit_ok(text_task("across restart", 15));
+    a.shutdown();
+  }
+  std::ifstream in(o.state_file);
+  const std::string text((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_EQ(text.find(kKey), std::string::npos) << "the API key must never be stored";
+  Emu b(o);
+  EXPECT_EQ(b.task(done_id).at("status").as_string(), "completed");
+  EXPECT_DOUBLE_EQ(num(b.balance().at("used_credits")), 7.2);
+  ASSERT_EQ(b.wait_terminal(running_id).back(), "completed");
+  EXPECT_DOUBLE_EQ(num(b.balance().at("used_credits")), 7.2 + 27);  // 1.8 × 15
+  const json::object ref{{"content", json::array{json::object{{"type", "image_url"}, {"image_url", file_path}}}}};
+  b.submit_ok(ref);
+  const auto subs = b.emu->submissions();
+  ASSERT_EQ(subs.size(), 3u);
+  const Reply v = request(b.port, "GET", target_of(std::string(b.task(running_id).at("video_url").as_string())));
+  EXPECT_EQ(sha256_hex(v.body), subs[1].video_sha256);
+}
+
+// ---- the adapter against the emulator --------------------------------------------------------------
+
+// Runs one adapter coroutine to completion on `io`.
+template <class T>
+T run(asio::io_context& io, asio::awaitable<T> a) {
+  std::optional<T> out;
+  asio::co_spawn(
+      io, [&]() -> asio::awaitable<void> { out.emplace(co_await std::move(a)); },
+      [](std::exception_ptr e) {
+        if (e) std::rethrow_exception(e);
+      });
+  io.restart();
+  io.run();
+  return std::move(*out);
+}
+
+TEST(Seedance2Emu, AdapterDrivesTheEmulator) {
+  Emu e(fast());
+  TempDir dir;
+  const fs::path png = dir.path / "hero shot.png";
+  std::ofstream(png, std::ios::binary) << "\x89PNG adapter";
+  ProfileConfig prof;
+  prof.name = "s2";
+  prof.kind = "seedance2";
+  prof.base_url = e.base();
+  prof.api_key = kKey;
+  asio::io_context io;
+  HttpClient http(io.get_executor());
+  seedance2::Seedance2Provider p(prof, http);
+
+  LocalAsset asset;
+  asset.name = "hero";
+  asset.path = png;
+  asset.sha256 = sha256_hex("\x89PNG adapter");
+  asset.kind = LocalAsset::Kind::image;
+  auto ref = run(io, p.async_upload(asset));
+  ASSERT_TRUE(ref) << ref.error().describe();
+  EXPECT_TRUE(ref->ends_with("_hero_shot-" + asset.sha256.substr(0, 12) + ".png")) << *ref;
+
+  SubmitRequest req;
+  req.spec.id = "row-1";
+  req.spec.prompt = "The hero turns around";
+  req.spec.duration_s = 4;
+  req.spec.resolution = "480";
+  req.spec.aspect_ratio = "9:16";
+  req.spec.images = {{"hero", png.string()}};
+  req.spec.params = json::object{{"return_last_frame", true}};
+  req.images = {{"hero", *ref}};
+  ASSERT_TRUE(p.validate(req.spec).empty());
+  auto id = run(io, p.async_submit(req));
+  ASSERT_TRUE(id) << id.error().describe();
+
+  TaskStatus st;
+  for (int i = 0; i < 20000; ++i) {
+    auto q = run(io, p.async_query(*id));
+    ASSERT_TRUE(q) << q.error().describe();
+    st = *q;
+    if (st.state != RemoteState::queued && st.state != RemoteState::running) break;
+    std::this_thread::sleep_for(1ms);
+  }
+  ASSERT_EQ(st.state, RemoteState::succeeded) << st.native_state;
+  EXPECT_DOUBLE_EQ(*st.cost, 3.6);  // 0.9 × 4
+  ASSERT_TRUE(st.created_at_ms);
+  const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch()).count();
+  EXPECT_NEAR(static_cast<double>(*st.created_at_ms), static_cast<double>(now_ms), 60000.0);
+  auto video = p.download_target(st, OutputKind::video);
+  auto frame = p.download_target(st, OutputKind::last_frame);
+  ASSERT_TRUE(video && frame);
+  EXPECT_TRUE(video->headers.empty());
+  auto got = run(io, http.async_request(HttpRequest{"GET", video->url, {}, {}, 5000ms}));
+  ASSERT_TRUE(got);
+  EXPECT_EQ(sha256_hex(got->body), e.emu->submissions().at(0).video_sha256);
+  auto got_frame = run(io, http.async_request(HttpRequest{"GET", frame->url, {}, {}, 5000ms}));
+  ASSERT_TRUE(got_frame);
+  EXPECT_EQ(sha256_hex(got_frame->body), e.emu->submissions().at(0).cover_sha256);
+
+  auto page = run(io, p.async_list(1, 50));
+  ASSERT_TRUE(page) << page.error().describe();
+  ASSERT_EQ(page->tasks.size(), 1u);
+  EXPECT_EQ(page->tasks[0].remote_id, *id);
+  EXPECT_EQ(page->tasks[0].created_at_ms, st.created_at_ms);
+  EXPECT_FALSE(run(io, p.async_list(1, 101)));  // doc: 1-100
+
+  auto bal = run(io, p.async_balance());
+  ASSERT_TRUE(bal);
+  EXPECT_DOUBLE_EQ(bal->used, 3.6);
+
+  auto not_allowed = run(io, p.async_cancel(*id));
+  ASSERT_FALSE(not_allowed);
+  EXPECT_EQ(not_allowed.error().code, "TASK_CANCEL_NOT_ALLOWED");
+  EXPECT_EQ(not_allowed.error().cls, ErrorClass::permanent);
+  auto id2 = run(io, p.async_submit(req));
+  ASSERT_TRUE(id2);
+  auto cancelled = run(io, p.async_cancel(*id2));
+  ASSERT_TRUE(cancelled) << cancelled.error().describe();
+  EXPECT_EQ(cancelled->state, RemoteState::cancelled);
+
+  // A bad key: auth, with the key nowhere in the message.
+  ProfileConfig bad = prof;
+  bad.api_key = "bad key with spaces";
+  seedance2::Seedance2Provider pb(bad, http);
+  auto denied = run(io, pb.async_balance());
+  ASSERT_FALSE(denied);
+  EXPECT_EQ(denied.error().cls, ErrorClass::auth);
+  EXPECT_EQ(denied.error().describe().find("bad key"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace reelbatch::emulator

@@ -1,21 +1,20 @@
 // Contract tests of the turing adapter's pure functions against the API
 // document (api-docs/001_bf2549479f4c04d9.txt). The JSON samples marked
 // "doc" are copied verbatim from it. No sockets, no sleeping.
-#include "providers/turing/turing.hpp"
-
-#include "providers/turing/emulator.hpp"  // the emulator's multipart parser, to read built bodies back
-#include "src/common/sha256.hpp"
-
-#include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <random>
 #include <string>
+
+#include "providers/turing/emulator.hpp"  // the emulator's multipart parser, to read built bodies back
+#include "providers/turing/turing.hpp"
+#include "src/common/sha256.hpp"
 
 namespace reelbatch::turing {
 namespace {
@@ -436,7 +435,8 @@ TEST(TuringParse, TaskFields) {
   EXPECT_TRUE(t->video_url.empty());
 
   t = parse_task_response(200, R"({"id":"v","status":"failed","created_at":1712534400,
-      "error":{"code":"generation_failed","message":"视频生成失败"}})", kProfile);
+      "error":{"code":"generation_failed","message":"视频生成失败"}})",
+                          kProfile);
   ASSERT_TRUE(t);
   EXPECT_EQ(t->state, RemoteState::failed);
   EXPECT_EQ(t->error_code, "generation_failed");
@@ -473,10 +473,10 @@ TEST(TuringErrors, ByHttpStatus) {
   EXPECT_EQ(r.error().http_status, 400);
 
   const std::pair<int, ErrorClass> cases[] = {
-      {400, ErrorClass::permanent}, {401, ErrorClass::auth},       {402, ErrorClass::out_of_credit},
-      {403, ErrorClass::auth},      {404, ErrorClass::permanent},  {409, ErrorClass::permanent},
-      {413, ErrorClass::permanent}, {408, ErrorClass::retryable},  {429, ErrorClass::rate_limited},
-      {500, ErrorClass::retryable}, {502, ErrorClass::retryable},  {503, ErrorClass::retryable},
+      {400, ErrorClass::permanent}, {401, ErrorClass::auth},      {402, ErrorClass::out_of_credit},
+      {403, ErrorClass::auth},      {404, ErrorClass::permanent}, {409, ErrorClass::permanent},
+      {413, ErrorClass::permanent}, {408, ErrorClass::retryable}, {429, ErrorClass::rate_limited},
+      {500, ErrorClass::retryable}, {502, ErrorClass::retryable}, {503, ErrorClass::retryable},
       {504, ErrorClass::retryable}};
   for (const auto& [st, cls] : cases) {
     auto q = parse_task_response(st, "oops", kProfile);
@@ -494,8 +494,8 @@ TEST(TuringErrors, RateLimitAndQuota) {
   EXPECT_EQ(r.error().retry_after, milliseconds(7000));
   EXPECT_EQ(r.error().code, "rate_limit_error");
 
-  r = parse_submit_response(429, R"({"error":{"message":"quota","type":"insufficient_quota","code":"insufficient_quota"}})",
-                            kProfile);
+  r = parse_submit_response(
+      429, R"({"error":{"message":"quota","type":"insufficient_quota","code":"insufficient_quota"}})", kProfile);
   EXPECT_EQ(r.error().cls, ErrorClass::out_of_credit);
   r = parse_submit_response(400, R"({"message":"plain message","code":4001})", kProfile);
   EXPECT_EQ(r.error().cls, ErrorClass::permanent);

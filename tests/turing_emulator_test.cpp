@@ -3,11 +3,9 @@
 // the lifecycle with the authenticated content download (Range), failures,
 // persistence; and the turing adapter end to end against it (multipart Veo
 // and Seedance with a data URI).
-#include "providers/emulator/emulator.hpp"
-#include "providers/turing/emulator.hpp"
-#include "providers/turing/turing.hpp"
-#include "src/common/sha256.hpp"
-#include "src/net/http_client.hpp"
+#include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -19,10 +17,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
-#include <gtest/gtest.h>
-#include <spdlog/spdlog.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -31,6 +25,12 @@
 #include <optional>
 #include <random>
 #include <thread>
+
+#include "providers/emulator/emulator.hpp"
+#include "providers/turing/emulator.hpp"
+#include "providers/turing/turing.hpp"
+#include "src/common/sha256.hpp"
+#include "src/net/http_client.hpp"
 
 namespace reelbatch::emulator {
 namespace {
@@ -233,7 +233,9 @@ void expect_400(const Reply& r, const std::string& code, const std::string& need
   if (r.status != 400) return;
   EXPECT_EQ(r.error_code(), code) << r.body;
   EXPECT_EQ(r.json().at("error").at("type"), "invalid_request_error");
-  if (!needle.empty()) EXPECT_NE(r.error_message().find(needle), std::string::npos) << r.body;
+  if (!needle.empty()) {
+    EXPECT_NE(r.error_message().find(needle), std::string::npos) << r.body;
+  }
 }
 
 json::object doc_json(const char* text) { return json::parse(text).as_object(); }
@@ -286,7 +288,7 @@ TEST(TuringEmulator, DocImageToVideoMultipart) {
   EXPECT_EQ(rec.at("personGeneration"), "allow_all");
   EXPECT_EQ(rec.at("input_reference").at("filename"), "pompidou.jpg");
   EXPECT_EQ(rec.at("input_reference").at("content_type"), "image/jpeg");
-  EXPECT_EQ(rec.at("input_reference").at("sha256"), sha256_hex(jpeg));
+  EXPECT_EQ(rec.at("input_reference").at("sha256").as_string(), sha256_hex(jpeg));
   EXPECT_EQ(rec.at("input_reference").at("size").to_number<std::uint64_t>(), jpeg.size());
 }
 
@@ -463,7 +465,8 @@ TEST(TuringEmulator, SeedanceContentItems) {
   expect_400(e.create(with_item(json::object{{"type", "text"}})), "invalid_parameter", "text");
   // 10 MB applies to data URIs too.
   const std::string big((10u << 20) + 3, 'x');
-  expect_400(e.create(with_item(item("image_url", turing::data_uri("image/png", big)))), "file_too_large", "10MB");
+  expect_400(e.create(with_item(item("image_url", ::reelbatch::turing::data_uri("image/png", big)))), "file_too_large",
+             "10MB");
 }
 
 TEST(TuringEmulator, SeedanceSizeIsMappedFromTheTable) {
@@ -599,7 +602,7 @@ asio::awaitable<std::string> fetch(HttpClient& http, const DownloadTarget& t) {
 
 asio::awaitable<Outcome> lifecycle(HttpClient& http, const ProfileConfig& profile, const SubmitRequest& req) {
   Outcome out;
-  auto p = turing::make_turing_provider(profile, http);
+  auto p = ::reelbatch::turing::make_turing_provider(profile, http);
   if (auto errs = p->validate(req.spec); !errs.empty()) {
     out.error = "validate: " + errs.front().reason;
     co_return out;
@@ -608,7 +611,7 @@ asio::awaitable<Outcome> lifecycle(HttpClient& http, const ProfileConfig& profil
   resolved.images.clear();
   for (const auto& a : req.spec.images) {
     if (a.is_url()) {
-      resolved.images.push_back({a.name, a.location});
+      resolved.images.push_back(ResolvedAsset{a.name, a.location});
       continue;
     }
     LocalAsset la{a.name, a.location, sha256_file_hex(a.location), fs::file_size(a.location), LocalAsset::Kind::image};
@@ -617,7 +620,7 @@ asio::awaitable<Outcome> lifecycle(HttpClient& http, const ProfileConfig& profil
       out.error = ref.error().describe();
       co_return out;
     }
-    resolved.images.push_back({a.name, *ref});
+    resolved.images.push_back(ResolvedAsset{a.name, ref.value()});
   }
   auto id = co_await p->async_submit(resolved);
   if (!id) {
@@ -679,7 +682,7 @@ TEST(TuringEndToEnd, VeoWithALocalImageGoesMultipart) {
   EXPECT_EQ(rec.at("seconds"), "4");
   EXPECT_EQ(rec.at("personGeneration"), "allow_all");
   EXPECT_EQ(rec.at("input_reference").at("filename"), "facade.jpg");
-  EXPECT_EQ(rec.at("input_reference").at("sha256"), sha256_hex(asset_cover_jpg()));
+  EXPECT_EQ(rec.at("input_reference").at("sha256").as_string(), sha256_hex(asset_cover_jpg()));
 }
 
 TEST(TuringEndToEnd, SeedanceWithADataUriAndLastFrame) {
@@ -713,7 +716,8 @@ TEST(TuringEndToEnd, SeedanceWithADataUriAndLastFrame) {
   EXPECT_EQ(body.at("generate_audio"), false);
   const auto& content = body.at("content").as_array();
   ASSERT_EQ(content.size(), 3u);
-  EXPECT_EQ(content[1].at("image_url").at("url"), turing::data_uri("image/jpeg", asset_cover_jpg()));
+  EXPECT_EQ(content[1].at("image_url").at("url").as_string(),
+            ::reelbatch::turing::data_uri("image/jpeg", asset_cover_jpg()));
   EXPECT_EQ(content[2].at("image_url").at("url"), "https://example.com/cat_reference.jpg");
 }
 
@@ -729,7 +733,7 @@ TEST(TuringEndToEnd, RejectionsAreClassified) {
   profile.api_key = " ";
   req.spec.params = {};
   out = run([&](HttpClient& http) -> asio::awaitable<Outcome> {
-    auto p = turing::make_turing_provider(profile, http);
+    auto p = ::reelbatch::turing::make_turing_provider(profile, http);
     auto id = co_await p->async_submit(req);
     Outcome o;
     if (!id) o.error = to_string(id.error().cls);

@@ -1,6 +1,10 @@
 #include "providers/emulator/emulator.hpp"
 
 #include "providers/juhuo/emulator.hpp"
+#include "providers/turing/emulator.hpp"
+#include "providers/vibegen/emulator.hpp"
+#include "providers/openai/emulator.hpp"
+#include "providers/seedance2/emulator.hpp"
 #include "src/common/sha256.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -127,6 +131,10 @@ struct Emulator::Core : std::enable_shared_from_this<Core> {
                                                                         : UrlSigner::random_secret());
     if (opts.modules.empty()) {
       modules.push_back(make_juhuo_module(services()));
+      modules.push_back(make_turing_module(services()));
+      modules.push_back(make_vibegen_module(services()));
+      modules.push_back(make_seedance2_module(services()));
+      modules.push_back(make_openai_module(services()));
     } else {
       for (const auto& factory : opts.modules) modules.push_back(factory(services()));
     }
@@ -316,6 +324,12 @@ std::vector<Submission> Emulator::submissions() const {
 std::size_t Emulator::rejected_submits() const {
   std::lock_guard lk(core_->mu);
   return core_->rejected;
+}
+
+bool Emulator::serves(std::string_view module_name) const {
+  for (const auto& m : core_->modules)
+    if (m->name() == module_name) return true;
+  return false;
 }
 
 }  // namespace reelbatch::emulator

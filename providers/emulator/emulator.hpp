@@ -122,6 +122,7 @@ class Emulator {
   void stop();                                  // stop accepting, close sessions, flush state file
   std::vector<Submission> submissions() const;  // thread-safe (mutex): tests call it from another thread
   std::size_t rejected_submits() const;         // submits answered with an error code (thread-safe)
+  bool serves(std::string_view module_name) const;  // a module with this name is registered
 
  private:
   struct Core;

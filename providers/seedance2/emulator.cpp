@@ -1,0 +1,1192 @@
+// The Seedance 2.0 API emulator. See emulator.hpp for the behaviour and the
+// interpretations of the API document.
+#include "providers/seedance2/emulator.hpp"
+
+#include "src/common/sha256.hpp"
+#include "src/common/text.hpp"
+#include "src/net/http_client.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <thread>
+#include <unordered_map>
+
+namespace reelbatch::emulator {
+namespace json = boost::json;
+namespace asio = boost::asio;
+using std::chrono::milliseconds;
+
+namespace {
+
+constexpr std::string_view kName = "seedance2";
+constexpr std::string_view kPrefix = "/seedance2";
+constexpr std::int64_t kRateWindowMs = 60'000;
+constexpr std::size_t kMaxKeyLength = 256;
+constexpr std::size_t kMaxFileName = 128;
+constexpr std::size_t kMaxCallbackUrl = 512;
+constexpr std::int64_t kPendingMs = 2000;
+constexpr std::int64_t kQueuedMinMs = 3000;
+
+// ---- task states ------------------------------------------------------------
+
+enum class St { pending, queued, processing, completed, failed, cancelled, expired };
+constexpr std::array<std::string_view, 7> kStatusNames = {"pending",   "queued",    "processing", "completed",
+                                                          "failed",    "cancelled", "expired"};
+
+std::string_view to_string(St s) { return kStatusNames[static_cast<std::size_t>(s)]; }
+
+St status_from(std::string_view s) {
+  for (std::size_t i = 0; i < kStatusNames.size(); ++i)
+    if (kStatusNames[i] == s) return static_cast<St>(i);
+  throw std::runtime_error("seedance2 state: unknown status " + std::string(s));
+}
+
+bool is_terminal(St s) { return s >= St::completed; }
+
+// ---- document tables ----------------------------------------------------------
+
+struct CodeSpec {
+  std::string_view code;
+  int http;
+  std::string_view message;
+};
+// Doc 错误码 and HTTP 状态码映射.
+constexpr std::array<CodeSpec, 17> kCodes = {{
+    {"INVALID_API_KEY", 401, "Invalid API key"},
+    {"INVALID_PARAMETER", 400, "Invalid parameter"},
+    {"MISSING_PARAMETER", 400, "Missing parameter"},
+    {"INSUFFICIENT_CREDIT", 402, "Insufficient credit"},
+    {"CREDIT_DEDUCT_FAILED", 500, "Credit deduction failed, please retry"},
+    {"TASK_NOT_FOUND", 404, "Task not found"},
+    {"TASK_SUBMIT_FAILED", 500, "Task submission failed, please retry"},
+    {"TASK_CANCEL_NOT_ALLOWED", 400, "Task cannot be cancelled in its current status"},
+    {"CONCURRENCY_LIMIT_REACHED", 429, "Concurrency limit reached"},
+    {"FILE_UPLOAD_FAILED", 500, "Failed to generate upload URL"},
+    {"VIDEO_DOWNLOAD_FAILED", 500, "Video processing failed"},
+    {"CONTENT_MODERATION_FAILED", 400, "Content moderation failed: the input or output contains sensitive content"},
+    {"COPYRIGHT_VIOLATION", 400, "Content may be subject to copyright restrictions"},
+    {"PRIVACY_VIOLATION", 400, "Input contains images of real people, which is not allowed"},
+    {"SERVICE_BUSY", 503, "Service is busy, please try again later"},
+    {"RATE_LIMIT_EXCEEDED", 429, "Rate limit exceeded, please slow down"},
+    {"INTERNAL_ERROR", 500, "Internal server error"},
+}};
+
+const CodeSpec* find_code(std::string_view code) {
+  for (const auto& c : kCodes)
+    if (c.code == code) return &c;
+  return nullptr;
+}
+
+// Task failures drawn by fail_rate.
+constexpr std::array<std::string_view, 4> kFailCodes = {"VIDEO_DOWNLOAD_FAILED", "TASK_SUBMIT_FAILED", "SERVICE_BUSY",
+                                                        "CONTENT_MODERATION_FAILED"};
+
+struct ContentType {
+  std::string_view mime;
+  std::array<std::string_view, 2> extensions;
+};
+constexpr std::array<ContentType, 6> kContentTypes = {{
+    {"image/png", {"png", ""}},
+    {"image/jpeg", {"jpg", "jpeg"}},
+    {"image/webp", {"webp", ""}},
+    {"video/mp4", {"mp4", ""}},
+    {"video/quicktime", {"mov", ""}},
+    {"video/webm", {"webm", ""}},
+}};
+constexpr std::array<std::string_view, 2> kModels = {"seedance-2.0", "seedance-2.0-fast"};
+constexpr std::array<std::string_view, 3> kResolutions = {"480p", "720p", "1080p"};
+constexpr std::array<std::string_view, 6> kRatios = {"16:9", "9:16", "4:3", "3:4", "1:1", "21:9"};
+constexpr std::array<std::string_view, 5> kContentKinds = {"text", "image_url", "video_url", "audio_url", "sample_id"};
+
+template <std::size_t N>
+bool one_of(const std::array<std::string_view, N>& set, std::string_view v) {
+  return std::find(set.begin(), set.end(), v) != set.end();
+}
+
+// Doc 计费说明: credits per second.
+double per_second(std::string_view model, std::string_view resolution) {
+  const bool fast = model == "seedance-2.0-fast";
+  if (resolution == "1080p") return fast ? 3.312 : 4.5;
+  if (resolution == "480p") return fast ? 0.72 : 0.9;
+  return fast ? 1.44 : 1.8;
+}
+
+double round2(double v) { return std::round(v * 100.0) / 100.0; }
+
+const ContentType* find_content_type(std::string_view mime) {
+  for (const auto& c : kContentTypes)
+    if (c.mime == mime) return &c;
+  return nullptr;
+}
+
+std::size_t code_points(std::string_view s) {
+  return static_cast<std::size_t>(
+      std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+}
+
+bool valid_api_key(std::string_view k) {
+  return !k.empty() && k.size() <= kMaxKeyLength &&
+         std::all_of(k.begin(), k.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+}
+
+bool is_http_url(std::string_view s) {
+  return (s.starts_with("http://") && s.size() > 7) || (s.starts_with("https://") && s.size() > 8);
+}
+
+std::string encode_path(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u) || c == '-' || c == '_' || c == '.' || c == '~' || c == '/') {
+      out.push_back(c);
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[u >> 4]);
+      out.push_back(kHex[u & 0xF]);
+    }
+  }
+  return out;
+}
+
+std::int64_t scaled_ms(const Services& s, std::int64_t ms) { return s.scaled(milliseconds(ms)).count(); }
+
+// Uniform in [0, 1) from (seed, n).
+double unit_hash(std::uint64_t seed, std::uint64_t n, std::string_view salt) {
+  const std::string h = sha256_hex(std::to_string(seed) + ":" + std::to_string(n) + ":" + std::string(salt));
+  const std::uint64_t v = std::stoull(h.substr(0, 13), nullptr, 16);  // 52 bits
+  return static_cast<double>(v) / static_cast<double>(1ull << 52);
+}
+
+std::string iso8601(std::int64_t ms) {
+  using namespace std::chrono;
+  const sys_time<milliseconds> tp{milliseconds(ms)};
+  const auto day = floor<days>(tp);
+  const year_month_day ymd{day};
+  const hh_mm_ss hms{floor<seconds>(tp - day)};
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02dZ", static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
+                static_cast<int>(hms.seconds().count()));
+  return buf;
+}
+
+// ---- JSON output ------------------------------------------------------------------
+
+// Like json::serialize, but doubles as the doc writes them: 10000, 3250.5, 14.4.
+void dump(const json::value& v, std::string& out) {
+  switch (v.kind()) {
+    case json::kind::double_: {
+      const double d = v.get_double();
+      if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 1e15) {
+        out += std::to_string(static_cast<std::int64_t>(d));
+      } else {
+        char buf[64];
+        const auto r = std::to_chars(buf, buf + sizeof buf, d);
+        out.append(buf, r.ptr);
+      }
+      return;
+    }
+    case json::kind::array: {
+      out += '[';
+      bool first = true;
+      for (const auto& e : v.get_array()) {
+        if (!first) out += ',';
+        first = false;
+        dump(e, out);
+      }
+      out += ']';
+      return;
+    }
+    case json::kind::object: {
+      out += '{';
+      bool first = true;
+      for (const auto& kv : v.get_object()) {
+        if (!first) out += ',';
+        first = false;
+        out += json::serialize(kv.key());
+        out += ':';
+        dump(kv.value(), out);
+      }
+      out += '}';
+      return;
+    }
+    default:
+      out += json::serialize(v);
+  }
+}
+
+std::string dump(const json::value& v) {
+  std::string s;
+  dump(v, s);
+  return s;
+}
+
+Response json_response(int http_status, const json::value& v) {
+  return Response(http_status, "application/json; charset=utf-8", dump(v));
+}
+
+json::object envelope(json::value result) {
+  return json::object{{"code", "200"}, {"message", "Success"}, {"result", std::move(result)}};
+}
+
+Response ok(json::value result) { return json_response(200, envelope(std::move(result))); }
+
+// A documented error with its documented HTTP status.
+Response error(std::string_view code, std::string message = {}) {
+  const CodeSpec* spec = find_code(code);
+  const int status = spec ? spec->http : 500;
+  if (message.empty() && spec) message = std::string(spec->message);
+  return json_response(status, json::object{{"code", code}, {"message", std::move(message)}});
+}
+
+Response invalid(const std::string& detail) { return error("INVALID_PARAMETER", "Invalid parameter: " + detail); }
+Response missing(const std::string& field) { return error("MISSING_PARAMETER", "Missing parameter: " + field); }
+
+Response s3_error(int status, std::string_view code, std::string_view message) {
+  std::string body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>";
+  body += code;
+  body += "</Code><Message>";
+  body += message;
+  body += "</Message></Error>\n";
+  return Response(status, "application/xml", std::move(body));
+}
+
+// ---- callback delivery ------------------------------------------------------------
+
+// POSTs callback bodies on its own io_context and thread, so the module needs
+// nothing from the framework. Thread-safe: send() may be called from any thread.
+class CallbackSender {
+ public:
+  CallbackSender()
+      : io_(std::make_unique<asio::io_context>()),
+        guard_(asio::make_work_guard(*io_)),
+        client_(std::make_unique<HttpClient>(io_->get_executor())),
+        thread_([this] { io_->run(); }) {}
+
+  ~CallbackSender() {
+    guard_.reset();
+    io_->stop();
+    thread_.join();
+    io_.reset();  // destroys unfinished deliveries while the client still exists
+    client_.reset();
+  }
+
+  void send(std::string url, std::string body, std::vector<milliseconds> waits) {
+    asio::co_spawn(*io_, deliver(std::move(url), std::move(body), std::move(waits)), [](std::exception_ptr e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& x) {
+        spdlog::error("seedance2 emulator: callback delivery ended by exception: {}", x.what());
+      }
+    });
+  }
+
+ private:
+  asio::awaitable<void> deliver(std::string url, std::string body, std::vector<milliseconds> waits) {
+    for (std::size_t attempt = 0;; ++attempt) {
+      HttpRequest req;
+      req.method = "POST";
+      req.url = url;
+      req.headers = {{"Content-Type", "application/json"}};
+      req.body = body;
+      req.timeout = milliseconds(10000);
+      auto r = co_await client_->async_request(std::move(req));
+      if (r && r->status >= 200 && r->status < 300) {
+        spdlog::debug("seedance2 emulator: callback delivered (attempt {})", attempt + 1);
+        co_return;
+      }
+      const std::string why = r ? "HTTP " + std::to_string(r->status) : r.error().message;
+      if (attempt >= waits.size()) {
+        spdlog::warn("seedance2 emulator: callback gave up after {} attempts: {}", attempt + 1, why);
+        co_return;
+      }
+      spdlog::info("seedance2 emulator: callback attempt {} failed ({}); retrying", attempt + 1, why);
+      asio::steady_timer timer(*io_, waits[attempt]);
+      co_await timer.async_wait(asio::use_awaitable);
+    }
+  }
+
+  std::unique_ptr<asio::io_context> io_;
+  asio::executor_work_guard<asio::io_context::executor_type> guard_;
+  std::unique_ptr<HttpClient> client_;
+  std::thread thread_;
+};
+
+// ---- model ---------------------------------------------------------------------
+
+struct Upload {
+  std::string content_type;
+  std::uint64_t size = 0;
+  std::string sha256;
+  std::int64_t uploaded_at_ms = 0;
+};
+
+struct Presigned {  // an upload URL handed out, by its (encoded) path
+  std::string account;
+  std::string file_path;
+  std::string content_type;
+};
+
+struct Account {
+  double total = 0;
+  double used = 0;
+  std::map<std::string, Upload> uploads;  // by file_path
+  std::vector<std::string> tasks;         // ids, oldest first
+  std::vector<std::string> active;        // non-terminal ids, oldest first
+  std::deque<std::int64_t> submits;       // submit request times in the rate window (not persisted)
+
+  double remain() const { return round2(total - used); }
+};
+
+struct Task {
+  std::string id;
+  std::string account;    // key fingerprint
+  std::string authority;  // Host of the submit, for callback URLs
+  std::uint64_t seq = 0;
+  std::string model, resolution, ratio, prompt, callback_url;
+  int duration = 5;
+  bool generate_audio = false, watermark = false, return_last_frame = false;
+  std::optional<std::int64_t> seed;
+  json::array content;
+  St status = St::pending;
+  std::int64_t created_ms = 0, updated_ms = 0, stage_start = 0, completed_ms = 0;
+  bool will_fail = false;
+  std::string fail_code, fail_msg;
+  std::string error_code, error_msg;
+  double price = 0;
+  std::string video_sha256, frame_sha256;
+  std::uint64_t video_bytes = 0, frame_bytes = 0;
+};
+
+std::int64_t processing_ms(const Task& t) {
+  const std::int64_t base = 30000 + 10000 * static_cast<std::int64_t>(t.duration);
+  return t.model == "seedance-2.0-fast" ? base * 6 / 10 : base;
+}
+
+// Field accessors for the persisted state.
+const json::value& at(const json::object& o, std::string_view k) {
+  auto it = o.find(k);
+  if (it == o.end()) throw std::runtime_error("seedance2 state: missing field " + std::string(k));
+  return it->value();
+}
+std::string str(const json::object& o, std::string_view k) { return std::string(at(o, k).as_string()); }
+std::int64_t i64(const json::object& o, std::string_view k) { return at(o, k).to_number<std::int64_t>(); }
+double dbl(const json::object& o, std::string_view k) { return at(o, k).to_number<double>(); }
+std::uint64_t u64(const json::object& o, std::string_view k) { return at(o, k).to_number<std::uint64_t>(); }
+
+// ---- the module -------------------------------------------------------------------
+
+class Seedance2Module final : public Module {
+ public:
+  explicit Seedance2Module(Services s) : s_(std::move(s)), rng_(std::random_device{}()) {}
+
+  ~Seedance2Module() override { callbacks_.reset(); }
+
+  std::string name() const override { return std::string(kName); }
+
+  Response handle(const Request& req, std::string_view path) override {
+    std::lock_guard lk(mu_);
+    try {
+      advance(s_.now_ms());
+      return route(req, path);
+    } catch (const std::exception& e) {
+      spdlog::error("seedance2 emulator: {} {}: {}", req.method, path, e.what());
+      return error("INTERNAL_ERROR");
+    }
+  }
+
+  void tick(std::int64_t now_ms) override {
+    std::lock_guard lk(mu_);
+    advance(now_ms);
+  }
+
+  bool busy() const override {
+    std::lock_guard lk(mu_);
+    for (const auto& [fp, a] : accounts_)
+      if (!a.active.empty()) return true;
+    return false;
+  }
+
+  json::value save() const override {
+    std::lock_guard lk(mu_);
+    json::object accounts;
+    for (const auto& [fp, a] : accounts_) {
+      json::object uploads;
+      for (const auto& [path, u] : a.uploads)
+        uploads[path] = json::object{{"content_type", u.content_type},
+                                     {"size", u.size},
+                                     {"sha256", u.sha256},
+                                     {"uploaded_at", u.uploaded_at_ms}};
+      accounts[fp] = json::object{{"total_credits", a.total}, {"used_credits", a.used}, {"uploads", std::move(uploads)}};
+    }
+    json::object presigned;
+    for (const auto& [path, p] : presigned_)
+      presigned[path] =
+          json::object{{"account", p.account}, {"file_path", p.file_path}, {"content_type", p.content_type}};
+    // Tasks in seq order, so load() rebuilds the per-account lists in order.
+    std::vector<const Task*> ordered;
+    for (const auto& [id, t] : tasks_) ordered.push_back(&t);
+    std::sort(ordered.begin(), ordered.end(), [](const Task* a, const Task* b) { return a->seq < b->seq; });
+    json::array tasks;
+    for (const Task* t : ordered) {
+      tasks.push_back(json::object{
+          {"task_id", t->id},
+          {"account", t->account},
+          {"authority", t->authority},
+          {"seq", t->seq},
+          {"model", t->model},
+          {"resolution", t->resolution},
+          {"ratio", t->ratio},
+          {"prompt", t->prompt},
+          {"callback_url", t->callback_url},
+          {"duration", t->duration},
+          {"generate_audio", t->generate_audio},
+          {"watermark", t->watermark},
+          {"return_last_frame", t->return_last_frame},
+          {"seed", t->seed ? json::value(*t->seed) : json::value(nullptr)},
+          {"content", t->content},
+          {"status", to_string(t->status)},
+          {"created_ms", t->created_ms},
+          {"updated_ms", t->updated_ms},
+          {"stage_start", t->stage_start},
+          {"completed_ms", t->completed_ms},
+          {"will_fail", t->will_fail},
+          {"fail_code", t->fail_code},
+          {"fail_msg", t->fail_msg},
+          {"error_code", t->error_code},
+          {"error_msg", t->error_msg},
+          {"price", t->price},
+          {"video_sha256", t->video_sha256},
+          {"video_bytes", t->video_bytes},
+          {"frame_sha256", t->frame_sha256},
+          {"frame_bytes", t->frame_bytes},
+      });
+    }
+    return json::object{{"seq", seq_},
+                        {"accounts", std::move(accounts)},
+                        {"presigned", std::move(presigned)},
+                        {"tasks", std::move(tasks)}};
+  }
+
+  void load(const json::value& state) override {
+    std::lock_guard lk(mu_);
+    const auto& o = state.as_object();
+    seq_ = u64(o, "seq");
+    accounts_.clear();
+    tasks_.clear();
+    presigned_.clear();
+    expiries_.clear();
+    for (const auto& kv : at(o, "accounts").as_object()) {
+      const auto& ao = kv.value().as_object();
+      Account a;
+      a.total = dbl(ao, "total_credits");
+      a.used = dbl(ao, "used_credits");
+      for (const auto& ukv : at(ao, "uploads").as_object()) {
+        const auto& uo = ukv.value().as_object();
+        a.uploads[std::string(ukv.key())] =
+            Upload{str(uo, "content_type"), u64(uo, "size"), str(uo, "sha256"), i64(uo, "uploaded_at")};
+      }
+      accounts_[std::string(kv.key())] = std::move(a);
+    }
+    for (const auto& kv : at(o, "presigned").as_object()) {
+      const auto& po = kv.value().as_object();
+      presigned_[std::string(kv.key())] = Presigned{str(po, "account"), str(po, "file_path"), str(po, "content_type")};
+    }
+    for (const auto& tv : at(o, "tasks").as_array()) {
+      const auto& to = tv.as_object();
+      Task t;
+      t.id = str(to, "task_id");
+      t.account = str(to, "account");
+      t.authority = str(to, "authority");
+      t.seq = u64(to, "seq");
+      t.model = str(to, "model");
+      t.resolution = str(to, "resolution");
+      t.ratio = str(to, "ratio");
+      t.prompt = str(to, "prompt");
+      t.callback_url = str(to, "callback_url");
+      t.duration = static_cast<int>(i64(to, "duration"));
+      t.generate_audio = at(to, "generate_audio").as_bool();
+      t.watermark = at(to, "watermark").as_bool();
+      t.return_last_frame = at(to, "return_last_frame").as_bool();
+      if (!at(to, "seed").is_null()) t.seed = i64(to, "seed");
+      t.content = at(to, "content").as_array();
+      t.status = status_from(at(to, "status").as_string());
+      t.created_ms = i64(to, "created_ms");
+      t.updated_ms = i64(to, "updated_ms");
+      t.stage_start = i64(to, "stage_start");
+      t.completed_ms = i64(to, "completed_ms");
+      t.will_fail = at(to, "will_fail").as_bool();
+      t.fail_code = str(to, "fail_code");
+      t.fail_msg = str(to, "fail_msg");
+      t.error_code = str(to, "error_code");
+      t.error_msg = str(to, "error_msg");
+      t.price = dbl(to, "price");
+      t.video_sha256 = str(to, "video_sha256");
+      t.video_bytes = u64(to, "video_bytes");
+      t.frame_sha256 = str(to, "frame_sha256");
+      t.frame_bytes = u64(to, "frame_bytes");
+      Account& a = account(t.account);
+      a.tasks.push_back(t.id);
+      if (!is_terminal(t.status)) a.active.push_back(t.id);
+      if (t.status == St::completed) expiries_.emplace(expiry_ms(t), t.id);
+      tasks_[t.id] = std::move(t);
+    }
+  }
+
+ private:
+  // ---- routing ----
+
+  Response route(const Request& req, std::string_view path) {
+    if (path.starts_with("/s3/")) return s3_put(req);
+    if (path.starts_with("/cdn/")) return cdn(req, path.substr(5));
+    constexpr std::string_view api = "/api/v1/video";
+    if (!path.starts_with(api)) return not_found();
+    const std::string_view p = path.substr(api.size());
+    auto bind = [this](auto fn) {
+      return [this, fn](const Request& r, const std::string& fp) { return (this->*fn)(r, fp); };
+    };
+    if (p == "/upload/presign") return need(req, "POST", false, bind(&Seedance2Module::presign));
+    if (p == "/task") return need(req, "POST", true, bind(&Seedance2Module::submit));
+    if (p == "/tasks") return need(req, "GET", false, bind(&Seedance2Module::list));
+    if (p == "/balance") return need(req, "GET", false, bind(&Seedance2Module::balance));
+    constexpr std::string_view task_prefix = "/task/";
+    if (p.starts_with(task_prefix) && p.size() > task_prefix.size()) {
+      std::string_view rest = p.substr(task_prefix.size());
+      constexpr std::string_view cancel_suffix = "/cancel";
+      const bool is_cancel = rest.ends_with(cancel_suffix) && rest.size() > cancel_suffix.size();
+      if (is_cancel) rest.remove_suffix(cancel_suffix.size());
+      if (rest.find('/') == std::string_view::npos) {
+        const std::string id = percent_decode(rest);
+        if (is_cancel)
+          return need(req, "POST", false, [&](const Request&, const std::string& fp) { return cancel(fp, id); });
+        return need(req, "GET", false, [&](const Request& r, const std::string& fp) { return query(r, fp, id); });
+      }
+    }
+    return not_found();
+  }
+
+  static Response not_found() {
+    return json_response(404, json::object{{"code", "NOT_FOUND"}, {"message", "Not found"}});
+  }
+
+  // Checks the method and the API key, then calls `f(req, fingerprint)`.
+  // `submit`: a rejection counts as a rejected submit.
+  template <class F>
+  Response need(const Request& req, std::string_view method, bool submit, F&& f) {
+    const bool head_ok = method == "GET" && req.method == "HEAD";
+    if (req.method != method && !head_ok) {
+      if (submit) s_.count_rejected_submit();
+      Response r = json_response(405, json::object{{"code", "METHOD_NOT_ALLOWED"},
+                                                   {"message", "Method not allowed: use " + std::string(method)}});
+      r.set("Allow", std::string(method));
+      return r;
+    }
+    const std::string key = req.header("X-API-Key");
+    if (!valid_api_key(key)) {
+      if (submit) s_.count_rejected_submit();
+      return error("INVALID_API_KEY", key.empty() ? "Invalid API key: missing X-API-Key header" : "Invalid API key");
+    }
+    const std::string fp = key_fingerprint(key);
+    account(fp);  // an account per key, created on first use
+    return f(req, fp);
+  }
+
+  Account& account(const std::string& fp) {
+    auto it = accounts_.find(fp);
+    if (it != accounts_.end()) return it->second;
+    Account a;
+    a.total = kSeedance2InitialCredits;
+    s_.state_changed();
+    return accounts_.emplace(fp, std::move(a)).first->second;
+  }
+
+  static std::optional<json::object> parse_object(const std::string& body) {
+    boost::system::error_code ec;
+    json::value v = json::parse(body, ec);
+    if (ec || !v.is_object()) return std::nullopt;
+    return std::move(v.as_object());
+  }
+
+  std::string random_hex(std::size_t n) {
+    static const char* hex = "0123456789abcdef";
+    std::string out;
+    while (out.size() < n) {
+      std::uint64_t r = rng_();
+      for (int i = 0; i < 16 && out.size() < n; ++i, r >>= 4) out.push_back(hex[r & 15]);
+    }
+    return out;
+  }
+
+  // ---- presign + PUT ----
+
+  Response presign(const Request& req, const std::string& fp) {
+    const auto filename = req.query_param("filename");
+    if (!filename || filename->empty()) return missing("filename");
+    const auto content_type = req.query_param("content_type");
+    if (!content_type || content_type->empty()) return missing("content_type");
+    if (code_points(*filename) > kMaxFileName) return invalid("filename must be at most 128 characters");
+    if (std::any_of(filename->begin(), filename->end(),
+                    [](char c) { return c == '/' || c == '\\' || (static_cast<unsigned char>(c) < 0x20) || c == 0x7f; }))
+      return invalid("filename must not contain '/', '\\' or control characters");
+    const ContentType* type = find_content_type(*content_type);
+    if (!type)
+      return invalid("content_type must be one of image/png, image/jpeg, image/webp, video/mp4, video/quicktime, "
+                     "video/webm");
+    const auto dot = filename->rfind('.');
+    const std::string ext = dot == std::string::npos ? std::string() : to_lower(filename->substr(dot + 1));
+    if (ext.empty() || std::find(type->extensions.begin(), type->extensions.end(), ext) == type->extensions.end())
+      return invalid("filename extension does not match content_type " + std::string(type->mime) + " (expected ." +
+                     std::string(type->extensions[0]) +
+                     (type->extensions[1].empty() ? "" : " or ." + std::string(type->extensions[1])) + ")");
+
+    const std::string file_path = "api/uploads/" + fp + "/" + random_hex(32) + "_" + *filename;
+    const std::string path = std::string(kPrefix) + "/s3/" + encode_path(file_path);
+    const std::int64_t ttl = s_.options->upload_url_ttl.count();
+    const std::int64_t expires = s_.now_s() + ttl;
+    const std::string sig = s_.signer->token(path, expires, "PUT\n" + std::string(type->mime));
+    presigned_[path] = Presigned{fp, file_path, std::string(type->mime)};
+    s_.state_changed();
+    const std::string url = "http://" + req.authority() + path + "?AWSAccessKeyId=seedance2-emulator&Expires=" +
+                            std::to_string(expires) + "&Signature=" + sig;
+    return ok(json::object{{"presigned_url", url}, {"file_path", file_path}, {"expires_in", ttl}});
+  }
+
+  Response s3_put(const Request& req) {
+    if (req.method != "PUT") {
+      Response r = s3_error(405, "MethodNotAllowed", "The specified method is not allowed against this resource.");
+      r.set("Allow", "PUT");
+      return r;
+    }
+    const std::string path(req.path());
+    const auto expires = req.query_param("Expires");
+    const auto signature = req.query_param("Signature");
+    const std::string got_type = req.header("Content-Type");
+    const auto verdict = s_.signer->verify(path, expires, signature, s_.now_s(), "PUT\n" + got_type);
+    auto it = presigned_.find(path);
+    if (verdict != UrlSigner::Verdict::ok || it == presigned_.end()) {
+      if (verdict == UrlSigner::Verdict::expired) return s3_error(403, "AccessDenied", "Request has expired");
+      if (verdict == UrlSigner::Verdict::bad_token && it != presigned_.end()) {
+        const auto v2 = s_.signer->verify(path, expires, signature, s_.now_s(), "PUT\n" + it->second.content_type);
+        if (v2 == UrlSigner::Verdict::ok)
+          return s3_error(403, "SignatureDoesNotMatch",
+                          "The request signature we calculated does not match the signature you provided: "
+                          "Content-Type '" + got_type + "' differs from the presigned '" + it->second.content_type +
+                              "'");
+      }
+      if (verdict == UrlSigner::Verdict::bad_token)
+        return s3_error(403, "SignatureDoesNotMatch",
+                        "The request signature we calculated does not match the signature you provided");
+      return s3_error(403, "AccessDenied", "Query-string authentication requires the Signature and Expires parameters");
+    }
+    const Presigned& p = it->second;
+    Account& a = account(p.account);
+    Upload u{p.content_type, req.body.size(), sha256_hex(req.body), s_.now_ms()};
+    const std::string etag = "\"" + u.sha256 + "\"";
+    a.uploads[p.file_path] = std::move(u);
+    s_.state_changed();
+    Response r(200, "", "");
+    r.set("ETag", etag);
+    return r;
+  }
+
+  // ---- submit ----
+
+  Response submit(const Request& req, const std::string& fp) {
+    const std::uint64_t before = seq_;
+    Response r = submit_checked(req, fp);
+    if (seq_ == before) s_.count_rejected_submit();
+    return r;
+  }
+
+  // One content item; appends to `t`. Returns an error response when invalid.
+  std::optional<Response> check_item(const json::value& item, std::size_t i, const Account& acc, Task& t) {
+    const std::string at_i = "content[" + std::to_string(i) + "]";
+    if (!item.is_object()) return invalid(at_i + " must be an object");
+    const auto& o = item.get_object();
+    const json::value* type = o.if_contains("type");
+    if (!type || type->is_null()) return missing(at_i + ".type");
+    if (!type->is_string() || !one_of(kContentKinds, type->get_string()))
+      return invalid(at_i + ".type must be one of text, image_url, video_url, audio_url, sample_id");
+    const std::string kind(type->get_string());
+    const std::string field = at_i + "." + kind;
+    const json::value* v = o.if_contains(kind);
+    if (!v || v->is_null()) return missing(field);
+    if (kind == "text") {
+      if (!v->is_string()) return invalid(field + " must be a string");
+      const std::string text(v->get_string());
+      if (text.find_first_not_of(" \t\r\n") == std::string::npos) return invalid(field + " must not be empty");
+      t.prompt += (t.prompt.empty() ? "" : "\n") + text;
+    } else if (kind == "sample_id") {
+      if (!((v->is_string() && !v->get_string().empty()) || v->is_int64() || v->is_uint64()))
+        return invalid(field + " must be a non-empty string");
+    } else {
+      const json::value* ref = v;
+      if (v->is_object()) ref = v->get_object().if_contains("url");
+      if (!ref || !ref->is_string() || ref->get_string().empty())
+        return invalid(field + " must be a file_path or an http(s) URL");
+      const std::string r(ref->get_string());
+      if (!is_http_url(r)) {
+        if (kind == "audio_url") return invalid(field + " must be an http(s) URL");
+        auto up = acc.uploads.find(r);
+        if (up == acc.uploads.end()) return invalid(field + ": file_path not found or upload not completed: " + r);
+        const std::string want = kind == "image_url" ? "image/" : "video/";
+        if (!up->second.content_type.starts_with(want))
+          return invalid(field + ": " + r + " is not " + (kind == "image_url" ? "an image" : "a video") + " (" +
+                         up->second.content_type + ")");
+      }
+    }
+    t.content.push_back(item);
+    return std::nullopt;
+  }
+
+  Response submit_checked(const Request& req, const std::string& fp) {
+    Account& acc = account(fp);
+    const std::int64_t now = s_.now_ms();
+    // Rate limit (kSubmitsPerMinute submit requests per key per 60 s).
+    while (!acc.submits.empty() && acc.submits.front() <= now - kRateWindowMs) acc.submits.pop_front();
+    if (acc.submits.size() >= static_cast<std::size_t>(kSeedance2SubmitsPerMinute)) {
+      const std::int64_t wait_ms = acc.submits.front() + kRateWindowMs - now;
+      Response r = error("RATE_LIMIT_EXCEEDED", "Rate limit exceeded: at most " +
+                                                    std::to_string(kSeedance2SubmitsPerMinute) +
+                                                    " task submissions per minute per API key");
+      r.set("Retry-After", std::to_string(std::max<std::int64_t>(1, (wait_ms + 999) / 1000)));
+      return r;
+    }
+    acc.submits.push_back(now);
+
+    auto parsed = parse_object(req.body);
+    if (!parsed) return invalid("request body must be a JSON object");
+    const json::object& body = *parsed;
+    Task t;
+
+    const json::value* content = body.if_contains("content");
+    if (!content || content->is_null()) return missing("content");
+    if (!content->is_array() || content->get_array().empty())
+      return invalid("content must be a non-empty array");
+    for (std::size_t i = 0; i < content->get_array().size(); ++i)
+      if (auto e = check_item(content->get_array()[i], i, acc, t)) return *e;
+
+    auto field = [&](std::string_view k) -> const json::value* {
+      const json::value* v = body.if_contains(k);
+      return (v && !v->is_null()) ? v : nullptr;
+    };
+    auto choice = [&](std::string_view k, std::string_view def, auto&& allowed, std::string_view text,
+                      std::string& out) -> std::optional<Response> {
+      out = def;
+      const json::value* v = field(k);
+      if (!v) return std::nullopt;
+      if (!v->is_string() || !one_of(allowed, v->get_string()))
+        return invalid(std::string(k) + " must be " + std::string(text));
+      out = std::string(v->get_string());
+      return std::nullopt;
+    };
+    if (auto e = choice("model", "seedance-2.0", kModels, "seedance-2.0 or seedance-2.0-fast", t.model)) return *e;
+    if (auto e = choice("resolution", "720p", kResolutions, "480p, 720p or 1080p", t.resolution)) return *e;
+    if (auto e = choice("ratio", "16:9", kRatios, "one of 16:9, 9:16, 4:3, 3:4, 1:1, 21:9", t.ratio)) return *e;
+    if (const json::value* v = field("duration")) {
+      if (!v->is_int64() && !v->is_uint64()) return invalid("duration must be an integer 4-15");
+      if (v->is_uint64() || v->get_int64() < 4 || v->get_int64() > 15) return invalid("duration must be 4-15");
+      t.duration = static_cast<int>(v->get_int64());
+    }
+    for (auto [k, out] : {std::pair<std::string_view, bool*>{"generate_audio", &t.generate_audio},
+                          {"watermark", &t.watermark},
+                          {"return_last_frame", &t.return_last_frame}}) {
+      if (const json::value* v = field(k)) {
+        if (!v->is_bool()) return invalid(std::string(k) + " must be a boolean");
+        *out = v->get_bool();
+      }
+    }
+    if (const json::value* v = field("seed")) {
+      if (!v->is_int64() && !v->is_uint64()) return invalid("seed must be an integer of -1 or above");
+      if (v->is_int64() && v->get_int64() < -1) return invalid("seed must be an integer of -1 or above");
+      t.seed = v->is_int64() ? v->get_int64() : static_cast<std::int64_t>(std::min<std::uint64_t>(v->get_uint64(), INT64_MAX));
+    }
+    if (const json::value* v = field("callback_url")) {
+      if (!v->is_string() || !is_http_url(v->get_string())) return invalid("callback_url must be an http(s) URL");
+      if (code_points(v->get_string()) > kMaxCallbackUrl) return invalid("callback_url must be at most 512 characters");
+      t.callback_url = std::string(v->get_string());
+    }
+
+    // Emulator test hooks in the prompt.
+    auto hook = [&](std::string_view tag) -> std::optional<std::string> {
+      const auto pos = t.prompt.find(tag);
+      if (pos == std::string::npos) return std::nullopt;
+      const auto end = t.prompt.find("]]", pos);
+      if (end == std::string::npos) return std::nullopt;
+      return t.prompt.substr(pos + tag.size(), end - pos - tag.size());
+    };
+    if (auto code = hook("[[emulate:"); code && find_code(*code)) return error(*code);
+    if (auto code = hook("[[fail:"); code && find_code(*code)) {
+      t.will_fail = true;
+      t.fail_code = *code;
+      t.fail_msg = std::string(find_code(*code)->message);
+    }
+
+    t.price = round2(per_second(t.model, t.resolution) * t.duration);
+    double reserved = 0;
+    for (const auto& id : acc.active) reserved += tasks_.at(id).price;
+    const double available = round2(acc.remain() - reserved);
+    if (t.price > available + 1e-9) {
+      char buf[128];
+      std::snprintf(buf, sizeof buf, "Insufficient credit: the task costs %.2f credits, %.2f available", t.price,
+                    std::max(0.0, available));
+      return error("INSUFFICIENT_CREDIT", buf);
+    }
+    if (acc.active.size() >= static_cast<std::size_t>(kSeedance2MaxInFlight))
+      return error("CONCURRENCY_LIMIT_REACHED", "Concurrency limit reached: " +
+                                                    std::to_string(kSeedance2MaxInFlight) +
+                                                    " unfinished tasks for this API key; retry when one finishes");
+
+    // Accepted.
+    t.id = new_task_id();
+    t.account = fp;
+    t.authority = req.authority();
+    t.seq = ++seq_;
+    t.created_ms = t.updated_ms = t.stage_start = now;
+    t.status = St::pending;
+    const double fail_rate = s_.options->fail_rate;
+    if (!t.will_fail && fail_rate > 0 && unit_hash(s_.options->seed, t.seq, "fail") < fail_rate) {
+      t.will_fail = true;
+      const auto k = static_cast<std::size_t>(unit_hash(s_.options->seed, t.seq, "kind") * kFailCodes.size()) %
+                     kFailCodes.size();
+      t.fail_code = std::string(kFailCodes[k]);
+      t.fail_msg = std::string(find_code(kFailCodes[k])->message);
+    }
+    const std::string video = seedance2_video_bytes(t.id, t.prompt);
+    t.video_sha256 = sha256_hex(video);
+    t.video_bytes = video.size();
+    if (t.return_last_frame) {
+      const std::string frame = seedance2_last_frame_bytes(t.id);
+      t.frame_sha256 = sha256_hex(frame);
+      t.frame_bytes = frame.size();
+    }
+
+    Submission sub;
+    sub.provider = std::string(kName);
+    sub.task_id = t.id;
+    sub.api_key_fingerprint = fp;
+    sub.body = req.body;
+    sub.received_at_ms = now;
+    sub.video_sha256 = t.video_sha256;
+    sub.video_bytes = t.video_bytes;
+    sub.cover_sha256 = t.frame_sha256;
+    sub.cover_bytes = t.frame_bytes;
+
+    acc.tasks.push_back(t.id);
+    acc.active.push_back(t.id);
+    const std::string id = t.id;
+    const double price = t.price;
+    spdlog::info("seedance2 emulator: task {} submitted (account {}, {} s, {}, {}{})", id, fp, t.duration,
+                 t.resolution, t.model, t.will_fail ? ", will fail " + t.fail_code : "");
+    tasks_.emplace(id, std::move(t));
+    s_.record_submission(std::move(sub));
+    s_.state_changed();
+    s_.wake();
+    return ok(json::object{{"task_id", id}, {"status", "pending"}, {"credit_cost", price}});
+  }
+
+  std::string new_task_id() {
+    for (;;) {
+      std::string id = random_hex(32);
+      if (!tasks_.count(id)) return id;
+    }
+  }
+
+  // ---- queries ----
+
+  std::int64_t expiry_ms(const Task& t) const { return t.completed_ms + s_.options->url_ttl.count() * 1000; }
+
+  std::string signed_cdn_url(const std::string& authority, const Task& t, const std::string& file) const {
+    const std::string path = std::string(kPrefix) + "/cdn/" + file;
+    const std::int64_t expires = expiry_ms(t) / 1000;
+    return "http://" + authority + path + "?expires=" + std::to_string(expires) +
+           "&token=" + s_.signer->token(path, expires);
+  }
+
+  json::object task_json(const Task& t, const std::string& authority) const {
+    json::value video = nullptr, frame = nullptr, code = nullptr, message = nullptr;
+    if (t.status == St::completed) {
+      video = signed_cdn_url(authority, t, t.id + ".mp4");
+      if (t.return_last_frame) frame = signed_cdn_url(authority, t, t.id + "-last.jpg");
+    }
+    if (t.status == St::failed) {
+      code = t.error_code;
+      message = t.error_msg;
+    }
+    if (t.status == St::cancelled) message = "Task was cancelled";
+    if (t.status == St::expired) message = "Task outputs expired: they are kept for 7 days after completion";
+    const bool charged_or_quoted = t.status != St::failed && t.status != St::cancelled;
+    return json::object{
+        {"task_id", t.id},
+        {"model", t.model},
+        {"status", to_string(t.status)},
+        {"resolution", t.resolution},
+        {"ratio", t.ratio},
+        {"duration", t.duration},
+        {"generate_audio", t.generate_audio},
+        {"seed", t.seed ? json::value(*t.seed) : json::value(nullptr)},
+        {"video_url", std::move(video)},
+        {"last_frame_url", std::move(frame)},
+        {"error_code", std::move(code)},
+        {"error_message", std::move(message)},
+        {"credit_cost", charged_or_quoted ? t.price : 0.0},
+        {"created_at", iso8601(t.created_ms)},
+        {"updated_at", iso8601(t.updated_ms)},
+    };
+  }
+
+  Task* owned_task(const std::string& fp, const std::string& id) {
+    auto it = tasks_.find(id);
+    if (it == tasks_.end() || it->second.account != fp) return nullptr;
+    return &it->second;
+  }
+
+  Response query(const Request& req, const std::string& fp, const std::string& id) {
+    const Task* t = owned_task(fp, id);
+    if (!t) return error("TASK_NOT_FOUND", "Task not found: " + id);
+    return ok(task_json(*t, req.authority()));
+  }
+
+  Response cancel(const std::string& fp, const std::string& id) {
+    Task* t = owned_task(fp, id);
+    if (!t) return error("TASK_NOT_FOUND", "Task not found: " + id);
+    if (is_terminal(t->status))
+      return error("TASK_CANCEL_NOT_ALLOWED",
+                   "Task in status " + std::string(to_string(t->status)) + " cannot be cancelled");
+    const std::int64_t now = s_.now_ms();
+    t->status = St::cancelled;
+    t->updated_ms = t->stage_start = now;
+    Account& acc = accounts_.at(fp);
+    std::erase(acc.active, id);
+    spdlog::info("seedance2 emulator: task {} cancelled", id);
+    notify(*t);
+    s_.state_changed();
+    s_.wake();
+    return ok(json::object{{"task_id", id}, {"status", "cancelled"}});
+  }
+
+  static std::optional<std::int64_t> int_param(const Request& req, std::string_view name, std::int64_t def) {
+    const auto v = req.query_param(name);
+    if (!v || v->empty()) return def;
+    if (v->size() > 9 || !std::all_of(v->begin(), v->end(), [](char c) { return c >= '0' && c <= '9'; }))
+      return std::nullopt;
+    return std::stoll(*v);
+  }
+
+  Response list(const Request& req, const std::string& fp) {
+    const auto page = int_param(req, "page", 1);
+    if (!page || *page < 1) return invalid("page must be a positive integer");
+    const auto page_size = int_param(req, "page_size", 20);
+    if (!page_size || *page_size < 1 || *page_size > 100) return invalid("page_size must be 1-100");
+    const auto status = req.query_param("status");
+    if (status && !status->empty() && !one_of(kStatusNames, *status))
+      return invalid("status must be one of pending, queued, processing, completed, failed, cancelled, expired");
+    const Account& acc = accounts_.at(fp);
+    std::vector<const Task*> matching;  // newest first
+    for (auto it = acc.tasks.rbegin(); it != acc.tasks.rend(); ++it) {
+      const Task& t = tasks_.at(*it);
+      if (!status || status->empty() || to_string(t.status) == *status) matching.push_back(&t);
+    }
+    json::array data;
+    const auto skip = static_cast<std::size_t>((*page - 1) * *page_size);
+    for (std::size_t i = skip; i < matching.size() && data.size() < static_cast<std::size_t>(*page_size); ++i)
+      data.push_back(task_json(*matching[i], req.authority()));
+    return ok(json::object{{"data", std::move(data)},
+                           {"total", static_cast<std::int64_t>(matching.size())},
+                           {"page", *page},
+                           {"page_size", *page_size}});
+  }
+
+  Response balance(const Request&, const std::string& fp) {
+    const Account& acc = accounts_.at(fp);
+    return ok(json::object{{"total_credits", acc.total}, {"used_credits", acc.used}, {"remain_credits", acc.remain()}});
+  }
+
+  // ---- CDN ----
+
+  Response cdn(const Request& req, std::string_view file) {
+    if (req.method != "GET" && req.method != "HEAD") {
+      Response r(405, "text/plain", "method not allowed\n");
+      r.set("Allow", "GET, HEAD");
+      return r;
+    }
+    const auto verdict =
+        s_.signer->verify(req.path(), req.query_param("expires"), req.query_param("token"), s_.now_s());
+    if (verdict != UrlSigner::Verdict::ok)
+      return Response(403, "text/plain", std::string("403 Forbidden: ") + emulator::to_string(verdict) + "\n");
+    const bool video = file.ends_with(".mp4");
+    const bool frame = file.ends_with("-last.jpg");
+    if (!video && !frame) return Response(404, "text/plain", "404 Not Found\n");
+    const std::string id(file.substr(0, file.size() - (video ? 4 : 9)));
+    auto it = tasks_.find(id);
+    if (it == tasks_.end() || it->second.status != St::completed || (frame && !it->second.return_last_frame))
+      return Response(404, "text/plain", "404 Not Found\n");
+    const Task& t = it->second;
+    if (video) return serve_bytes(req, seedance2_video_bytes(t.id, t.prompt), "video/mp4", t.video_sha256);
+    return serve_bytes(req, seedance2_last_frame_bytes(t.id), "image/jpeg", t.frame_sha256);
+  }
+
+  // ---- time ----
+
+  void advance(std::int64_t now) {
+    bool changed = false;
+    for (auto& [fp, acc] : accounts_) {
+      if (acc.active.empty()) continue;
+      for (int round = 0; round < 8; ++round) {
+        if (!step(acc, now)) break;
+        changed = true;
+      }
+    }
+    // Completed tasks whose URLs died.
+    while (!expiries_.empty() && expiries_.begin()->first <= now) {
+      auto it = tasks_.find(expiries_.begin()->second);
+      if (it != tasks_.end() && it->second.status == St::completed) {
+        it->second.status = St::expired;
+        it->second.updated_ms = expiries_.begin()->first;
+        changed = true;
+      }
+      expiries_.erase(expiries_.begin());
+    }
+    if (changed) s_.state_changed();
+  }
+
+  // One pass over an account's unfinished tasks; true when something moved.
+  bool step(Account& acc, std::int64_t now) {
+    bool changed = false;
+    std::int64_t freed_at = 0;  // when the last slot freed in this pass
+    for (const auto& id : acc.active) {
+      Task& t = tasks_.at(id);
+      if (t.status == St::pending) {
+        const std::int64_t end = t.stage_start + scaled_ms(s_, kPendingMs);
+        if (now >= end) {
+          t.status = St::queued;
+          t.stage_start = t.updated_ms = end;
+          changed = true;
+        }
+      }
+      if (t.status == St::processing) {
+        const std::int64_t end = t.stage_start + scaled_ms(s_, processing_ms(t));
+        if (now >= end) {
+          finish(t, end);
+          freed_at = std::max(freed_at, end);
+          changed = true;
+        }
+      }
+    }
+    std::erase_if(acc.active, [&](const std::string& id) { return is_terminal(tasks_.at(id).status); });
+    auto processing = std::count_if(acc.active.begin(), acc.active.end(),
+                                    [&](const std::string& id) { return tasks_.at(id).status == St::processing; });
+    for (const auto& id : acc.active) {
+      if (processing >= kSeedance2MaxProcessing) break;
+      Task& t = tasks_.at(id);
+      if (t.status != St::queued) continue;
+      const std::int64_t ready = t.stage_start + scaled_ms(s_, kQueuedMinMs);
+      if (now < ready) continue;
+      t.status = St::processing;
+      t.stage_start = t.updated_ms = std::max(ready, freed_at);
+      ++processing;
+      changed = true;
+    }
+    return changed;
+  }
+
+  void finish(Task& t, std::int64_t end) {
+    t.updated_ms = t.stage_start = end;
+    if (t.will_fail) {
+      t.status = St::failed;
+      t.error_code = t.fail_code;
+      t.error_msg = t.fail_msg;
+      spdlog::info("seedance2 emulator: task {} failed: {}", t.id, t.error_code);
+    } else {
+      t.status = St::completed;
+      t.completed_ms = end;
+      Account& acc = accounts_.at(t.account);
+      acc.used = round2(acc.used + t.price);
+      expiries_.emplace(expiry_ms(t), t.id);
+      spdlog::info("seedance2 emulator: task {} completed, {} credits", t.id, t.price);
+    }
+    notify(t);
+  }
+
+  // Queues the completion callback of a terminal task, if it asked for one.
+  void notify(const Task& t) {
+    if (t.callback_url.empty()) return;
+    if (!callbacks_) callbacks_ = std::make_unique<CallbackSender>();
+    std::vector<milliseconds> waits;
+    for (int i = 1; i < kSeedance2CallbackAttempts; ++i)
+      waits.push_back(s_.scaled(milliseconds(i == 1 ? 1000 : 4000)));
+    callbacks_->send(t.callback_url, dump(envelope(task_json(t, t.authority))), std::move(waits));
+  }
+
+  Services s_;
+  mutable std::mutex mu_;
+  std::mt19937_64 rng_;
+  std::uint64_t seq_ = 0;
+  std::map<std::string, Account> accounts_;          // by key fingerprint
+  std::unordered_map<std::string, Task> tasks_;     // by task id
+  std::map<std::string, Presigned> presigned_;      // by upload URL path
+  std::multimap<std::int64_t, std::string> expiries_;  // completed tasks by URL expiry (unix ms)
+  std::unique_ptr<CallbackSender> callbacks_;       // started on the first callback
+};
+
+}  // namespace
+
+std::unique_ptr<Module> make_seedance2_module(Services services) {
+  return std::make_unique<Seedance2Module>(std::move(services));
+}
+
+std::string seedance2_video_bytes(std::string_view task_id, std::string_view prompt) {
+  const std::string_view sample = asset_sample_mp4();
+  std::string payload = "reelbatch seedance2 emulator\ntask_id=";
+  payload += task_id;
+  payload += "\nprompt=";
+  payload += prompt;
+  payload += "\n";
+  const auto box_size = static_cast<std::uint32_t>(8 + payload.size());
+  std::string out;
+  out.reserve(sample.size() + box_size);
+  out.append(sample);
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((box_size >> shift) & 0xff));
+  out.append("free");
+  out.append(payload);
+  return out;
+}
+
+std::string seedance2_last_frame_bytes(std::string_view task_id) {
+  const std::string_view jpeg = asset_cover_jpg();
+  std::string comment = "reelbatch seedance2 emulator last frame task_id=";
+  comment += task_id;
+  const auto len = static_cast<std::uint16_t>(comment.size() + 2);
+  std::string out;
+  out.reserve(jpeg.size() + len + 2);
+  out.append(jpeg.substr(0, 2));  // SOI
+  out.push_back(static_cast<char>(0xFF));
+  out.push_back(static_cast<char>(0xFE));  // COM
+  out.push_back(static_cast<char>(len >> 8));
+  out.push_back(static_cast<char>(len & 0xff));
+  out.append(comment);
+  out.append(jpeg.substr(2));
+  return out;
+}
+
+}  // namespace reelbatch::emulator

@@ -1,0 +1,984 @@
+// The seedance2 adapter: request building, response parsing, error
+// classification and validation as pure functions (tested without sockets in
+// tests/seedance2_adapter_test.cpp), and a thin coroutine class that only
+// performs the HTTP exchanges. See seedance2.hpp for the interpretations.
+#include "providers/seedance2/seedance2.hpp"
+
+#include "providers/juhuo/juhuo.hpp"  // parse_retry_after, redact (provider-neutral helpers)
+#include "src/common/text.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <fstream>
+#include <iterator>
+#include <span>
+
+namespace reelbatch::seedance2 {
+namespace json = boost::json;
+using boost::asio::awaitable;
+using std::chrono::milliseconds;
+
+namespace {
+
+// ---- text helpers ---------------------------------------------------------------------
+
+char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+bool is_alnum(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
+    s.remove_suffix(1);
+  return s;
+}
+
+bool is_http_url(std::string_view s) { return s.starts_with("http://") || s.starts_with("https://"); }
+
+// Replaces the query of every http(s) URL in `text` with "?…" (signatures).
+std::string elide_url_queries(std::string text) {
+  std::size_t pos = 0;
+  while (true) {
+    const std::size_t start = std::min(text.find("http://", pos), text.find("https://", pos));
+    if (start == std::string::npos) break;
+    std::size_t end = start;
+    while (end < text.size() && text[end] != ' ' && text[end] != '"' && text[end] != '\'' && text[end] != '<' &&
+           text[end] != '>' && text[end] != '\n' && text[end] != '\r' && text[end] != '\t')
+      ++end;
+    const std::size_t q = text.find('?', start);
+    if (q != std::string::npos && q < end) {
+      text.replace(q, end - q, "?…");
+      end = q + std::string_view("?…").size();
+    }
+    pos = end;
+  }
+  return text;
+}
+
+// At most `max` bytes of `body` for a message, cut on a UTF-8 boundary.
+std::string excerpt(std::string_view body, std::size_t max = 200) {
+  body = trim(body);
+  bool cut = false;
+  if (body.size() > max) {
+    std::size_t n = max;
+    while (n > 0 && (static_cast<unsigned char>(body[n]) & 0xC0) == 0x80) --n;
+    body = body.substr(0, n);
+    cut = true;
+  }
+  std::string out;
+  for (char c : body) out.push_back(static_cast<unsigned char>(c) < 0x20 ? ' ' : c);
+  if (cut) out += "…";
+  return elide_url_queries(std::move(out));
+}
+
+std::string percent_encode(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (char c : s) {
+    if (is_alnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(c);
+    } else {
+      const auto u = static_cast<unsigned char>(c);
+      out.push_back('%');
+      out.push_back(kHex[u >> 4]);
+      out.push_back(kHex[u & 0xF]);
+    }
+  }
+  return out;
+}
+
+// ---- error construction -----------------------------------------------------------------
+
+struct CodeInfo {
+  std::string_view code;
+  ErrorClass cls;
+  std::string_view zh;  // the doc 错误码 description
+  std::string_view en;  // our explanation
+};
+
+// Doc 错误码 (业务错误码), every row.
+constexpr std::array<CodeInfo, 17> kCodes{{
+    {"INVALID_API_KEY", ErrorClass::auth, "API Key 无效或已禁用", "API key invalid or disabled"},
+    {"INVALID_PARAMETER", ErrorClass::permanent, "参数值无效或格式不正确",
+     "invalid request parameter; the row is rejected"},
+    {"MISSING_PARAMETER", ErrorClass::permanent, "缺少必填参数", "a required parameter is missing; the row is rejected"},
+    {"INSUFFICIENT_CREDIT", ErrorClass::out_of_credit, "积分余额不足", "credit balance is insufficient"},
+    {"CREDIT_DEDUCT_FAILED", ErrorClass::retryable, "积分扣除失败,请重试", "credit deduction failed; will retry"},
+    {"TASK_NOT_FOUND", ErrorClass::permanent, "任务不存在或不属于当前 API Key",
+     "task not found or not owned by this API key"},
+    {"TASK_SUBMIT_FAILED", ErrorClass::retryable, "任务提交失败,请重试", "task submission failed; will retry"},
+    {"TASK_CANCEL_NOT_ALLOWED", ErrorClass::permanent, "当前状态的任务不允许取消",
+     "the task is terminal and cannot be cancelled"},
+    {"CONCURRENCY_LIMIT_REACHED", ErrorClass::rate_limited, "已达最大并发数",
+     "too many tasks in flight for this API key; will retry later"},
+    {"FILE_UPLOAD_FAILED", ErrorClass::retryable, "生成上传地址失败", "could not create an upload URL; will retry"},
+    {"VIDEO_DOWNLOAD_FAILED", ErrorClass::retryable, "视频处理失败", "video processing failed; will retry"},
+    {"CONTENT_MODERATION_FAILED", ErrorClass::permanent, "内容审核未通过",
+     "input or output failed content moderation; the row is rejected"},
+    {"COPYRIGHT_VIOLATION", ErrorClass::permanent, "内容可能涉及版权限制",
+     "content may be under copyright restrictions; the row is rejected"},
+    {"PRIVACY_VIOLATION", ErrorClass::permanent, "输入包含真实人物图像,不被允许",
+     "input shows a real person; the row is rejected"},
+    {"SERVICE_BUSY", ErrorClass::retryable, "服务暂时繁忙,请稍后重试", "service busy; will retry"},
+    {"RATE_LIMIT_EXCEEDED", ErrorClass::rate_limited, "请求频率超限,请降低频率", "request rate limit exceeded"},
+    {"INTERNAL_ERROR", ErrorClass::retryable, "服务器内部错误", "internal server error; will retry"},
+}};
+
+const CodeInfo* find_code(std::string_view code) {
+  for (const auto& c : kCodes)
+    if (c.code == code) return &c;
+  return nullptr;
+}
+
+std::string compose(std::string_view message, std::string_view zh, std::string_view en) {
+  message = trim(message);
+  if (message.empty()) return zh.empty() ? std::string(en) : std::string(zh) + " (" + std::string(en) + ")";
+  if (zh.empty() || message.find(zh) != std::string_view::npos)
+    return std::string(message) + " (" + std::string(en) + ")";
+  return std::string(message) + " (" + std::string(zh) + ": " + std::string(en) + ")";
+}
+
+ProviderError make_error(ErrorClass cls, const std::string& profile, int http_status, std::string code,
+                         std::string message, std::optional<milliseconds> retry_after = std::nullopt) {
+  ProviderError e;
+  e.cls = cls;
+  e.provider = profile;
+  e.http_status = http_status;
+  e.code = std::move(code);
+  e.message = std::move(message);
+  if (cls == ErrorClass::rate_limited || cls == ErrorClass::retryable) e.retry_after = retry_after;
+  return e;
+}
+
+ProviderError bad_response(int http_status, const std::string& what, const std::string& profile, Op op) {
+  if (op == Op::submit)
+    return make_error(ErrorClass::unknown_outcome, profile, http_status, "bad_response",
+                      "unusable submit answer (" + what +
+                          "); the task may exist: reconcile with the task list before resubmitting");
+  return make_error(ErrorClass::retryable, profile, http_status, "bad_response",
+                    "unusable answer (" + what + "); will retry");
+}
+
+bool is_2xx(int status) { return status >= 200 && status < 300; }
+
+// ---- envelope ------------------------------------------------------------------------------
+
+struct Envelope {
+  json::value doc;
+  std::string code;
+  std::string message;
+
+  const json::value* result() const {
+    const json::value* r = doc.as_object().if_contains("result");
+    return (r && !r->is_null()) ? r : nullptr;
+  }
+};
+
+std::optional<Envelope> parse_envelope(std::string_view body) {
+  boost::system::error_code ec;
+  json::value v = json::parse(json::string_view(body.data(), body.size()), ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  const json::value* code = v.as_object().if_contains("code");
+  if (!code) return std::nullopt;
+  Envelope env;
+  if (const auto* s = code->if_string()) env.code = std::string(s->data(), s->size());
+  else if (const auto* i = code->if_int64()) env.code = std::to_string(*i);
+  else if (const auto* u = code->if_uint64()) env.code = std::to_string(*u);
+  else return std::nullopt;
+  if (env.code.empty()) return std::nullopt;
+  if (const json::value* m = v.as_object().if_contains("message"))
+    if (const auto* s = m->if_string()) env.message = std::string(s->data(), s->size());
+  env.doc = std::move(v);
+  return env;
+}
+
+// The envelope's result on success (null when absent); the error otherwise.
+Result<json::value, ProviderError> unwrap(int http_status, std::string_view body, const std::string& profile,
+                                          std::optional<milliseconds> retry_after, Op op) {
+  auto env = parse_envelope(body);
+  if (env && env->code == "200" && is_2xx(http_status)) {
+    const json::value* r = env->result();
+    return r ? json::value(*r) : json::value(nullptr);
+  }
+  if (env && env->code != "200")
+    return fail(classify(http_status, env->code, env->message, profile, retry_after, op));
+  if (http_status == 429) return fail(classify(429, "", excerpt(body), profile, retry_after, op));
+  if (is_2xx(http_status))
+    return fail(bad_response(http_status,
+                             body.empty() ? std::string("empty body") : "not a seedance2 envelope: " + excerpt(body),
+                             profile, op));
+  if (op == Op::submit && (http_status == 502 || http_status == 504))
+    return fail(make_error(ErrorClass::unknown_outcome, profile, http_status, "http",
+                           "a gateway answered HTTP " + std::to_string(http_status) +
+                               " to the submit; the API may have received it: reconcile with the task list "
+                               "before resubmitting" +
+                               (body.empty() ? "" : "; body: " + excerpt(body))));
+  // A non-2xx status with a "200" envelope, or no envelope: the status decides.
+  return fail(classify(http_status, "", excerpt(body), profile, retry_after, op));
+}
+
+// ---- JSON field readers -----------------------------------------------------------------
+
+bool read_string(const json::object& o, std::string_view key, bool required, std::string& out, std::string& why,
+                 bool allow_integer = false) {
+  const json::value* v = o.if_contains(key);
+  if (!v || v->is_null()) {
+    if (required) why = "missing " + std::string(key);
+    return !required;
+  }
+  if (const auto* s = v->if_string()) {
+    out.assign(s->data(), s->size());
+    if (required && out.empty()) {
+      why = "empty " + std::string(key);
+      return false;
+    }
+    return true;
+  }
+  if (allow_integer && (v->is_int64() || v->is_uint64())) {
+    out = json::serialize(*v);
+    return true;
+  }
+  why = std::string(key) + " is not a string";
+  return false;
+}
+
+bool read_number(const json::object& o, std::string_view key, bool required, std::optional<double>& out,
+                 std::string& why) {
+  const json::value* v = o.if_contains(key);
+  if (!v || v->is_null()) {
+    if (required) why = "missing " + std::string(key);
+    return !required;
+  }
+  if (v->is_number()) {
+    out = v->to_number<double>();
+    return true;
+  }
+  if (const auto* s = v->if_string()) {
+    const std::string_view t = trim(std::string_view(s->data(), s->size()));
+    double d = 0;
+    auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), d);
+    if (!t.empty() && ec == std::errc() && p == t.data() + t.size()) {
+      out = d;
+      return true;
+    }
+  }
+  why = std::string(key) + " is not a number";
+  return false;
+}
+
+bool read_int64(const json::object& o, std::string_view key, std::optional<std::int64_t>& out, std::string& why) {
+  const json::value* v = o.if_contains(key);
+  if (!v || v->is_null()) return true;
+  if (v->is_number()) {
+    boost::system::error_code ec;
+    const auto i = v->to_number<std::int64_t>(ec);
+    if (!ec) {
+      out = i;
+      return true;
+    }
+  }
+  why = std::string(key) + " is not an integer";
+  return false;
+}
+
+// created_at: ISO 8601 text (doc), or an epoch number (seconds or ms).
+bool read_time(const json::object& o, std::string_view key, std::optional<std::int64_t>& out, std::string& why) {
+  const json::value* v = o.if_contains(key);
+  if (!v || v->is_null()) return true;
+  if (const auto* s = v->if_string()) {
+    if (s->empty()) return true;
+    out = parse_iso8601_ms(std::string_view(s->data(), s->size()));
+    if (!out) why = std::string(key) + " is not an ISO 8601 time: " + excerpt(std::string_view(s->data(), s->size()), 40);
+    return out.has_value();
+  }
+  std::optional<std::int64_t> n;
+  if (!read_int64(o, key, n, why)) return false;
+  out = *n >= 100'000'000'000 ? *n : *n * 1000;  // before 1973 in ms means seconds
+  return true;
+}
+
+// One doc 查询任务状态 task object.
+Result<TaskStatus, std::string> task_from_json(const json::value& v, bool require_output) {
+  const json::object* o = v.if_object();
+  if (!o) return fail(std::string("task is not an object"));
+  TaskStatus t;
+  std::string why;
+  if (!read_string(*o, "task_id", true, t.remote_id, why, true) ||
+      !read_string(*o, "status", true, t.native_state, why) ||
+      !read_string(*o, "video_url", false, t.video_url, why) ||
+      !read_string(*o, "last_frame_url", false, t.last_frame_url, why) ||
+      !read_string(*o, "error_code", false, t.error_code, why, true) ||
+      !read_string(*o, "error_message", false, t.error_message, why) ||
+      !read_number(*o, "credit_cost", false, t.cost, why) || !read_time(*o, "created_at", t.created_at_ms, why))
+    return fail(std::move(why));
+  t.state = map_state(t.native_state);
+  if (!is_documented_state(t.native_state))
+    spdlog::warn("seedance2: task {} has undocumented status '{}'; treating it as running", t.remote_id,
+                 t.native_state);
+  if (require_output && t.state == RemoteState::succeeded && t.video_url.empty())
+    return fail("task " + t.remote_id + " is completed but has no video_url");
+  return t;
+}
+
+constexpr std::array<std::string_view, 6> kRatios{"16:9", "9:16", "4:3", "3:4", "1:1", "21:9"};
+constexpr std::array<std::string_view, 2> kModels{"seedance-2.0", "seedance-2.0-fast"};
+constexpr std::array<std::string_view, 7> kStates{"pending",   "queued",    "processing", "completed",
+                                                  "failed",    "cancelled", "expired"};
+
+template <std::size_t N>
+bool one_of(const std::array<std::string_view, N>& set, std::string_view v) {
+  return std::find(set.begin(), set.end(), v) != set.end();
+}
+
+std::string join(std::span<const std::string_view> items) {
+  std::string out;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i) out += i + 1 == items.size() ? " or " : ", ";
+    out += items[i];
+  }
+  return out;
+}
+
+}  // namespace
+
+// ---- validation ---------------------------------------------------------------------------
+
+std::optional<std::string> normalize_resolution(std::string_view resolution) {
+  const std::string r = to_lower(trim(resolution));
+  if (r == "480" || r == "480p") return "480p";
+  if (r == "720" || r == "720p") return "720p";
+  if (r == "1080" || r == "1080p") return "1080p";
+  return std::nullopt;
+}
+
+std::optional<double> price_per_second(std::string_view model, std::string_view resolution) {
+  struct Row {
+    std::string_view model, resolution;
+    double price;
+  };
+  static constexpr std::array<Row, 6> kPrices{{
+      {"seedance-2.0", "1080p", 4.5},
+      {"seedance-2.0", "720p", 1.8},
+      {"seedance-2.0", "480p", 0.9},
+      {"seedance-2.0-fast", "1080p", 3.312},
+      {"seedance-2.0-fast", "720p", 1.44},
+      {"seedance-2.0-fast", "480p", 0.72},
+  }};
+  for (const auto& r : kPrices)
+    if (r.model == model && r.resolution == resolution) return r.price;
+  return std::nullopt;
+}
+
+std::optional<double> task_price(std::string_view model, std::string_view resolution, int duration_s) {
+  const auto p = price_per_second(model, resolution);
+  if (!p) return std::nullopt;
+  return std::round(*p * duration_s * 100.0) / 100.0;
+}
+
+std::vector<FieldError> validate(const JobSpec& spec) {
+  std::vector<FieldError> errs;
+  const bool has_refs = !spec.images.empty() || !spec.videos.empty() || !spec.audios.empty();
+  if (trim(spec.prompt).empty() && !has_refs)
+    errs.push_back({"prompt", "seedance2 needs a prompt or a reference (content needs at least 1 item)"});
+  if (!spec.model.empty() && !one_of(kModels, spec.model))
+    errs.push_back({"model", "seedance2 accepts seedance-2.0 or seedance-2.0-fast (got " + spec.model + ")"});
+  if (spec.duration_s && (*spec.duration_s < kMinDuration || *spec.duration_s > kMaxDuration))
+    errs.push_back({"duration", "seedance2 accepts 4-15 s (got " + std::to_string(*spec.duration_s) + ")"});
+  if (!spec.resolution.empty() && !normalize_resolution(spec.resolution))
+    errs.push_back({"resolution", "seedance2 accepts 480p, 720p or 1080p (got " + spec.resolution + ")"});
+  if (!spec.aspect_ratio.empty() && !one_of(kRatios, spec.aspect_ratio))
+    errs.push_back({"aspect_ratio", "seedance2 accepts " + join(kRatios) + " (got " + spec.aspect_ratio + ")"});
+  if (spec.seed && *spec.seed < kMinSeed)
+    errs.push_back({"seed", "seedance2 accepts a seed of -1 or above (got " + std::to_string(*spec.seed) + ")"});
+
+  auto check_assets = [&](const std::vector<AssetRef>& assets, const char* field, const char* noun, int kind) {
+    for (const auto& a : assets) {
+      const std::string label = std::string(noun) + " '" + a.name + "'";
+      if (a.location.empty()) {
+        errs.push_back({field, label + ": no file or URL given"});
+        continue;
+      }
+      if (a.is_url()) continue;  // passed as given
+      if (kind == 2) {
+        errs.push_back({field, label + ": seedance2 cannot upload audio (the presign table has no audio type); "
+                                       "give an http(s) URL"});
+        continue;
+      }
+      const auto ct = content_type_for(a.location);
+      const bool ok = ct && (kind == 0 ? is_image_content_type(*ct) : is_video_content_type(*ct));
+      if (!ok) {
+        const std::string ext = std::filesystem::path(a.location).extension().string();
+        errs.push_back({field, label + ": seedance2 accepts " +
+                                   std::string(kind == 0 ? ".png, .jpg, .jpeg or .webp images"
+                                                         : ".mp4, .mov or .webm videos") +
+                                   " (got " + (ext.empty() ? std::string("no extension") : ext) + ")"});
+      }
+    }
+  };
+  check_assets(spec.images, "images", "image", 0);
+  check_assets(spec.videos, "videos", "video", 1);
+  check_assets(spec.audios, "audios", "audio", 2);
+
+  // The typed keys the doc defines, when given as pass-through params.
+  const auto& p = spec.params;
+  auto param = [&](std::string_view k) -> const json::value* {
+    const json::value* v = p.if_contains(k);
+    return (v && !v->is_null()) ? v : nullptr;
+  };
+  if (const auto* v = param("callback_url")) {
+    if (!v->is_string() || !is_http_url(v->get_string()))
+      errs.push_back({"params.callback_url", "seedance2 needs an http(s) URL string"});
+    else if (v->get_string().size() > kMaxCallbackUrl)
+      errs.push_back({"params.callback_url", "seedance2 accepts at most 512 characters (got " +
+                                                 std::to_string(v->get_string().size()) + ")"});
+  }
+  for (const char* k : {"generate_audio", "watermark", "return_last_frame"})
+    if (const auto* v = param(k); v && !v->is_bool())
+      errs.push_back({std::string("params.") + k, "seedance2 needs true or false"});
+  if (const auto* v = param("seed"); v && (!v->is_int64() || v->get_int64() < kMinSeed))
+    errs.push_back({"params.seed", "seedance2 accepts an integer seed of -1 or above"});
+  if (const auto* v = param("duration");
+      v && (!v->is_int64() || v->get_int64() < kMinDuration || v->get_int64() > kMaxDuration))
+    errs.push_back({"params.duration", "seedance2 accepts an integer of 4-15 s"});
+  if (const auto* v = param("model"); v && (!v->is_string() || !one_of(kModels, v->get_string())))
+    errs.push_back({"params.model", "seedance2 accepts seedance-2.0 or seedance-2.0-fast"});
+  if (const auto* v = param("resolution");
+      v && (!v->is_string() || (v->get_string() != "480p" && v->get_string() != "720p" && v->get_string() != "1080p")))
+    errs.push_back({"params.resolution", "seedance2 accepts 480p, 720p or 1080p"});
+  if (const auto* v = param("ratio"); v && (!v->is_string() || !one_of(kRatios, v->get_string())))
+    errs.push_back({"params.ratio", "seedance2 accepts " + join(kRatios)});
+  return errs;
+}
+
+// ---- upload -------------------------------------------------------------------------------
+
+std::optional<std::string> content_type_for(const std::filesystem::path& p) {
+  const std::string ext = to_lower(p.extension().string());
+  if (ext == ".png") return "image/png";
+  if (ext == ".jpg" || ext == ".jpeg") return "image/jpeg";
+  if (ext == ".webp") return "image/webp";
+  if (ext == ".mp4") return "video/mp4";
+  if (ext == ".mov") return "video/quicktime";
+  if (ext == ".webm") return "video/webm";
+  return std::nullopt;
+}
+
+bool is_image_content_type(std::string_view ct) {
+  return ct == "image/png" || ct == "image/jpeg" || ct == "image/webp";
+}
+
+bool is_video_content_type(std::string_view ct) {
+  return ct == "video/mp4" || ct == "video/quicktime" || ct == "video/webm";
+}
+
+std::string upload_file_name(const std::filesystem::path& local, std::string_view sha256_hex) {
+  std::string ext;
+  for (char c : local.extension().string())
+    if (is_alnum(c)) ext.push_back(ascii_lower(c));
+  if (ext.empty()) ext = "bin";
+  if (ext.size() > 16) ext.resize(16);
+  std::string hash;
+  for (char c : sha256_hex) {
+    if (hash.size() == 12) break;
+    const char l = ascii_lower(c);
+    if (is_digit(l) || (l >= 'a' && l <= 'f')) hash.push_back(l);
+  }
+  std::string stem;
+  for (char c : local.stem().string()) {
+    const char m = (is_alnum(c) || c == '-' || c == '_') ? c : '_';
+    if (m == '_' && !stem.empty() && stem.back() == '_') continue;
+    stem.push_back(m);
+  }
+  auto trim_underscores = [](std::string& s) {
+    while (!s.empty() && s.back() == '_') s.pop_back();
+    const auto first = s.find_first_not_of('_');
+    s.erase(0, first == std::string::npos ? s.size() : first);
+  };
+  trim_underscores(stem);
+  if (stem.empty()) stem = "file";
+  const std::size_t max_stem = kMaxFileName - 1 - ext.size() - (hash.empty() ? 0 : hash.size() + 1);
+  if (stem.size() > max_stem) {
+    stem.resize(max_stem);
+    trim_underscores(stem);
+    if (stem.empty()) stem = "file";
+  }
+  return stem + (hash.empty() ? "" : "-" + hash) + "." + ext;
+}
+
+std::string presign_path(std::string_view filename, std::string_view content_type) {
+  return std::string(kPresignPath) + "?filename=" + percent_encode(filename) +
+         "&content_type=" + percent_encode(content_type);
+}
+
+ProviderResult<PresignResult> parse_presign_response(int http_status, std::string_view body,
+                                                     const std::string& profile,
+                                                     std::optional<milliseconds> retry_after) {
+  auto r = unwrap(http_status, body, profile, retry_after, Op::upload);
+  if (!r) return fail(r.error());
+  const json::object* o = r->if_object();
+  if (!o) return fail(bad_response(http_status, "presign answer without a result object", profile, Op::upload));
+  PresignResult p;
+  std::optional<std::int64_t> expires;
+  std::string why;
+  if (!read_string(*o, "presigned_url", true, p.presigned_url, why) ||
+      !read_string(*o, "file_path", true, p.file_path, why) || !read_int64(*o, "expires_in", expires, why))
+    return fail(bad_response(http_status, "presign: " + why, profile, Op::upload));
+  p.expires_in = expires.value_or(0);
+  return p;
+}
+
+HttpRequest build_upload_request(const PresignResult& presign, std::string_view content_type, std::string bytes,
+                                 milliseconds timeout) {
+  HttpRequest req;
+  req.method = "PUT";
+  req.url = presign.presigned_url;
+  req.headers = {{"Content-Type", std::string(content_type)}};
+  req.body = std::move(bytes);
+  req.timeout = timeout;
+  return req;
+}
+
+std::optional<ProviderError> classify_upload_response(int http_status, std::string_view body,
+                                                      const std::string& profile,
+                                                      std::optional<milliseconds> retry_after) {
+  if (is_2xx(http_status)) return std::nullopt;
+  const std::string tail = body.empty() ? "" : "; body: " + excerpt(body);
+  const std::string status = "HTTP " + std::to_string(http_status) + " from the presigned upload URL";
+  if (http_status == 403)
+    return make_error(ErrorClass::retryable, profile, http_status, "upload",
+                      status + ": the signature expired or was rejected; presigning again" + tail, retry_after);
+  if (http_status == 429)
+    return make_error(ErrorClass::rate_limited, profile, http_status, "upload", status + ": rate limited" + tail,
+                      retry_after);
+  if (http_status == 408 || http_status >= 500)
+    return make_error(ErrorClass::retryable, profile, http_status, "upload",
+                      status + ": storage error; will retry" + tail, retry_after);
+  return make_error(ErrorClass::permanent, profile, http_status, "upload",
+                    status + ": the storage rejected the file" + tail);
+}
+
+// ---- submit -------------------------------------------------------------------------------
+
+json::object build_submit_body(const SubmitRequest& req) {
+  const JobSpec& s = req.spec;
+  json::object body;
+  if (!s.model.empty()) body["model"] = s.model;
+  json::array content;
+  auto refs = [&](const std::vector<ResolvedAsset>& assets, std::string_view type) {
+    for (const auto& a : assets)
+      content.push_back(json::object{{"type", type}, {type, a.remote_ref}});
+  };
+  refs(req.images, "image_url");
+  refs(req.videos, "video_url");
+  refs(req.audios, "audio_url");
+  if (!trim(s.prompt).empty()) content.push_back(json::object{{"type", "text"}, {"text", s.prompt}});
+  body["content"] = std::move(content);
+  if (!s.resolution.empty()) body["resolution"] = normalize_resolution(s.resolution).value_or(s.resolution);
+  if (!s.aspect_ratio.empty()) body["ratio"] = s.aspect_ratio;
+  if (s.duration_s) body["duration"] = *s.duration_s;
+  if (s.audio) body["generate_audio"] = *s.audio;
+  if (s.seed) body["seed"] = *s.seed;
+  for (const auto& kv : s.params) body[kv.key()] = kv.value();
+  return body;
+}
+
+ProviderResult<SubmitAccepted> parse_submit_response(int http_status, std::string_view body,
+                                                     const std::string& profile,
+                                                     std::optional<milliseconds> retry_after) {
+  auto read_accepted = [&](const json::object& o, SubmitAccepted& a, std::string& why) {
+    return read_string(o, "task_id", true, a.task_id, why, true) && read_string(o, "status", false, a.status, why) &&
+           read_number(o, "credit_cost", false, a.credit_cost, why);
+  };
+  // CONCURRENCY_LIMIT_REACHED ("任务已排队") carrying a task id: the task exists.
+  if (auto env = parse_envelope(body); env && env->code == "CONCURRENCY_LIMIT_REACHED") {
+    if (const json::value* r = env->result(); r && r->is_object()) {
+      SubmitAccepted a;
+      std::string why;
+      if (read_accepted(r->get_object(), a, why)) {
+        spdlog::info("seedance2: {}: concurrency limit reached, but task {} was queued", profile, a.task_id);
+        return a;
+      }
+    }
+  }
+  auto r = unwrap(http_status, body, profile, retry_after, Op::submit);
+  if (!r) return fail(r.error());
+  const json::object* o = r->if_object();
+  if (!o) return fail(bad_response(http_status, "success without a result object", profile, Op::submit));
+  SubmitAccepted a;
+  std::string why;
+  if (!read_accepted(*o, a, why)) return fail(bad_response(http_status, "success but " + why, profile, Op::submit));
+  return a;
+}
+
+// ---- query, list, cancel, balance ------------------------------------------------------------
+
+RemoteState map_state(std::string_view native) {
+  const std::string s = to_lower(trim(native));
+  if (s == "pending" || s == "queued") return RemoteState::queued;
+  if (s == "completed") return RemoteState::succeeded;
+  if (s == "failed") return RemoteState::failed;
+  if (s == "cancelled") return RemoteState::cancelled;
+  if (s == "expired") return RemoteState::expired;
+  return RemoteState::running;  // processing, and unknown words
+}
+
+bool is_documented_state(std::string_view native) { return one_of(kStates, to_lower(trim(native))); }
+
+bool is_retryable_task_error(std::string_view code) {
+  static constexpr std::array<std::string_view, 6> kTransient{"TASK_SUBMIT_FAILED", "VIDEO_DOWNLOAD_FAILED",
+                                                              "FILE_UPLOAD_FAILED", "CREDIT_DEDUCT_FAILED",
+                                                              "SERVICE_BUSY",       "INTERNAL_ERROR"};
+  return one_of(kTransient, code);
+}
+
+std::optional<std::int64_t> parse_iso8601_ms(std::string_view t) {
+  using namespace std::chrono;
+  t = trim(t);
+  auto num = [&](std::size_t pos, std::size_t n, int& out) {
+    if (pos + n > t.size()) return false;
+    out = 0;
+    for (std::size_t i = pos; i < pos + n; ++i) {
+      if (!is_digit(t[i])) return false;
+      out = out * 10 + (t[i] - '0');
+    }
+    return true;
+  };
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
+  if (t.size() < 19 || !num(0, 4, y) || t[4] != '-' || !num(5, 2, mo) || t[7] != '-' || !num(8, 2, d) ||
+      (t[10] != 'T' && t[10] != 't' && t[10] != ' ') || !num(11, 2, h) || t[13] != ':' || !num(14, 2, mi) ||
+      t[16] != ':' || !num(17, 2, s))
+    return std::nullopt;
+  std::size_t pos = 19;
+  std::int64_t frac_ms = 0;
+  if (pos < t.size() && (t[pos] == '.' || t[pos] == ',')) {
+    ++pos;
+    const std::size_t start = pos;
+    int scale = 100;
+    while (pos < t.size() && is_digit(t[pos])) {
+      frac_ms += (t[pos] - '0') * scale;
+      scale /= 10;
+      ++pos;
+    }
+    if (pos == start) return std::nullopt;
+  }
+  std::int64_t offset_min = 0;
+  if (pos < t.size()) {
+    if (t[pos] == 'Z' || t[pos] == 'z') {
+      ++pos;
+    } else if (t[pos] == '+' || t[pos] == '-') {
+      const int sign = t[pos] == '-' ? -1 : 1;
+      int oh = 0, om = 0;
+      if (!num(pos + 1, 2, oh)) return std::nullopt;
+      pos += 3;
+      if (pos < t.size() && t[pos] == ':') ++pos;
+      if (pos < t.size()) {
+        if (!num(pos, 2, om)) return std::nullopt;
+        pos += 2;
+      }
+      if (oh > 23 || om > 59) return std::nullopt;
+      offset_min = sign * (oh * 60 + om);
+    } else {
+      return std::nullopt;
+    }
+  }
+  if (pos != t.size()) return std::nullopt;
+  const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
+  if (!ymd.ok() || h > 23 || mi > 59 || s > 60) return std::nullopt;
+  const auto tp = sys_days(ymd) + hours(h) + minutes(mi) + seconds(s) - minutes(offset_min);
+  return duration_cast<milliseconds>(tp.time_since_epoch()).count() + frac_ms;
+}
+
+ProviderResult<TaskStatus> parse_task_response(int http_status, std::string_view body, const std::string& profile,
+                                               std::optional<milliseconds> retry_after) {
+  auto r = unwrap(http_status, body, profile, retry_after, Op::query);
+  if (!r) return fail(r.error());
+  if (r->is_null()) return fail(bad_response(http_status, "success without a result object", profile, Op::query));
+  auto t = task_from_json(*r, true);
+  if (!t) return fail(bad_response(http_status, t.error(), profile, Op::query));
+  return std::move(t).value();
+}
+
+std::string task_path(std::string_view task_id) { return std::string(kTaskPathPrefix) + percent_encode(task_id); }
+
+std::string cancel_path(std::string_view task_id) { return task_path(task_id) + "/cancel"; }
+
+std::string task_list_path(int page, int page_size, std::string_view status) {
+  std::string p = std::string(kTaskListPath) + "?page=" + std::to_string(page) + "&page_size=" +
+                  std::to_string(page_size);
+  if (!status.empty()) p += "&status=" + percent_encode(status);
+  return p;
+}
+
+ProviderResult<TaskPage> parse_task_list_response(int http_status, std::string_view body,
+                                                  const std::string& profile,
+                                                  std::optional<milliseconds> retry_after) {
+  auto r = unwrap(http_status, body, profile, retry_after, Op::query);
+  if (!r) return fail(r.error());
+  const json::object* o = r->if_object();
+  if (!o) return fail(bad_response(http_status, "task list without a result object", profile, Op::query));
+  TaskPage page;
+  const json::value* data = o->if_contains("data");
+  if (!data) return fail(bad_response(http_status, "task list without data", profile, Op::query));
+  if (!data->is_null()) {
+    const json::array* arr = data->if_array();
+    if (!arr) return fail(bad_response(http_status, "task list data is not an array", profile, Op::query));
+    for (std::size_t i = 0; i < arr->size(); ++i) {
+      auto t = task_from_json((*arr)[i], false);
+      if (!t)
+        return fail(
+            bad_response(http_status, "task list item " + std::to_string(i) + ": " + t.error(), profile, Op::query));
+      page.tasks.push_back(std::move(t).value());
+    }
+  }
+  std::optional<std::int64_t> total;
+  std::string why;
+  if (!read_int64(*o, "total", total, why)) return fail(bad_response(http_status, why, profile, Op::query));
+  page.total = total.value_or(static_cast<std::int64_t>(page.tasks.size()));
+  return page;
+}
+
+ProviderResult<TaskStatus> parse_cancel_response(int http_status, std::string_view body, const std::string& profile,
+                                                 std::optional<milliseconds> retry_after) {
+  auto r = unwrap(http_status, body, profile, retry_after, Op::query);
+  if (!r) return fail(r.error());
+  const json::object* o = r->if_object();
+  if (!o) return fail(bad_response(http_status, "cancel answer without a result object", profile, Op::query));
+  TaskStatus t;
+  std::string why;
+  if (!read_string(*o, "task_id", true, t.remote_id, why, true) || !read_string(*o, "status", true, t.native_state, why))
+    return fail(bad_response(http_status, "cancel: " + why, profile, Op::query));
+  t.state = map_state(t.native_state);
+  return t;
+}
+
+ProviderResult<Balance> parse_balance_response(int http_status, std::string_view body, const std::string& profile,
+                                               std::optional<milliseconds> retry_after) {
+  auto r = unwrap(http_status, body, profile, retry_after, Op::query);
+  if (!r) return fail(r.error());
+  const json::object* o = r->if_object();
+  if (!o) return fail(bad_response(http_status, "balance without a result object", profile, Op::query));
+  std::optional<double> total, used, remain;
+  std::string why;
+  if (!read_number(*o, "total_credits", true, total, why) || !read_number(*o, "used_credits", true, used, why) ||
+      !read_number(*o, "remain_credits", true, remain, why))
+    return fail(bad_response(http_status, "balance: " + why, profile, Op::query));
+  return Balance{*total, *used, *remain};
+}
+
+// ---- errors ------------------------------------------------------------------------------------
+
+ProviderError classify(int http_status, std::string_view code, std::string message, const std::string& profile,
+                       std::optional<milliseconds> retry_after, Op op) {
+  const std::string code_s = code.empty() ? std::string("http") : std::string(code);
+  if (op == Op::submit && code == "INTERNAL_ERROR")
+    return make_error(ErrorClass::unknown_outcome, profile, http_status, code_s,
+                      compose(message, "服务器内部错误",
+                              "internal error while submitting; the task may exist: reconcile with the task "
+                              "list before resubmitting"));
+  if (http_status == 429) {
+    const CodeInfo* info = find_code(code);
+    std::string en = info && info->cls == ErrorClass::rate_limited ? std::string(info->en)
+                                                                    : std::string("HTTP 429: rate limited");
+    if (retry_after) en += "; retry after " + std::to_string(retry_after->count()) + " ms";
+    return make_error(ErrorClass::rate_limited, profile, http_status, code_s,
+                      compose(message, info ? info->zh : "请求频率超限", en), retry_after);
+  }
+  if (const CodeInfo* info = find_code(code))
+    return make_error(info->cls, profile, http_status, code_s, compose(message, info->zh, info->en), retry_after);
+  const std::string st = "HTTP " + std::to_string(http_status);
+  const std::string what = code.empty() ? st + " without a seedance2 envelope" : "undocumented code " + code_s;
+  if (http_status == 401 || http_status == 403)
+    return make_error(ErrorClass::auth, profile, http_status, code_s,
+                      compose(message, "", what + ": the API key was rejected"));
+  if (http_status == 402)
+    return make_error(ErrorClass::out_of_credit, profile, http_status, code_s,
+                      compose(message, "", what + ": payment required"));
+  if (http_status == 408 || (http_status >= 500 && http_status < 600))
+    return make_error(ErrorClass::retryable, profile, http_status, code_s,
+                      compose(message, "", what + ": server or gateway error; will retry"), retry_after);
+  return make_error(ErrorClass::permanent, profile, http_status, code_s,
+                    compose(message, "", what + ": the request was rejected"));
+}
+
+ProviderError from_net_error(const NetError& e, const std::string& profile, bool is_submit) {
+  const std::string code = e.code == NetErrc::timeout ? "timeout" : "network";
+  const std::string what = elide_url_queries(e.message);
+  if (is_submit && e.request_sent)
+    return make_error(ErrorClass::unknown_outcome, profile, 0, code,
+                      "the submit was sent but no answer arrived (" + what +
+                          "); the task may exist: reconcile with the task list before resubmitting");
+  if (e.code == NetErrc::bad_url)
+    return make_error(ErrorClass::permanent, profile, 0, code, "bad URL (" + what + "; check base_url)");
+  return make_error(ErrorClass::retryable, profile, 0, code,
+                    std::string(e.code == NetErrc::timeout ? "request timed out" : "network error") + " (" + what +
+                        (e.request_sent ? "" : "; the request was not sent") + "; will retry)");
+}
+
+HttpRequest build_api_request(const ProfileConfig& profile, std::string method, std::string_view path_and_query,
+                              std::string body) {
+  HttpRequest req;
+  std::string base = profile.base_url;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  req.method = std::move(method);
+  req.url = base + std::string(path_and_query);
+  req.headers = {{"X-API-Key", profile.api_key}, {"Accept", "application/json"}};
+  if (!body.empty()) req.headers.emplace_back("Content-Type", "application/json");
+  req.body = std::move(body);
+  req.timeout = profile.request_timeout;
+  return req;
+}
+
+// ---- the coroutine adapter -------------------------------------------------------------------
+
+namespace {
+
+std::optional<milliseconds> retry_after_of(const HttpResponse& r) {
+  const std::string v = r.header("Retry-After");
+  if (v.empty()) return std::nullopt;
+  return juhuo::parse_retry_after(v);
+}
+
+// Reads a whole (small) reference file. Blocking; references are images and short clips.
+bool read_file(const std::filesystem::path& path, std::string& out, std::string& why) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    why = "cannot open " + path.string();
+    return false;
+  }
+  out.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  if (in.bad()) {
+    why = "cannot read " + path.string();
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Seedance2Provider::Seedance2Provider(const ProfileConfig& profile, HttpClient& http)
+    : profile_(profile), http_(http) {}
+
+std::vector<FieldError> Seedance2Provider::validate(const JobSpec& spec) const { return seedance2::validate(spec); }
+
+awaitable<ProviderResult<std::string>> Seedance2Provider::async_upload(const LocalAsset& asset) {
+  const std::string& name = profile_.name;
+  if (asset.kind == LocalAsset::Kind::audio)
+    co_return fail(local("asset '" + asset.name + "': seedance2 cannot upload audio; give an http(s) URL"));
+  const auto ct = content_type_for(asset.path);
+  if (!ct || (asset.kind == LocalAsset::Kind::image && !is_image_content_type(*ct)) ||
+      (asset.kind == LocalAsset::Kind::video && !is_video_content_type(*ct)))
+    co_return fail(local("asset '" + asset.name + "' (" + asset.path.filename().string() +
+                         "): file type not in seedance2's allowed Content Type table"));
+  std::string bytes, why;
+  if (!read_file(asset.path, bytes, why)) co_return fail(local(why));
+
+  auto presign = co_await http_.async_request(
+      build_api_request(profile_, "POST", presign_path(upload_file_name(asset.path, asset.sha256), *ct)));
+  if (!presign) co_return fail(scrub(from_net_error(presign.error(), name, false)));
+  auto p = parse_presign_response(presign->status, presign->body, name, retry_after_of(*presign));
+  if (!p) co_return fail(scrub(p.error()));
+
+  // 1 s per MiB beyond the request timeout for the body itself.
+  const auto timeout = profile_.request_timeout + milliseconds(static_cast<std::int64_t>(bytes.size() >> 10));
+  const std::size_t size = bytes.size();
+  auto put = co_await http_.async_request(build_upload_request(*p, *ct, std::move(bytes), timeout));
+  if (!put) co_return fail(scrub(from_net_error(put.error(), name, false)));
+  if (auto err = classify_upload_response(put->status, put->body, name, retry_after_of(*put)))
+    co_return fail(scrub(std::move(*err)));
+  spdlog::debug("{}: uploaded {} ({} bytes) as {}", name, asset.path.filename().string(), size, p->file_path);
+  co_return p->file_path;
+}
+
+awaitable<ProviderResult<std::string>> Seedance2Provider::async_submit(const SubmitRequest& req) {
+  const std::string& name = profile_.name;
+  auto r = co_await http_.async_request(
+      build_api_request(profile_, "POST", kSubmitPath, json::serialize(build_submit_body(req))));
+  if (!r) co_return fail(scrub(from_net_error(r.error(), name, true)));
+  auto a = parse_submit_response(r->status, r->body, name, retry_after_of(*r));
+  if (!a) co_return fail(scrub(a.error()));
+  spdlog::debug("{}: job {} submitted as task {}", name, req.spec.id, a->task_id);
+  co_return std::move(a->task_id);
+}
+
+awaitable<ProviderResult<TaskStatus>> Seedance2Provider::async_query(const std::string& remote_id) {
+  if (remote_id.empty()) co_return fail(local("query without a task id"));
+  auto r = co_await http_.async_request(build_api_request(profile_, "GET", task_path(remote_id)));
+  if (!r) co_return fail(scrub(from_net_error(r.error(), profile_.name, false)));
+  auto t = parse_task_response(r->status, r->body, profile_.name, retry_after_of(*r));
+  if (!t) co_return fail(scrub(t.error()));
+  co_return std::move(t).value();
+}
+
+awaitable<ProviderResult<TaskPage>> Seedance2Provider::async_list(int page, int page_size) {
+  return async_list_status(page, page_size, std::string());
+}
+
+awaitable<ProviderResult<TaskPage>> Seedance2Provider::async_list_status(int page, int page_size,
+                                                                         std::string status) {
+  if (page < 1) co_return fail(local("task list pages count from 1"));
+  if (page_size < kMinPageSize || page_size > kMaxPageSize)
+    co_return fail(local("seedance2 accepts page_size 1-100 (got " + std::to_string(page_size) + ")"));
+  auto r = co_await http_.async_request(build_api_request(profile_, "GET", task_list_path(page, page_size, status)));
+  if (!r) co_return fail(scrub(from_net_error(r.error(), profile_.name, false)));
+  auto t = parse_task_list_response(r->status, r->body, profile_.name, retry_after_of(*r));
+  if (!t) co_return fail(scrub(t.error()));
+  co_return std::move(t).value();
+}
+
+awaitable<ProviderResult<Balance>> Seedance2Provider::async_balance() {
+  auto r = co_await http_.async_request(build_api_request(profile_, "GET", kBalancePath));
+  if (!r) co_return fail(scrub(from_net_error(r.error(), profile_.name, false)));
+  auto b = parse_balance_response(r->status, r->body, profile_.name, retry_after_of(*r));
+  if (!b) co_return fail(scrub(b.error()));
+  co_return *b;
+}
+
+awaitable<ProviderResult<TaskStatus>> Seedance2Provider::async_cancel(const std::string& remote_id) {
+  if (remote_id.empty()) co_return fail(local("cancel without a task id"));
+  auto r = co_await http_.async_request(build_api_request(profile_, "POST", cancel_path(remote_id)));
+  if (!r) co_return fail(scrub(from_net_error(r.error(), profile_.name, false)));
+  auto t = parse_cancel_response(r->status, r->body, profile_.name, retry_after_of(*r));
+  if (!t) co_return fail(scrub(t.error()));
+  co_return std::move(t).value();
+}
+
+bool Seedance2Provider::is_retryable_failure(const TaskStatus& s) const {
+  return s.state == RemoteState::failed && is_retryable_task_error(s.error_code);
+}
+
+PollPolicy Seedance2Provider::default_poll() const {
+  return PollPolicy{milliseconds(5000), milliseconds(5000), milliseconds(10000)};
+}
+
+std::optional<DownloadTarget> Seedance2Provider::download_target(const TaskStatus& status, OutputKind kind) const {
+  const std::string* url = nullptr;
+  if (kind == OutputKind::video) url = &status.video_url;
+  if (kind == OutputKind::last_frame) url = &status.last_frame_url;
+  if (!url || url->empty()) return std::nullopt;
+  return DownloadTarget{*url, {}};
+}
+
+ProviderError Seedance2Provider::local(std::string message) const {
+  return make_error(ErrorClass::permanent, profile_.name, 0, "local", juhuo::redact(std::move(message), profile_.api_key));
+}
+
+ProviderError Seedance2Provider::scrub(ProviderError e) const {
+  e.message = juhuo::redact(std::move(e.message), profile_.api_key);
+  return e;
+}
+
+std::unique_ptr<Provider> make_seedance2_provider(const ProfileConfig& profile, HttpClient& http) {
+  return std::make_unique<Seedance2Provider>(profile, http);
+}
+
+}  // namespace reelbatch::seedance2

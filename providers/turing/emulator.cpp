@@ -1,0 +1,888 @@
+// The TCL Turing /videos emulator. See emulator.hpp for the behaviour and
+// the interpretations of the API document.
+#include "providers/turing/emulator.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <array>
+#include <boost/json.hpp>
+#include <map>
+#include <mutex>
+#include <random>
+#include <unordered_map>
+
+#include "providers/juhuo/emulator.hpp"  // juhuo_cover_bytes: the last-frame JPEG
+#include "src/common/sha256.hpp"
+#include "src/common/text.hpp"
+
+namespace reelbatch::emulator {
+namespace json = boost::json;
+
+namespace turing {
+
+std::optional<std::string> form_boundary(std::string_view content_type) {
+  const auto semi = content_type.find(';');
+  std::string type = to_lower(content_type.substr(0, semi));
+  while (!type.empty() && type.back() == ' ') type.pop_back();
+  while (!type.empty() && type.front() == ' ') type.erase(0, 1);
+  if (type != "multipart/form-data" || semi == std::string_view::npos) return std::nullopt;
+  std::string_view rest = content_type.substr(semi + 1);
+  while (!rest.empty()) {
+    const auto next = rest.find(';');
+    std::string_view param = rest.substr(0, next);
+    rest = next == std::string_view::npos ? std::string_view() : rest.substr(next + 1);
+    while (!param.empty() && param.front() == ' ') param.remove_prefix(1);
+    const auto eq = param.find('=');
+    if (eq == std::string_view::npos || to_lower(param.substr(0, eq)) != "boundary") continue;
+    std::string_view v = param.substr(eq + 1);
+    while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
+    if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
+    if (v.empty() || v.size() > 70) return std::nullopt;  // RFC 2046: 1..70 characters
+    return std::string(v);
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+// The value of parameter `key` in a Content-Disposition header ("" key
+// lookups are not made). Quoted values may use \" escapes.
+std::optional<std::string> disposition_param(std::string_view header, std::string_view key) {
+  std::size_t i = header.find(';');
+  while (i != std::string_view::npos && i < header.size()) {
+    ++i;
+    while (i < header.size() && header[i] == ' ') ++i;
+    const auto eq = header.find('=', i);
+    if (eq == std::string_view::npos) return std::nullopt;
+    const std::string name = to_lower(header.substr(i, eq - i));
+    std::string value;
+    std::size_t j = eq + 1;
+    if (j < header.size() && header[j] == '"') {
+      for (++j; j < header.size() && header[j] != '"'; ++j) {
+        if (header[j] == '\\' && j + 1 < header.size()) ++j;
+        value.push_back(header[j]);
+      }
+      ++j;  // closing quote
+    } else {
+      while (j < header.size() && header[j] != ';') value.push_back(header[j++]);
+      while (!value.empty() && value.back() == ' ') value.pop_back();
+    }
+    if (name == key) return value;
+    i = header.find(';', j);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::vector<FormPart>> parse_form_data(std::string_view body, std::string_view boundary,
+                                                     std::string& why) {
+  const std::string delim = "--" + std::string(boundary);
+  std::vector<FormPart> parts;
+  // The first delimiter may follow a preamble.
+  std::size_t pos = body.find(delim);
+  if (pos == std::string_view::npos || (pos != 0 && (pos < 2 || body.substr(pos - 2, 2) != "\r\n"))) {
+    why = "no opening boundary";
+    return std::nullopt;
+  }
+  const std::string next_delim = "\r\n" + delim;
+  while (true) {
+    pos += delim.size();
+    if (body.substr(pos, 2) == "--") return parts;  // close delimiter
+    // Transport padding, then CRLF.
+    while (pos < body.size() && (body[pos] == ' ' || body[pos] == '\t')) ++pos;
+    if (body.substr(pos, 2) != "\r\n") {
+      why = "boundary line not followed by CRLF";
+      return std::nullopt;
+    }
+    pos += 2;
+    const auto headers_end = body.find("\r\n\r\n", pos);
+    const std::size_t data_start = body.substr(pos, 2) == "\r\n" ? pos + 2 : headers_end + 4;
+    if (body.substr(pos, 2) != "\r\n" && headers_end == std::string_view::npos) {
+      why = "part headers not terminated by a blank line";
+      return std::nullopt;
+    }
+    FormPart part;
+    bool has_disposition = false;
+    std::string_view headers = body.substr(pos, data_start - 2 - pos);
+    while (!headers.empty()) {
+      const auto eol = headers.find("\r\n");
+      const std::string_view line = headers.substr(0, eol);
+      headers = eol == std::string_view::npos ? std::string_view() : headers.substr(eol + 2);
+      const auto colon = line.find(':');
+      if (colon == std::string_view::npos) continue;
+      const std::string hname = to_lower(line.substr(0, colon));
+      std::string_view value = line.substr(colon + 1);
+      while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+      if (hname == "content-disposition") {
+        if (to_lower(value.substr(0, value.find(';'))) != "form-data") continue;
+        auto name = disposition_param(value, "name");
+        if (!name) continue;
+        has_disposition = true;
+        part.name = std::move(*name);
+        part.filename = disposition_param(value, "filename");
+      } else if (hname == "content-type") {
+        part.content_type = std::string(value);
+      }
+    }
+    if (!has_disposition) {
+      why = "a part without Content-Disposition: form-data; name=...";
+      return std::nullopt;
+    }
+    const auto end = body.find(next_delim, data_start);
+    if (end == std::string_view::npos) {
+      why = "no closing boundary";
+      return std::nullopt;
+    }
+    part.data = std::string(body.substr(data_start, end - data_start));
+    parts.push_back(std::move(part));
+    pos = end + 2;
+  }
+}
+
+std::optional<std::string> base64_decode(std::string_view text) {
+  if (text.size() % 4 != 0) return std::nullopt;
+  auto val = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+  };
+  std::string out;
+  out.reserve(text.size() / 4 * 3);
+  for (std::size_t i = 0; i < text.size(); i += 4) {
+    const bool last = i + 4 == text.size();
+    int v[4];
+    int pad = 0;
+    for (int k = 0; k < 4; ++k) {
+      const char c = text[i + k];
+      if (c == '=' && last && k >= 2) {
+        v[k] = 0;
+        ++pad;
+        continue;
+      }
+      if (pad > 0) return std::nullopt;  // data after padding
+      v[k] = val(c);
+      if (v[k] < 0) return std::nullopt;
+    }
+    const std::uint32_t n = (v[0] << 18) | (v[1] << 12) | (v[2] << 6) | v[3];
+    out.push_back(static_cast<char>((n >> 16) & 0xff));
+    if (pad < 2) out.push_back(static_cast<char>((n >> 8) & 0xff));
+    if (pad < 1) out.push_back(static_cast<char>(n & 0xff));
+  }
+  return out;
+}
+
+}  // namespace turing
+
+namespace {
+
+constexpr std::string_view kName = "turing";
+constexpr std::string_view kApi = "/api/v1";
+constexpr std::uint64_t kMaxImageBytes = 10ull << 20;  // doc: 10MB
+
+// ---- states --------------------------------------------------------------------
+
+enum class St { queued, in_progress, processing, completed, failed };
+constexpr std::array<std::string_view, 5> kStatusNames = {"queued", "in_progress", "processing", "completed", "failed"};
+std::string_view to_string(St s) { return kStatusNames[static_cast<std::size_t>(s)]; }
+St status_from(std::string_view s) {
+  for (std::size_t i = 0; i < kStatusNames.size(); ++i)
+    if (kStatusNames[i] == s) return static_cast<St>(i);
+  throw std::runtime_error("turing state: unknown status " + std::string(s));
+}
+bool is_active(St s) { return s == St::queued || s == St::in_progress || s == St::processing; }
+
+// ---- document tables ----------------------------------------------------------------
+
+constexpr std::array<std::string_view, 3> kVeoSeconds = {"4", "6", "8"};
+constexpr std::array<std::string_view, 2> kVeoSizes = {"1280x720", "720x1280"};
+constexpr std::array<std::string_view, 3> kPersonGeneration = {"allow_all", "allow_adult", "dont_allow"};
+constexpr std::array<std::string_view, 3> kSeedanceResolutions = {"480p", "720p", "1080p"};
+constexpr std::array<std::string_view, 6> kSeedanceRatios = {"16:9", "9:16", "1:1", "4:3", "3:4", "21:9"};
+constexpr std::array<int, 4> kSeedanceDurations = {4, 5, 6, 8};
+
+struct SizeRow {
+  std::string_view resolution, ratio, size;
+};
+// Doc "Seedance 支持的尺寸" (1080p, accepted from the doc's example, is not in the table).
+constexpr std::array<SizeRow, 12> kSeedanceSizes = {{
+    {"480p", "16:9", "864x496"},
+    {"480p", "4:3", "752x560"},
+    {"480p", "1:1", "640x640"},
+    {"480p", "3:4", "560x752"},
+    {"480p", "9:16", "496x864"},
+    {"480p", "21:9", "992x432"},
+    {"720p", "16:9", "1280x720"},
+    {"720p", "4:3", "1112x834"},
+    {"720p", "1:1", "960x960"},
+    {"720p", "3:4", "834x1112"},
+    {"720p", "9:16", "720x1280"},
+    {"720p", "21:9", "1470x630"},
+}};
+
+template <class A>
+bool one_of(const A& set, std::string_view v) {
+  return std::find(set.begin(), set.end(), v) != set.end();
+}
+
+std::string join(const auto& set) {
+  std::string out;
+  for (const auto& v : set) {
+    if (!out.empty()) out += ", ";
+    out += v;
+  }
+  return out;
+}
+
+std::string seedance_size(std::string_view resolution, std::string_view ratio) {
+  for (const auto& r : kSeedanceSizes)
+    if (r.resolution == resolution && r.ratio == ratio) return std::string(r.size);
+  if (resolution == "1080p") {  // not in the doc's table: 1080 on the short side
+    if (ratio == "16:9") return "1920x1080";
+    if (ratio == "9:16") return "1080x1920";
+    if (ratio == "1:1") return "1440x1440";
+    if (ratio == "4:3") return "1664x1248";
+    if (ratio == "3:4") return "1248x1664";
+    if (ratio == "21:9") return "2206x946";
+  }
+  return {};
+}
+
+double unit_hash(std::uint64_t seed, std::uint64_t n, std::string_view salt) {
+  const std::string h = sha256_hex(std::to_string(seed) + ":" + std::to_string(n) + ":" + std::string(salt));
+  const std::uint64_t v = std::stoull(h.substr(0, 13), nullptr, 16);  // 52 bits
+  return static_cast<double>(v) / static_cast<double>(1ull << 52);
+}
+
+// ---- responses ------------------------------------------------------------------------
+
+Response json_response(int status, const json::value& v) {
+  return Response(status, "application/json", json::serialize(v));
+}
+
+Response api_error(int status, std::string_view type, std::string_view code, std::string message,
+                   std::string_view param = {}) {
+  json::object err{{"message", std::move(message)}, {"type", type}, {"code", code}};
+  err["param"] = param.empty() ? json::value(nullptr) : json::value(json::string(param));
+  return json_response(status, json::object{{"error", std::move(err)}});
+}
+
+Response invalid(std::string_view code, std::string message, std::string_view param = {}) {
+  return api_error(400, "invalid_request_error", code, std::move(message), param);
+}
+Response bad_value(std::string message, std::string_view param) {
+  return invalid("invalid_parameter", std::move(message), param);
+}
+Response not_found(std::string message = "Not found") {
+  return api_error(404, "invalid_request_error", "not_found", std::move(message));
+}
+
+// ---- model ----------------------------------------------------------------------------
+
+struct Task {
+  std::string id;
+  std::string account;  // key fingerprint
+  std::uint64_t seq = 0;
+  std::string family;  // "veo" | "seedance"
+  std::string model, prompt;
+  std::string seconds;            // "8"
+  std::string size;               // "1280x720"
+  std::string resolution, ratio;  // Seedance
+  bool last_frame = false;
+  St status = St::queued;
+  std::int64_t created_ms = 0;
+  std::int64_t stage_start = 0;
+  std::int64_t completed_ms = 0;
+  bool will_fail = false;
+  std::string error_code, error_msg;
+  std::string video_sha256;
+  std::uint64_t video_bytes = 0;
+};
+
+std::int64_t stage_ms(const Task& t) {
+  switch (t.status) {
+    case St::queued:
+      return 5000;
+    case St::in_progress:
+      return 5000;
+    case St::processing:
+      return 20000 + 4000 * static_cast<std::int64_t>(std::stoi(t.seconds));
+    default:
+      return 0;
+  }
+}
+
+const json::value& at(const json::object& o, std::string_view k) {
+  auto it = o.find(k);
+  if (it == o.end()) throw std::runtime_error("turing state: missing field " + std::string(k));
+  return it->value();
+}
+std::string str(const json::object& o, std::string_view k) { return std::string(at(o, k).as_string()); }
+std::int64_t i64(const json::object& o, std::string_view k) { return at(o, k).to_number<std::int64_t>(); }
+
+// ---- the module -------------------------------------------------------------------------
+
+class TuringModule final : public Module {
+ public:
+  explicit TuringModule(Services s) : s_(std::move(s)), rng_(std::random_device{}()) {}
+
+  std::string name() const override { return std::string(kName); }
+
+  Response handle(const Request& req, std::string_view path) override {
+    std::lock_guard lk(mu_);
+    try {
+      advance(s_.now_ms());
+      return route(req, path);
+    } catch (const std::exception& e) {
+      spdlog::error("turing emulator: {} {}: {}", req.method, path, e.what());
+      return api_error(500, "server_error", "internal_error", "internal server error");
+    }
+  }
+
+  void tick(std::int64_t now_ms) override {
+    std::lock_guard lk(mu_);
+    advance(now_ms);
+  }
+
+  bool busy() const override {
+    std::lock_guard lk(mu_);
+    return std::any_of(tasks_.begin(), tasks_.end(), [](const auto& kv) { return is_active(kv.second.status); });
+  }
+
+  json::value save() const override {
+    std::lock_guard lk(mu_);
+    std::vector<const Task*> order;
+    for (const auto& [id, t] : tasks_) order.push_back(&t);
+    std::sort(order.begin(), order.end(), [](const Task* a, const Task* b) { return a->seq < b->seq; });
+    json::array tasks;
+    for (const Task* t : order) {
+      tasks.push_back(json::object{
+          {"id", t->id},
+          {"account", t->account},
+          {"seq", t->seq},
+          {"family", t->family},
+          {"model", t->model},
+          {"prompt", t->prompt},
+          {"seconds", t->seconds},
+          {"size", t->size},
+          {"resolution", t->resolution},
+          {"ratio", t->ratio},
+          {"lastFrame", t->last_frame},
+          {"status", to_string(t->status)},
+          {"createdMs", t->created_ms},
+          {"stageStart", t->stage_start},
+          {"completedMs", t->completed_ms},
+          {"willFail", t->will_fail},
+          {"errorCode", t->error_code},
+          {"errorMsg", t->error_msg},
+          {"videoSha256", t->video_sha256},
+          {"videoBytes", t->video_bytes},
+      });
+    }
+    return json::object{{"seq", seq_}, {"tasks", std::move(tasks)}};
+  }
+
+  void load(const json::value& state) override {
+    std::lock_guard lk(mu_);
+    const auto& o = state.as_object();
+    seq_ = at(o, "seq").to_number<std::uint64_t>();
+    tasks_.clear();
+    for (const auto& tv : at(o, "tasks").as_array()) {
+      const auto& to = tv.as_object();
+      Task t;
+      t.id = str(to, "id");
+      t.account = str(to, "account");
+      t.seq = at(to, "seq").to_number<std::uint64_t>();
+      t.family = str(to, "family");
+      t.model = str(to, "model");
+      t.prompt = str(to, "prompt");
+      t.seconds = str(to, "seconds");
+      t.size = str(to, "size");
+      t.resolution = str(to, "resolution");
+      t.ratio = str(to, "ratio");
+      t.last_frame = at(to, "lastFrame").as_bool();
+      t.status = status_from(at(to, "status").as_string());
+      t.created_ms = i64(to, "createdMs");
+      t.stage_start = i64(to, "stageStart");
+      t.completed_ms = i64(to, "completedMs");
+      t.will_fail = at(to, "willFail").as_bool();
+      t.error_code = str(to, "errorCode");
+      t.error_msg = str(to, "errorMsg");
+      t.video_sha256 = str(to, "videoSha256");
+      t.video_bytes = at(to, "videoBytes").to_number<std::uint64_t>();
+      if (t.seconds.empty() ||
+          !std::all_of(t.seconds.begin(), t.seconds.end(), [](char c) { return c >= '0' && c <= '9'; }))
+        throw std::runtime_error("turing state: bad seconds for " + t.id);
+      tasks_[t.id] = std::move(t);
+    }
+  }
+
+ private:
+  // ---- routing ----
+
+  Response route(const Request& req, std::string_view path) {
+    if (!path.starts_with(kApi)) return not_found();
+    const std::string_view p = path.substr(kApi.size());
+    if (p == "/videos") return need(req, "POST", true, [&](const std::string& fp) { return create(req, fp); });
+    constexpr std::string_view prefix = "/videos/";
+    if (!p.starts_with(prefix) || p.size() == prefix.size()) return not_found();
+    std::string_view rest = p.substr(prefix.size());
+    bool content = false;
+    if (rest.ends_with("/content")) {
+      content = true;
+      rest.remove_suffix(std::string_view("/content").size());
+    }
+    if (rest.empty() || rest.find('/') != std::string_view::npos) return not_found();
+    const std::string id = percent_decode(rest);
+    if (content) return need(req, "GET", false, [&](const std::string& fp) { return serve_content(req, fp, id); });
+    return need(req, "GET", false, [&](const std::string& fp) { return query(req, fp, id); });
+  }
+
+  // Checks the method and the Bearer key, then calls f(fingerprint).
+  template <class F>
+  Response need(const Request& req, std::string_view method, bool submit, F&& f) {
+    const bool head_ok = method == "GET" && req.method == "HEAD";
+    if (req.method != method && !head_ok) {
+      if (submit) s_.count_rejected_submit();
+      Response r = api_error(405, "invalid_request_error", "method_not_allowed",
+                             "Method " + req.method + " not allowed; use " + std::string(method));
+      r.set("Allow", method == "GET" ? "GET, HEAD" : std::string(method));
+      return r;
+    }
+    const std::string auth = req.header("Authorization");
+    constexpr std::string_view bearer = "Bearer ";
+    std::string_view key;
+    if (auth.size() > bearer.size() && iequals(std::string_view(auth).substr(0, bearer.size()), bearer))
+      key = std::string_view(auth).substr(bearer.size());
+    while (!key.empty() && key.front() == ' ') key.remove_prefix(1);
+    while (!key.empty() && key.back() == ' ') key.remove_suffix(1);
+    if (key.empty()) {
+      if (submit) s_.count_rejected_submit();
+      return api_error(401, "authentication_error", "invalid_api_key",
+                       "Missing or invalid API key: send Authorization: Bearer <YOUR_API_KEY>");
+    }
+    return f(key_fingerprint(key));
+  }
+
+  // ---- create ----
+
+  // A request's fields: JSON values (multipart text fields become strings).
+  struct Parsed {
+    json::object fields;
+    bool multipart = false;
+    std::vector<turing::FormPart> files;
+  };
+
+  Response create(const Request& req, const std::string& fp) {
+    const std::uint64_t before = seq_;
+    Response r = create_checked(req, fp);
+    if (seq_ == before) s_.count_rejected_submit();
+    return r;
+  }
+
+  std::optional<Response> parse_request(const Request& req, Parsed& out) {
+    const std::string ct = req.header("Content-Type");
+    const std::string type = to_lower(std::string_view(ct).substr(0, ct.find(';')));
+    if (type.find("application/json") != std::string::npos) {
+      boost::system::error_code ec;
+      json::value v = json::parse(req.body, ec);
+      if (ec || !v.is_object()) return invalid("invalid_json", "The request body is not a valid JSON object");
+      out.fields = std::move(v.as_object());
+      return std::nullopt;
+    }
+    if (const auto boundary = turing::form_boundary(ct)) {
+      std::string why;
+      auto parts = turing::parse_form_data(req.body, *boundary, why);
+      if (!parts) return invalid("invalid_multipart", "Malformed multipart/form-data body: " + why);
+      out.multipart = true;
+      for (auto& part : *parts) {
+        if (part.filename) {
+          out.files.push_back(std::move(part));
+        } else {
+          out.fields[part.name] = part.data;
+        }
+      }
+      return std::nullopt;
+    }
+    return invalid("unsupported_content_type", "Content-Type must be application/json or multipart/form-data (got " +
+                                                   (ct.empty() ? std::string("none") : ct) + ")");
+  }
+
+  // A required non-blank string field.
+  static std::optional<Response> required_string(const json::object& f, std::string_view key, std::string& out) {
+    const json::value* v = f.if_contains(key);
+    if (!v || v->is_null()) return invalid("missing_parameter", std::string(key) + " is required", key);
+    if (!v->is_string()) return bad_value(std::string(key) + " must be a string", key);
+    out = std::string(v->get_string());
+    if (out.find_first_not_of(" \t\r\n") == std::string::npos)
+      return invalid("missing_parameter", std::string(key) + " must not be empty", key);
+    return std::nullopt;
+  }
+
+  // An optional string field restricted to `allowed`; `def` when absent.
+  template <class A>
+  static std::optional<Response> enum_string(const json::object& f, std::string_view key, const A& allowed,
+                                             std::string_view def, std::string& out, std::string_view hint = {}) {
+    const json::value* v = f.if_contains(key);
+    if (!v || v->is_null()) {
+      out = std::string(def);
+      return std::nullopt;
+    }
+    if (!v->is_string() || !one_of(allowed, v->get_string()))
+      return bad_value(std::string(key) + ": " +
+                           (hint.empty() ? "must be one of " + join(allowed) : std::string(hint)) + " (got " +
+                           json::serialize(*v) + ")",
+                       key);
+    out = std::string(v->get_string());
+    return std::nullopt;
+  }
+
+  static std::optional<Response> optional_bool(const json::object& f, std::string_view key, bool def, bool& out) {
+    const json::value* v = f.if_contains(key);
+    if (!v || v->is_null()) {
+      out = def;
+      return std::nullopt;
+    }
+    if (!v->is_bool()) return bad_value(std::string(key) + " must be a boolean", key);
+    out = v->get_bool();
+    return std::nullopt;
+  }
+
+  Response create_checked(const Request& req, const std::string& fp) {
+    Parsed in;
+    if (auto e = parse_request(req, in)) return *e;
+    const json::object& f = in.fields;
+    Task t;
+    if (auto e = required_string(f, "model", t.model)) return *e;
+    const std::string lower = to_lower(t.model);
+    t.family = lower.find("seedance") != std::string::npos ? "seedance"
+               : lower.find("veo") != std::string::npos    ? "veo"
+                                                           : "";
+    if (t.family.empty())
+      return invalid("unsupported_model", "The model '" + t.model + "' does not exist or is not a video model",
+                     "model");
+    if (auto e = required_string(f, "prompt", t.prompt)) return *e;
+
+    json::object record;  // the submission record for multipart bodies
+    if (t.family == "veo") {
+      if (auto e = check_veo(in, t, record)) return *e;
+    } else {
+      if (auto e = check_seedance(in, t)) return *e;
+    }
+    return accept(req, fp, std::move(t), in.multipart ? json::serialize(record) : req.body);
+  }
+
+  std::optional<Response> check_veo(const Parsed& in, Task& t, json::object& record) {
+    const json::object& f = in.fields;
+    if (auto e =
+            enum_string(f, "seconds", kVeoSeconds, "8", t.seconds, "Veo supports only \"4\", \"6\", \"8\" (string)"))
+      return e;
+    if (auto e =
+            enum_string(f, "size", kVeoSizes, "1280x720", t.size, "Veo supports only \"1280x720\" and \"720x1280\""))
+      return e;
+    std::string person;
+    if (auto e = enum_string(f, "personGeneration", kPersonGeneration, "", person)) return e;
+    if (f.contains("input_reference"))
+      return bad_value(
+          "input_reference must be uploaded as a multipart/form-data file part (filename and MIME type "
+          "required)",
+          "input_reference");
+    for (const auto& kv : f) record[kv.key()] = kv.value();
+    const turing::FormPart* image = nullptr;
+    for (const auto& part : in.files) {
+      if (part.name != "input_reference")
+        return bad_value("unexpected file field '" + part.name + "'; the reference image is input_reference",
+                         part.name);
+      if (image) return bad_value("only one input_reference image is supported", "input_reference");
+      image = &part;
+    }
+    if (image) {
+      if (image->filename->empty() || image->content_type.empty())
+        return bad_value("input_reference: 文件名与 MIME 类型必填 (a filename and a Content-Type are required)",
+                         "input_reference");
+      if (!to_lower(image->content_type).starts_with("image/"))
+        return invalid("invalid_file_type",
+                       "input_reference: 仅支持图片 (images only; got " + image->content_type + ")", "input_reference");
+      if (image->data.size() > kMaxImageBytes)
+        return invalid("file_too_large",
+                       "input_reference: 上传图片文件超过 10MB (the image must be at most 10MB; got " +
+                           std::to_string(image->data.size()) + " bytes)",
+                       "input_reference");
+      record["input_reference"] = json::object{{"filename", *image->filename},
+                                               {"content_type", image->content_type},
+                                               {"size", image->data.size()},
+                                               {"sha256", sha256_hex(image->data)}};
+    }
+    return std::nullopt;
+  }
+
+  std::optional<Response> check_content_url(const json::object& item, std::string_view type, std::size_t i) {
+    const std::string param = "content[" + std::to_string(i) + "]." + std::string(type) + ".url";
+    const json::value* obj = item.if_contains(type);
+    const json::value* url = obj && obj->is_object() ? obj->get_object().if_contains("url") : nullptr;
+    if (!url || !url->is_string() || url->get_string().empty()) return bad_value(param + " is required", param);
+    const std::string_view u = url->get_string();
+    if (to_lower(u.substr(0, 8)) == "https://") return std::nullopt;
+    if (type != "image_url") return bad_value(param + " must be an HTTPS URL", param);
+    // data:image/<subtype>;base64,<data>
+    const auto comma = u.find(',');
+    const std::string head = to_lower(u.substr(0, comma == std::string_view::npos ? 0 : comma));
+    if (!head.starts_with("data:image/") || !head.ends_with(";base64"))
+      return bad_value(param + " must be an HTTPS URL or a base64 data URI (data:image/...;base64,...)", param);
+    const auto bytes = turing::base64_decode(u.substr(comma + 1));
+    if (!bytes) return bad_value(param + ": the data URI is not valid base64", param);
+    if (bytes->size() > kMaxImageBytes)
+      return invalid("file_too_large",
+                     param + ": 上传图片文件超过 10MB (the image must be at most 10MB; got " +
+                         std::to_string(bytes->size()) + " bytes)",
+                     param);
+    return std::nullopt;
+  }
+
+  std::optional<Response> check_seedance(const Parsed& in, Task& t) {
+    if (in.multipart)
+      return invalid("unsupported_content_type",
+                     "Seedance models take their parameters as a JSON body (Content-Type: application/json)");
+    const json::object& f = in.fields;
+    if (f.contains("personGeneration"))
+      return bad_value("personGeneration: 仅 Gemini Veo 模型支持 (Veo models only)", "personGeneration");
+    if (const json::value* c = f.if_contains("content"); c && !c->is_null()) {
+      if (!c->is_array()) return bad_value("content must be an array", "content");
+      const auto& arr = c->get_array();
+      for (std::size_t i = 0; i < arr.size(); ++i) {
+        const std::string param = "content[" + std::to_string(i) + "]";
+        if (!arr[i].is_object()) return bad_value(param + " must be an object", param);
+        const auto& item = arr[i].get_object();
+        const json::value* type = item.if_contains("type");
+        const std::string_view ty = type && type->is_string() ? std::string_view(type->get_string()) : "";
+        if (ty == "text") {
+          const json::value* text = item.if_contains("text");
+          if (!text || !text->is_string()) return bad_value(param + ".text must be a string", param + ".text");
+        } else if (ty == "image_url" || ty == "video_url" || ty == "audio_url") {
+          if (auto e = check_content_url(item, ty, i)) return e;
+        } else {
+          return bad_value(param + ".type must be text, image_url, video_url or audio_url", param + ".type");
+        }
+      }
+    }
+    std::string resolution, ratio;
+    if (auto e = enum_string(f, "resolution", kSeedanceResolutions, "", resolution)) return e;
+    if (auto e = enum_string(f, "ratio", kSeedanceRatios, "", ratio)) return e;
+    if (const json::value* sz = f.if_contains("size"); sz && !sz->is_null()) {
+      std::string s = sz->is_string() ? std::string(sz->get_string()) : std::string();
+      for (std::size_t p; (p = s.find("×")) != std::string::npos;) s.replace(p, std::string("×").size(), "x");
+      const auto row =
+          std::find_if(kSeedanceSizes.begin(), kSeedanceSizes.end(), [&](const SizeRow& r) { return r.size == s; });
+      if (row == kSeedanceSizes.end())
+        return bad_value("size must be one of the Seedance size table's values (e.g. 1280x720)", "size");
+      if ((!resolution.empty() && resolution != row->resolution) || (!ratio.empty() && ratio != row->ratio))
+        return bad_value("size " + s + " conflicts with resolution/ratio", "size");
+      resolution = std::string(row->resolution);
+      ratio = std::string(row->ratio);
+    }
+    t.resolution = resolution.empty() ? "720p" : resolution;
+    t.ratio = ratio.empty() ? "16:9" : ratio;
+    t.size = seedance_size(t.resolution, t.ratio);
+    int duration = 5;
+    if (const json::value* d = f.if_contains("duration"); d && !d->is_null()) {
+      const bool integral = d->is_int64() || d->is_uint64();
+      const std::int64_t v = d->is_int64() ? d->get_int64() : d->is_uint64() ? 0 : -1;
+      if (!integral || std::find(kSeedanceDurations.begin(), kSeedanceDurations.end(), v) == kSeedanceDurations.end())
+        return bad_value("duration must be one of 4, 5, 6, 8 (integer seconds; got " + json::serialize(*d) + ")",
+                         "duration");
+      duration = static_cast<int>(v);
+    }
+    t.seconds = std::to_string(duration);
+    if (const json::value* sd = f.if_contains("seed"); sd && !sd->is_null() && !sd->is_int64() && !sd->is_uint64())
+      return bad_value("seed must be an integer", "seed");
+    bool ignored = false;
+    if (auto e = optional_bool(f, "watermark", false, ignored)) return e;
+    if (auto e = optional_bool(f, "generate_audio", true, ignored)) return e;
+    if (auto e = optional_bool(f, "return_last_frame", false, t.last_frame)) return e;
+    return std::nullopt;
+  }
+
+  Response accept(const Request& req, const std::string& fp, Task t, std::string recorded_body) {
+    const std::int64_t now = s_.now_ms();
+    t.id = new_id();
+    t.account = fp;
+    t.seq = ++seq_;
+    t.created_ms = now;
+    t.stage_start = now;
+    t.status = St::queued;
+    const double rate = s_.options->fail_rate;
+    t.will_fail = rate > 0 && unit_hash(s_.options->seed, t.seq, "turing-fail") < rate;
+    const std::string video = turing_video_bytes(t.id, t.prompt);
+    t.video_sha256 = sha256_hex(video);
+    t.video_bytes = video.size();
+
+    Submission sub;
+    sub.provider = std::string(kName);
+    sub.task_id = t.id;
+    sub.api_key_fingerprint = fp;
+    sub.body = std::move(recorded_body);
+    sub.received_at_ms = now;
+    sub.video_sha256 = t.video_sha256;
+    sub.video_bytes = t.video_bytes;
+    if (t.last_frame) {
+      const std::string jpg = juhuo_cover_bytes(t.id);
+      sub.cover_sha256 = sha256_hex(jpg);
+      sub.cover_bytes = jpg.size();
+    }
+    spdlog::info("turing emulator: video {} created ({}, {} s, {}{})", t.id, t.model, t.seconds, t.size,
+                 t.will_fail ? ", will fail" : "");
+    const std::string id = t.id;
+    auto [it, inserted] = tasks_.emplace(id, std::move(t));
+    (void)inserted;
+    s_.record_submission(std::move(sub));
+    s_.state_changed();
+    s_.wake();
+    return json_response(200, video_json(req, it->second));
+  }
+
+  std::string new_id() {
+    static const char* hex = "0123456789abcdef";
+    for (;;) {
+      std::string id = "video-";
+      for (int part = 0; part < 2; ++part) {
+        std::uint64_t r = rng_();
+        for (int i = 0; i < 12; ++i, r >>= 4) id.push_back(hex[r & 15]);
+      }
+      if (!tasks_.count(id)) return id;
+    }
+  }
+
+  // ---- query and content ----
+
+  int progress(const Task& t) const {
+    switch (t.status) {
+      case St::queued:
+        return 0;
+      case St::in_progress:
+        return 5;
+      case St::processing: {
+        const std::int64_t total = std::max<std::int64_t>(1, s_.scaled(std::chrono::milliseconds(stage_ms(t))).count());
+        const std::int64_t done = std::clamp<std::int64_t>(s_.now_ms() - t.stage_start, 0, total);
+        return static_cast<int>(10 + 89 * done / total);
+      }
+      default:
+        return 100;
+    }
+  }
+
+  json::object video_json(const Request& req, const Task& t) const {
+    json::object o{
+        {"id", t.id},
+        {"object", "video"},
+        {"model", t.model},
+        {"status", to_string(t.status)},
+        {"progress", progress(t)},
+        {"created_at", t.created_ms / 1000},
+        {"completed_at", t.status == St::completed ? json::value(t.completed_ms / 1000) : json::value(nullptr)},
+        {"seconds", t.seconds},
+        {"size", t.size}};
+    if (t.family == "seedance") {
+      o["resolution"] = t.resolution;
+      o["ratio"] = t.ratio;
+      o["duration"] = std::stoi(t.seconds);
+    }
+    o["error"] = t.status == St::failed ? json::value(json::object{{"code", t.error_code}, {"message", t.error_msg}})
+                                        : json::value(nullptr);
+    if (t.status == St::completed && t.last_frame)
+      o["last_frame_url"] = "http://" + req.authority() + "/" + std::string(kName) + std::string(kApi) + "/videos/" +
+                            t.id + "/content?variant=last_frame";
+    return o;
+  }
+
+  const Task* owned(const std::string& fp, const std::string& id) const {
+    auto it = tasks_.find(id);
+    return it == tasks_.end() || it->second.account != fp ? nullptr : &it->second;
+  }
+
+  Response query(const Request& req, const std::string& fp, const std::string& id) {
+    const Task* t = owned(fp, id);
+    if (!t) return not_found("No video found with id '" + id + "'");
+    return json_response(200, video_json(req, *t));
+  }
+
+  Response serve_content(const Request& req, const std::string& fp, const std::string& id) {
+    const Task* t = owned(fp, id);
+    if (!t) return not_found("No video found with id '" + id + "'");
+    if (t->status != St::completed)
+      return api_error(
+          409, "invalid_request_error", "video_not_ready",
+          "Video " + id + " is " + std::string(to_string(t->status)) + "; content is available once completed");
+    const auto variant = req.query_param("variant");
+    if (!variant || *variant == "video")
+      return serve_bytes(req, turing_video_bytes(t->id, t->prompt), "video/mp4", t->video_sha256);
+    if (*variant == "last_frame" && t->last_frame) {
+      const std::string jpg = juhuo_cover_bytes(t->id);
+      return serve_bytes(req, jpg, "image/jpeg", sha256_hex(jpg));
+    }
+    return not_found("Video " + id + " has no variant '" + *variant + "'");
+  }
+
+  // ---- time ----
+
+  void advance(std::int64_t now) {
+    bool changed = false;
+    for (auto& [id, t] : tasks_) {
+      while (is_active(t.status)) {
+        const std::int64_t end = t.stage_start + s_.scaled(std::chrono::milliseconds(stage_ms(t))).count();
+        if (now < end) break;
+        changed = true;
+        t.stage_start = end;
+        if (t.status == St::processing) {
+          if (t.will_fail) {
+            t.status = St::failed;
+            t.error_code = "generation_failed";
+            t.error_msg = "视频生成失败";
+            spdlog::info("turing emulator: video {} failed", t.id);
+          } else {
+            t.status = St::completed;
+            t.completed_ms = end;
+            spdlog::info("turing emulator: video {} completed", t.id);
+          }
+        } else {
+          t.status = static_cast<St>(static_cast<int>(t.status) + 1);
+        }
+      }
+    }
+    if (changed) s_.state_changed();
+  }
+
+  Services s_;
+  mutable std::mutex mu_;
+  std::mt19937_64 rng_;
+  std::uint64_t seq_ = 0;
+  std::unordered_map<std::string, Task> tasks_;
+};
+
+}  // namespace
+
+std::unique_ptr<Module> make_turing_module(Services services) {
+  return std::make_unique<TuringModule>(std::move(services));
+}
+
+std::string turing_video_bytes(std::string_view video_id, std::string_view prompt) {
+  const std::string_view sample = asset_sample_mp4();
+  std::string payload = "reelbatch turing emulator\nid=";
+  payload += video_id;
+  payload += "\nprompt=";
+  payload += prompt;
+  payload += "\n";
+  const auto box_size = static_cast<std::uint32_t>(8 + payload.size());
+  std::string out;
+  out.reserve(sample.size() + box_size);
+  out.append(sample);
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((box_size >> shift) & 0xff));
+  out.append("free");
+  out.append(payload);
+  return out;
+}
+
+}  // namespace reelbatch::emulator

@@ -1,0 +1,800 @@
+// The VibeGen AI Video API emulator. See emulator.hpp for the behaviour and
+// the interpretations of the API document.
+#include "providers/vibegen/emulator.hpp"
+
+#include "src/common/sha256.hpp"
+#include "src/common/text.hpp"
+#include "src/net/http_client.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <thread>
+#include <unordered_map>
+
+namespace reelbatch::emulator {
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::string_view kName = "vibegen";
+constexpr std::string_view kPrefix = "/vibegen";
+constexpr std::string_view kApi = "/api/v1";
+constexpr std::string_view kCdn = "/cdn/videos/";
+constexpr std::string_view kModel = "seedance 2.0";  // doc 1, doc 7
+constexpr std::size_t kMaxPrompt = 2000;             // doc 8
+constexpr std::int64_t kPendingMs = 3000;
+constexpr std::int64_t kPolicyFailAfterMs = 12000;   // into processing
+
+constexpr std::array<std::string_view, 9> kRatios = {"16:9", "9:16", "1:1",      "21:9",      "4:3",
+                                                     "3:4",  "9:21", "adaptive", "keep_ratio"};
+constexpr std::array<std::string_view, 3> kResolutions = {"480p", "720p", "1080p"};
+constexpr std::array<std::string_view, 4> kStatuses = {"pending", "processing", "completed", "failed"};
+
+// ---- task states ------------------------------------------------------------
+
+enum class St { pending, processing, completed, failed };
+std::string_view to_string(St s) { return kStatuses[static_cast<std::size_t>(s)]; }
+St status_from(std::string_view s) {
+  for (std::size_t i = 0; i < kStatuses.size(); ++i)
+    if (kStatuses[i] == s) return static_cast<St>(i);
+  throw std::runtime_error("vibegen state: unknown status " + std::string(s));
+}
+bool is_active(St s) { return s == St::pending || s == St::processing; }
+
+enum class FailKind { none, policy, provider, hang };
+constexpr std::string_view kPolicyMsg = "Content policy violation";
+constexpr std::string_view kProviderMsg = "Upstream provider error";
+constexpr std::string_view kTimeoutMsg = "Generation timed out after 10 minutes";
+
+// ---- helpers ------------------------------------------------------------------
+
+std::size_t utf8_chars(std::string_view s) {
+  std::size_t n = 0;
+  for (char c : s)
+    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++n;
+  return n;
+}
+
+bool key_char(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == '-';
+}
+
+// "sk-" + at least 8 of [A-Za-z0-9_-], at most 200 characters.
+bool valid_api_key(std::string_view k) {
+  return k.size() >= 11 && k.size() <= 200 && k.substr(0, 3) == "sk-" && std::all_of(k.begin() + 3, k.end(), key_char);
+}
+
+bool starts_with_ci(std::string_view s, std::string_view p) {
+  return s.size() >= p.size() && iequals(s.substr(0, p.size()), p);
+}
+bool is_https_url(std::string_view s) { return starts_with_ci(s, "https://") && s.size() > 8; }
+bool is_http_url(std::string_view s) { return is_https_url(s) || (starts_with_ci(s, "http://") && s.size() > 7); }
+
+std::string iso8601(std::int64_t unix_ms) {
+  const std::time_t t = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// Uniform in [0, 1) from (seed, n).
+double unit_hash(std::uint64_t seed, std::uint64_t n, std::string_view salt) {
+  const std::string h = sha256_hex(std::to_string(seed) + ":" + std::to_string(n) + ":vibegen:" + std::string(salt));
+  const std::uint64_t v = std::stoull(h.substr(0, 13), nullptr, 16);  // 52 bits
+  return static_cast<double>(v) / static_cast<double>(1ull << 52);
+}
+
+// Processing time at time_scale 1.
+std::int64_t generation_ms(std::string_view resolution, int duration, bool audio) {
+  const std::int64_t per_second = resolution == "1080p" ? 9000 : resolution == "720p" ? 5000 : 3000;
+  const std::int64_t ms = 20000 + per_second * duration;
+  return audio ? ms * 6 / 5 : ms;
+}
+
+// ---- responses ------------------------------------------------------------------
+
+Response json_response(int status, const json::value& v) {
+  return Response(status, "application/json; charset=utf-8", json::serialize(v));
+}
+Response ok(int status, json::value data) {
+  return json_response(status, json::object{{"success", true}, {"data", std::move(data)}});
+}
+Response error(int status, std::string_view code, std::string message) {
+  return json_response(status, json::object{{"error", json::object{{"code", code}, {"message", std::move(message)}}}});
+}
+Response bad_param(std::string message) { return error(400, "INVALID_PARAMETER", std::move(message)); }
+Response unauthorized() { return error(401, "INVALID_API_KEY", "Invalid or missing API key"); }
+Response task_not_found() { return error(404, "TASK_NOT_FOUND", "Task not found"); }
+Response route_not_found() { return error(404, "NOT_FOUND", "Not found"); }
+
+// ---- model ----------------------------------------------------------------------
+
+struct Account {
+  std::int64_t credits = 0;
+  std::vector<std::string> tasks;       // ids, oldest first
+  std::deque<std::int64_t> creates;     // request times (unix ms) in the rate window
+  std::deque<std::int64_t> queries;
+};
+
+struct Task {
+  std::string id;
+  std::string account;  // key fingerprint
+  std::uint64_t seq = 0;
+  std::string model, prompt, task_type, aspect, resolution, callback_url;
+  std::string authority;  // "host:port" the create was sent to: video_url's host in callbacks
+  json::array image_urls;
+  int duration = 5;
+  bool audio = false;
+  std::int64_t cost = 0;
+  St status = St::pending;
+  std::int64_t created_ms = 0;
+  std::int64_t processing_ms = 0;  // when pending ends
+  std::int64_t end_ms = 0;         // when the task completes or fails
+  std::string fail_message;        // empty: it completes
+  std::int64_t completed_ms = 0;   // set when terminal
+  std::string video_sha256;
+  std::uint64_t video_bytes = 0;
+};
+
+const json::value& at(const json::object& o, std::string_view k) {
+  auto it = o.find(k);
+  if (it == o.end()) throw std::runtime_error("vibegen state: missing field " + std::string(k));
+  return it->value();
+}
+std::string str(const json::object& o, std::string_view k) { return std::string(at(o, k).as_string()); }
+std::int64_t i64(const json::object& o, std::string_view k) { return at(o, k).to_number<std::int64_t>(); }
+
+// ---- callback delivery ------------------------------------------------------------
+
+// Posts doc 4 callbacks from a private thread (see emulator.hpp).
+class CallbackSender {
+ public:
+  CallbackSender(const VibegenLimits& limits, const Options* options) : limits_(limits), options_(options) {}
+  ~CallbackSender() {
+    std::lock_guard lk(mu_);
+    if (!thread_.joinable()) return;
+    work_.reset();
+    io_.stop();
+    thread_.join();
+  }
+  CallbackSender(const CallbackSender&) = delete;
+  CallbackSender& operator=(const CallbackSender&) = delete;
+
+  void send(std::string url, std::string body, std::string task_id) {
+    std::lock_guard lk(mu_);
+    if (!thread_.joinable()) {
+      http_ = std::make_unique<HttpClient>(io_.get_executor());
+      work_.emplace(io_.get_executor());
+      thread_ = std::thread([this] { io_.run(); });
+    }
+    asio::co_spawn(io_, deliver(std::move(url), std::move(body), std::move(task_id)), [](std::exception_ptr e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& x) {
+        spdlog::error("vibegen emulator: callback delivery ended by exception: {}", x.what());
+      }
+    });
+  }
+
+ private:
+  asio::awaitable<void> deliver(std::string url, std::string body, std::string task_id) {
+    const int attempts = std::max(1, limits_.callback_attempts);
+    for (int i = 0; i < attempts; ++i) {
+      HttpRequest req;
+      req.method = "POST";
+      req.url = url;
+      req.headers = {{"Content-Type", "application/json"}, {"User-Agent", "vibegen-emulator-webhook/1.0"}};
+      req.body = body;
+      req.timeout = limits_.callback_timeout;
+      auto r = co_await http_->async_request(std::move(req));
+      if (r && r->status >= 200 && r->status < 300) {
+        spdlog::info("vibegen emulator: callback for task {} delivered (HTTP {})", task_id, r->status);
+        co_return;
+      }
+      spdlog::warn("vibegen emulator: callback for task {} attempt {}/{} failed: {}", task_id, i + 1, attempts,
+                   r ? "HTTP " + std::to_string(r->status) : r.error().message);
+      if (i + 1 == attempts) break;
+      const double scale = options_ ? std::max(0.0, options_->time_scale) : 1.0;
+      asio::steady_timer timer(io_);
+      timer.expires_after(std::chrono::milliseconds(static_cast<std::int64_t>(1000.0 * (i + 1) * scale)));
+      co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    spdlog::warn("vibegen emulator: callback for task {} given up", task_id);
+  }
+
+  VibegenLimits limits_;
+  const Options* options_;
+  std::mutex mu_;
+  std::unique_ptr<HttpClient> http_;  // before io_: outlives the frames io_ destroys
+  asio::io_context io_;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
+  std::thread thread_;
+};
+
+// ---- the module -------------------------------------------------------------------
+
+class VibegenModule final : public Module {
+ public:
+  VibegenModule(Services s, VibegenLimits limits)
+      : s_(std::move(s)), limits_(limits), rng_(std::random_device{}()), sender_(limits_, s_.options) {}
+
+  std::string name() const override { return std::string(kName); }
+
+  Response handle(const Request& req, std::string_view path) override {
+    std::lock_guard lk(mu_);
+    try {
+      advance(s_.now_ms());
+      return route(req, path);
+    } catch (const std::exception& e) {
+      spdlog::error("vibegen emulator: {} {}: {}", req.method, path, e.what());
+      return error(500, "INTERNAL_ERROR", "Internal server error");
+    }
+  }
+
+  void tick(std::int64_t now_ms) override {
+    std::lock_guard lk(mu_);
+    advance(now_ms);
+  }
+
+  bool busy() const override {
+    std::lock_guard lk(mu_);
+    return !active_.empty();
+  }
+
+  json::value save() const override {
+    std::lock_guard lk(mu_);
+    json::object accounts;
+    for (const auto& [fp, a] : accounts_) {
+      json::array ids;
+      for (const auto& id : a.tasks) ids.push_back(json::string(id));
+      accounts[fp] = json::object{{"credits", a.credits}, {"tasks", std::move(ids)}};
+    }
+    json::array tasks;
+    for (const auto& [fp, a] : accounts_) {
+      for (const auto& id : a.tasks) {
+        const Task& t = tasks_.at(id);
+        tasks.push_back(json::object{
+            {"id", t.id},
+            {"account", t.account},
+            {"seq", t.seq},
+            {"model", t.model},
+            {"prompt", t.prompt},
+            {"task_type", t.task_type},
+            {"aspect_ratio", t.aspect},
+            {"resolution", t.resolution},
+            {"callback_url", t.callback_url},
+            {"authority", t.authority},
+            {"image_urls", t.image_urls},
+            {"duration", t.duration},
+            {"generate_audio", t.audio},
+            {"cost", t.cost},
+            {"status", to_string(t.status)},
+            {"created_ms", t.created_ms},
+            {"processing_ms", t.processing_ms},
+            {"end_ms", t.end_ms},
+            {"fail_message", t.fail_message},
+            {"completed_ms", t.completed_ms},
+            {"video_sha256", t.video_sha256},
+            {"video_bytes", t.video_bytes},
+        });
+      }
+    }
+    return json::object{{"seq", seq_}, {"accounts", std::move(accounts)}, {"tasks", std::move(tasks)}};
+  }
+
+  void load(const json::value& state) override {
+    std::lock_guard lk(mu_);
+    const json::object& o = state.as_object();
+    seq_ = at(o, "seq").to_number<std::uint64_t>();
+    accounts_.clear();
+    tasks_.clear();
+    active_.clear();
+    for (const auto& [fp, v] : at(o, "accounts").as_object()) {
+      Account a;
+      a.credits = i64(v.as_object(), "credits");
+      accounts_.emplace(std::string(fp), std::move(a));
+    }
+    for (const auto& v : at(o, "tasks").as_array()) {
+      const json::object& x = v.as_object();
+      Task t;
+      t.id = str(x, "id");
+      t.account = str(x, "account");
+      t.seq = at(x, "seq").to_number<std::uint64_t>();
+      t.model = str(x, "model");
+      t.prompt = str(x, "prompt");
+      t.task_type = str(x, "task_type");
+      t.aspect = str(x, "aspect_ratio");
+      t.resolution = str(x, "resolution");
+      t.callback_url = str(x, "callback_url");
+      t.authority = str(x, "authority");
+      t.image_urls = at(x, "image_urls").as_array();
+      t.duration = static_cast<int>(i64(x, "duration"));
+      t.audio = at(x, "generate_audio").as_bool();
+      t.cost = i64(x, "cost");
+      t.status = status_from(str(x, "status"));
+      t.created_ms = i64(x, "created_ms");
+      t.processing_ms = i64(x, "processing_ms");
+      t.end_ms = i64(x, "end_ms");
+      t.fail_message = str(x, "fail_message");
+      t.completed_ms = i64(x, "completed_ms");
+      t.video_sha256 = str(x, "video_sha256");
+      t.video_bytes = at(x, "video_bytes").to_number<std::uint64_t>();
+      auto acc = accounts_.find(t.account);
+      if (acc == accounts_.end()) throw std::runtime_error("vibegen state: task " + t.id + " of an unknown account");
+      acc->second.tasks.push_back(t.id);  // saved in per-account creation order
+      if (is_active(t.status)) active_.push_back(t.id);
+      tasks_[t.id] = std::move(t);
+    }
+  }
+
+ private:
+  // ---- routing ----
+
+  enum class Class { create, query };
+
+  Response route(const Request& req, std::string_view path) {
+    if (path.starts_with(kCdn)) return cdn(req, path.substr(kCdn.size()));
+    if (!path.starts_with(kApi)) return route_not_found();
+    const std::string_view p = path.substr(kApi.size());
+    if (p == "/generations")
+      return need(req, "POST", Class::create, [&](const std::string& fp) { return create(req, fp); });
+    if (p == "/tasks" || p == "/tasks/")
+      return need(req, "GET", Class::query, [&](const std::string& fp) { return list(req, fp); });
+    if (p.starts_with("/tasks/") && p.find('/', 7) == std::string_view::npos) {
+      const std::string id = percent_decode(p.substr(7));
+      return need(req, "GET", Class::query, [&](const std::string& fp) { return query(req, fp, id); });
+    }
+    return route_not_found();
+  }
+
+  // Method, then auth, then the rate limit; then `f(fingerprint)`.
+  template <class F>
+  Response need(const Request& req, std::string_view method, Class cls, F&& f) {
+    const bool create = cls == Class::create;
+    const bool head_ok = method == "GET" && req.method == "HEAD";
+    if (req.method != method && !head_ok) {
+      if (create) s_.count_rejected_submit();
+      Response r = error(405, "METHOD_NOT_ALLOWED", "Method " + req.method + " not allowed; use " + std::string(method));
+      r.set("Allow", std::string(method));
+      return r;
+    }
+    const std::string auth = req.header("Authorization");
+    const std::string_view a(auth);
+    if (!starts_with_ci(a, "Bearer ") || !valid_api_key(a.substr(7))) {
+      if (create) s_.count_rejected_submit();
+      return unauthorized();
+    }
+    const std::string fp = key_fingerprint(a.substr(7));
+    Account& acc = account(fp);
+    const std::int64_t now = s_.now_ms();
+    auto& window = create ? acc.creates : acc.queries;
+    const int cap = std::max(1, create ? limits_.creates_per_minute : limits_.queries_per_minute);
+    const std::int64_t span = std::max<std::int64_t>(1, limits_.rate_window.count());
+    while (!window.empty() && window.front() <= now - span) window.pop_front();
+    if (static_cast<int>(window.size()) >= cap) {
+      if (create) s_.count_rejected_submit();
+      const std::int64_t wait_ms = window.front() + span - now;
+      Response r = error(429, "RATE_LIMIT_EXCEEDED",
+                         "Rate limit exceeded: at most " + std::to_string(cap) + (create ? " task creations" : " queries") +
+                             " per minute per API key");
+      r.set("Retry-After", std::to_string(std::max<std::int64_t>(1, (wait_ms + 999) / 1000)));
+      return r;
+    }
+    window.push_back(now);
+    return f(fp);
+  }
+
+  Account& account(const std::string& fp) {
+    auto it = accounts_.find(fp);
+    if (it != accounts_.end()) return it->second;
+    Account a;
+    a.credits = static_cast<std::int64_t>(std::llround(limits_.initial_credits));
+    s_.state_changed();
+    return accounts_.emplace(fp, std::move(a)).first->second;
+  }
+
+  // ---- create (doc 1) ----
+
+  Response create(const Request& req, const std::string& fp) {
+    const std::uint64_t before = seq_;
+    Response r = create_checked(req, fp);
+    if (seq_ == before) s_.count_rejected_submit();
+    return r;
+  }
+
+  Response create_checked(const Request& req, const std::string& fp) {
+    boost::system::error_code ec;
+    json::value parsed = json::parse(req.body, ec);
+    if (ec || !parsed.is_object()) return bad_param("Invalid JSON body");
+    const json::object& body = parsed.get_object();
+    auto field = [&](std::string_view k) -> const json::value* {
+      const json::value* v = body.if_contains(k);
+      return (v && !v->is_null()) ? v : nullptr;
+    };
+    auto blank = [](const json::value* v) {
+      return !v || (v->is_string() && v->get_string().find_first_not_of(" \t\r\n") == json::string::npos);
+    };
+
+    const json::value* model = field("model");
+    const json::value* prompt = field("prompt");
+    std::string missing;
+    if (blank(model)) missing = "model";
+    if (blank(prompt)) missing += missing.empty() ? "prompt" : ", prompt";
+    if (!missing.empty()) return bad_param("Missing required parameters: " + missing);
+    if (!model->is_string()) return bad_param("model must be a string");
+    if (!prompt->is_string()) return bad_param("prompt must be a string");
+    Task t;
+    t.model = std::string(model->get_string());
+    t.prompt = std::string(prompt->get_string());
+    if (t.model != kModel) return bad_param("Unsupported model: " + t.model + ". Supported models: seedance 2.0");
+    if (utf8_chars(t.prompt) > kMaxPrompt)
+      return bad_param("prompt exceeds the maximum length of 2000 characters (got " +
+                       std::to_string(utf8_chars(t.prompt)) + ")");
+
+    if (const json::value* v = field("image_urls")) {
+      if (!v->is_array()) return bad_param("image_urls must be an array of https URLs");
+      for (std::size_t i = 0; i < v->get_array().size(); ++i) {
+        const json::value& u = v->get_array()[i];
+        if (!u.is_string() || !is_https_url(std::string_view(u.get_string())))
+          return bad_param("image_urls[" + std::to_string(i) + "] must be an https URL");
+        t.image_urls.push_back(u);
+      }
+    }
+    t.task_type = t.image_urls.empty() ? "text_to_video" : "image_to_video";
+
+    if (const json::value* v = field("duration")) {
+      boost::system::error_code nec;
+      const double d = v->is_number() ? v->to_number<double>(nec) : 0.0;
+      if (!v->is_number() || nec || (d != 5.0 && d != 10.0))
+        return bad_param("duration must be 5 or 10");
+      t.duration = static_cast<int>(d);
+    }
+    auto one_of = [&](std::string_view k, const auto& allowed, std::string_view def, std::string& out,
+                      std::string_view list) -> std::optional<Response> {
+      const json::value* v = field(k);
+      if (!v) {
+        out = std::string(def);
+        return std::nullopt;
+      }
+      if (!v->is_string() ||
+          std::find(allowed.begin(), allowed.end(), std::string_view(v->get_string())) == allowed.end())
+        return bad_param(std::string(k) + " must be one of: " + std::string(list));
+      out = std::string(v->get_string());
+      return std::nullopt;
+    };
+    if (auto e = one_of("aspect_ratio", kRatios, "16:9", t.aspect,
+                        "16:9, 9:16, 1:1, 21:9, 4:3, 3:4, 9:21, adaptive, keep_ratio"))
+      return *e;
+    if (auto e = one_of("resolution", kResolutions, "480p", t.resolution, "480p, 720p, 1080p")) return *e;
+    if (const json::value* v = field("generate_audio")) {
+      if (!v->is_bool()) return bad_param("generate_audio must be a boolean");
+      t.audio = v->get_bool();
+    }
+    if (const json::value* v = field("callback_url")) {
+      if (!v->is_string() || !is_http_url(std::string_view(v->get_string())))
+        return bad_param("callback_url must be an http(s) URL");
+      t.callback_url = std::string(v->get_string());
+    }
+
+    Account& acc = account(fp);
+    t.cost = vibegen_credit_cost(t.resolution, t.duration, t.audio);
+    if (acc.credits < t.cost)
+      return error(402, "INSUFFICIENT_CREDITS",
+                   "Insufficient credits. Required: " + std::to_string(t.cost) +
+                       ", Available: " + std::to_string(std::max<std::int64_t>(0, acc.credits)));
+
+    // Accepted.
+    const std::int64_t now = s_.now_ms();
+    t.id = new_task_id();
+    t.account = fp;
+    t.authority = req.authority();
+    t.seq = ++seq_;
+    t.created_ms = now;
+    t.status = St::pending;
+    plan(t);
+    const std::string video = vibegen_video_bytes(t.id, t.prompt);
+    t.video_sha256 = sha256_hex(video);
+    t.video_bytes = video.size();
+    acc.credits -= t.cost;
+
+    Submission sub;
+    sub.provider = std::string(kName);
+    sub.task_id = t.id;
+    sub.api_key_fingerprint = fp;
+    sub.body = req.body;
+    sub.received_at_ms = now;
+    sub.video_sha256 = t.video_sha256;
+    sub.video_bytes = t.video_bytes;
+
+    json::object data{{"id", t.id},
+                      {"status", "pending"},
+                      {"model", t.model},
+                      {"task_type", t.task_type},
+                      {"created_at", iso8601(t.created_ms)}};
+    spdlog::info("vibegen emulator: task {} created (account {}, {} s, {}, audio {}, {} credits{})", t.id, fp,
+                 t.duration, t.resolution, t.audio, t.cost,
+                 t.fail_message.empty() ? "" : ", will fail: " + t.fail_message);
+    acc.tasks.push_back(t.id);
+    active_.push_back(t.id);
+    tasks_.emplace(t.id, std::move(t));
+    s_.record_submission(std::move(sub));
+    s_.state_changed();
+    s_.wake();
+    return ok(201, std::move(data));
+  }
+
+  // Fixes when a new task leaves pending and when (and how) it ends.
+  void plan(Task& t) const {
+    const auto scaled = [&](std::int64_t ms) { return s_.scaled(std::chrono::milliseconds(ms)).count(); };
+    t.processing_ms = t.created_ms + scaled(kPendingMs);
+    const std::int64_t timeout_at =
+        t.created_ms + scaled(std::chrono::duration_cast<std::chrono::milliseconds>(limits_.generation_timeout).count());
+    const std::int64_t gen = scaled(generation_ms(t.resolution, t.duration, t.audio));
+    FailKind kind = FailKind::none;
+    const double rate = s_.options ? s_.options->fail_rate : 0.0;
+    const std::uint64_t seed = s_.options ? s_.options->seed : 1;
+    if (rate > 0 && unit_hash(seed, t.seq, "fail") < rate) {
+      const double k = unit_hash(seed, t.seq, "kind");
+      kind = k < 1.0 / 3 ? FailKind::policy : k < 2.0 / 3 ? FailKind::provider : FailKind::hang;
+    }
+    switch (kind) {
+      case FailKind::none:
+        t.end_ms = t.processing_ms + gen;
+        break;
+      case FailKind::policy:
+        t.end_ms = t.processing_ms + std::min(gen, scaled(kPolicyFailAfterMs));
+        t.fail_message = std::string(kPolicyMsg);
+        break;
+      case FailKind::provider:
+        t.end_ms = t.processing_ms + gen / 2;
+        t.fail_message = std::string(kProviderMsg);
+        break;
+      case FailKind::hang:
+        t.end_ms = timeout_at;
+        t.fail_message = std::string(kTimeoutMsg);
+        break;
+    }
+    if (t.end_ms >= timeout_at && kind != FailKind::hang) {  // doc 8: fails at the 10-minute mark
+      t.end_ms = timeout_at;
+      t.fail_message = std::string(kTimeoutMsg);
+    }
+  }
+
+  std::string new_task_id() {
+    // A UUID v4, like the doc's "550e8400-e29b-41d4-a716-446655440000".
+    static const char* hex = "0123456789abcdef";
+    for (;;) {
+      std::string id;
+      const std::uint64_t a = rng_(), b = rng_();
+      for (int i = 0; i < 32; ++i) {
+        if (i == 8 || i == 12 || i == 16 || i == 20) id.push_back('-');
+        const std::uint64_t word = i < 16 ? a : b;
+        int nibble = static_cast<int>((word >> ((i % 16) * 4)) & 15);
+        if (i == 12) nibble = 4;                   // version 4
+        if (i == 16) nibble = 8 | (nibble & 3);    // variant 10xx
+        id.push_back(hex[nibble]);
+      }
+      if (!tasks_.count(id)) return id;
+    }
+  }
+
+  // ---- queries (doc 2, 3) ----
+
+  json::object task_json(const Request& req, const Task& t) const {
+    json::object o{
+        {"id", t.id},
+        {"status", to_string(t.status)},
+        {"model", t.model},
+        {"task_type", t.task_type},
+        {"prompt", t.prompt},
+        {"video_url", t.status == St::completed ? json::value(video_url(req.authority(), t)) : json::value(nullptr)},
+        {"created_at", iso8601(t.created_ms)},
+        {"completed_at", t.status == St::completed ? json::value(iso8601(t.completed_ms)) : json::value(nullptr)},
+        {"error", t.status == St::failed ? json::value(t.fail_message) : json::value(nullptr)},
+    };
+    if (t.status == St::failed) o["error_message"] = t.fail_message;  // what the doc's SDK reads
+    return o;
+  }
+
+  std::int64_t video_expires_s(const Task& t) const {
+    std::chrono::seconds ttl = limits_.video_ttl;
+    if (s_.options) ttl = std::min(ttl, s_.options->url_ttl);
+    return t.completed_ms / 1000 + ttl.count();
+  }
+
+  std::string video_url(const std::string& authority, const Task& t) const {
+    const std::string path = std::string(kPrefix) + std::string(kCdn) + t.id + ".mp4";
+    const std::int64_t expires = video_expires_s(t);
+    return "http://" + authority + path + "?expires=" + std::to_string(expires) +
+           "&token=" + s_.signer->token(path, expires);
+  }
+
+  Response query(const Request& req, const std::string& fp, const std::string& id) {
+    auto it = tasks_.find(id);
+    if (it == tasks_.end() || it->second.account != fp) return task_not_found();
+    return ok(200, task_json(req, it->second));
+  }
+
+  // A non-negative decimal query parameter; `def` when absent or empty.
+  static std::optional<std::int64_t> number_param(const Request& req, std::string_view name, std::int64_t def) {
+    const auto v = req.query_param(name);
+    if (!v || v->empty()) return def;
+    if (v->size() > 9 || !std::all_of(v->begin(), v->end(), [](char c) { return c >= '0' && c <= '9'; }))
+      return std::nullopt;
+    return std::stoll(*v);
+  }
+
+  Response list(const Request& req, const std::string& fp) {
+    std::optional<St> filter;
+    if (const auto st = req.query_param("status"); st && !st->empty()) {
+      if (std::find(kStatuses.begin(), kStatuses.end(), *st) == kStatuses.end())
+        return bad_param("status must be one of: pending, processing, completed, failed");
+      filter = status_from(*st);
+    }
+    const auto limit = number_param(req, "limit", 20);
+    if (!limit || *limit < 1) return bad_param("limit must be a positive integer");
+    const auto offset = number_param(req, "offset", 0);
+    if (!offset) return bad_param("offset must be a non-negative integer");
+    const Account& acc = accounts_.at(fp);
+    std::vector<const Task*> matching;
+    for (auto it = acc.tasks.rbegin(); it != acc.tasks.rend(); ++it) {  // newest first
+      const Task& t = tasks_.at(*it);
+      if (!filter || t.status == *filter) matching.push_back(&t);
+    }
+    const auto total = static_cast<std::int64_t>(matching.size());
+    json::array tasks;
+    for (std::int64_t i = *offset; i < total && i < *offset + *limit; ++i)
+      tasks.push_back(task_json(req, *matching[static_cast<std::size_t>(i)]));
+    json::object pagination{{"page", *offset / *limit + 1},
+                            {"pageSize", *limit},
+                            {"total", total},
+                            {"total_pages", (total + *limit - 1) / *limit}};
+    return ok(200, json::object{{"tasks", std::move(tasks)}, {"pagination", std::move(pagination)}});
+  }
+
+  // ---- CDN ----
+
+  Response cdn(const Request& req, std::string_view file) {
+    if (req.method != "GET" && req.method != "HEAD") {
+      Response r(405, "text/plain", "method not allowed\n");
+      r.set("Allow", "GET, HEAD");
+      return r;
+    }
+    const auto verdict = s_.signer->verify(req.path(), req.query_param("expires"), req.query_param("token"), s_.now_s());
+    if (verdict == UrlSigner::Verdict::expired)
+      return Response(404, "text/plain", "404 Not Found: the video was deleted 24 h after completion\n");
+    if (verdict != UrlSigner::Verdict::ok)
+      return Response(403, "text/plain", std::string("403 Forbidden: ") + emulator::to_string(verdict) + "\n");
+    if (!file.ends_with(".mp4")) return Response(404, "text/plain", "404 Not Found\n");
+    auto it = tasks_.find(std::string(file.substr(0, file.size() - 4)));
+    if (it == tasks_.end() || it->second.status != St::completed) return Response(404, "text/plain", "404 Not Found\n");
+    const Task& t = it->second;
+    return serve_bytes(req, vibegen_video_bytes(t.id, t.prompt), "video/mp4", t.video_sha256);
+  }
+
+  // ---- time ----
+
+  void advance(std::int64_t now) {
+    bool changed = false;
+    for (auto it = active_.begin(); it != active_.end();) {
+      Task& t = tasks_.at(*it);
+      if (t.status == St::pending && now >= t.processing_ms) {
+        t.status = St::processing;
+        changed = true;
+      }
+      if (now >= t.end_ms) {
+        finish(t);
+        changed = true;
+      }
+      it = is_active(t.status) ? it + 1 : active_.erase(it);
+    }
+    if (changed) s_.state_changed();
+  }
+
+  void finish(Task& t) {
+    t.completed_ms = t.end_ms;
+    if (t.fail_message.empty()) {
+      t.status = St::completed;
+      spdlog::info("vibegen emulator: task {} completed", t.id);
+    } else {
+      t.status = St::failed;
+      accounts_.at(t.account).credits += t.cost;  // refunded
+      spdlog::info("vibegen emulator: task {} failed: {}", t.id, t.fail_message);
+    }
+    if (t.callback_url.empty()) return;
+    json::object cb;
+    if (t.status == St::completed) {
+      cb = json::object{{"event", "task.completed"},
+                        {"task_id", t.id},
+                        {"status", "completed"},
+                        {"video_url", video_url(t.authority, t)},
+                        {"created_at", iso8601(t.created_ms)},
+                        {"completed_at", iso8601(t.completed_ms)}};
+    } else {
+      cb = json::object{{"event", "task.failed"},
+                        {"task_id", t.id},
+                        {"status", "failed"},
+                        {"error_message", t.fail_message},
+                        {"created_at", iso8601(t.created_ms)},
+                        {"failed_at", iso8601(t.completed_ms)}};
+    }
+    sender_.send(t.callback_url, json::serialize(cb), t.id);
+  }
+
+  Services s_;
+  VibegenLimits limits_;
+  mutable std::mutex mu_;
+  std::mt19937_64 rng_;
+  std::uint64_t seq_ = 0;
+  std::map<std::string, Account> accounts_;      // by key fingerprint
+  std::unordered_map<std::string, Task> tasks_;  // by task id
+  std::vector<std::string> active_;              // pending or processing
+  CallbackSender sender_;                        // last: destroyed (joined) first
+};
+
+}  // namespace
+
+std::unique_ptr<Module> make_vibegen_module(Services services) {
+  return std::make_unique<VibegenModule>(std::move(services), VibegenLimits{});
+}
+
+std::unique_ptr<Module> make_vibegen_module_with(Services services, VibegenLimits limits) {
+  return std::make_unique<VibegenModule>(std::move(services), limits);
+}
+
+int vibegen_credit_cost(std::string_view resolution, int duration, bool audio) {
+  struct Row {
+    std::string_view res;
+    int duration, with_audio, silent;
+  };
+  // doc 7, verbatim.
+  static constexpr std::array<Row, 6> kTable{{{"480p", 5, 20, 15},
+                                              {"720p", 5, 43, 30},
+                                              {"1080p", 5, 90, 50},
+                                              {"480p", 10, 40, 25},
+                                              {"720p", 10, 86, 45},
+                                              {"1080p", 10, 180, 100}}};
+  for (const auto& r : kTable)
+    if (r.res == resolution && r.duration == duration) return audio ? r.with_audio : r.silent;
+  return 0;
+}
+
+std::string vibegen_video_bytes(std::string_view task_id, std::string_view prompt) {
+  const std::string_view sample = asset_sample_mp4();
+  std::string payload = "reelbatch vibegen emulator\ntask_id=";
+  payload += task_id;
+  payload += "\nprompt=";
+  payload += prompt;
+  payload += "\n";
+  const auto box_size = static_cast<std::uint32_t>(8 + payload.size());
+  std::string out;
+  out.reserve(sample.size() + box_size);
+  out.append(sample);
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((box_size >> shift) & 0xff));
+  out.append("free");
+  out.append(payload);
+  return out;
+}
+
+}  // namespace reelbatch::emulator
