@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <atomic>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <sstream>
 
@@ -81,6 +82,7 @@ struct Emulator::Core : std::enable_shared_from_this<Core> {
   mutable std::mutex mu;  // guards subs, rejected
   std::vector<Submission> subs;
   std::size_t rejected = 0;
+  std::map<int, std::size_t> status_counts;  // guarded by mu
   std::uint64_t request_seq = 0;  // provider API requests seen, for fault injection
 
   Core(asio::any_io_executor ex, Options o)
@@ -190,6 +192,8 @@ struct Emulator::Core : std::enable_shared_from_this<Core> {
     if (dirty) save();
   }
 
+  bool target_was_module(std::string_view path) const { return path.rfind("/_emulator/", 0) != 0; }
+
   // -1: answer normally; 0..3: the injected fault (see Options::fault_rate).
   int pick_fault() {
     if (opts.fault_rate <= 0) return -1;
@@ -242,6 +246,10 @@ struct Emulator::Core : std::enable_shared_from_this<Core> {
           if (fault == 3) r.drop_connection = true;
         }
       }
+    }
+    if (target_was_module(path)) {
+      std::lock_guard lk(mu);
+      ++status_counts[r.status];
     }
     flush_if_dirty();  // before the response leaves: a submit is on disk when its taskId is
     return r;
@@ -324,6 +332,12 @@ std::vector<Submission> Emulator::submissions() const {
 std::size_t Emulator::rejected_submits() const {
   std::lock_guard lk(core_->mu);
   return core_->rejected;
+}
+
+std::size_t Emulator::responses_with_status(int status) const {
+  std::lock_guard lk(core_->mu);
+  auto it = core_->status_counts.find(status);
+  return it == core_->status_counts.end() ? 0 : it->second;
 }
 
 bool Emulator::serves(std::string_view module_name) const {

@@ -123,6 +123,7 @@ class Emulator {
   std::vector<Submission> submissions() const;  // thread-safe (mutex): tests call it from another thread
   std::size_t rejected_submits() const;         // submits answered with an error code (thread-safe)
   bool serves(std::string_view module_name) const;  // a module with this name is registered
+  std::size_t responses_with_status(int status) const;  // provider API answers with this HTTP status (thread-safe)
 
  private:
   struct Core;
