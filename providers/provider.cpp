@@ -50,6 +50,11 @@ boost::asio::awaitable<ProviderResult<Balance>> Provider::async_balance() {
                                profile().kind + " has no balance API", std::nullopt});
 }
 
+boost::asio::awaitable<ProviderResult<TaskStatus>> Provider::async_cancel(const std::string&) {
+  co_return fail(ProviderError{ErrorClass::permanent, profile().name, 0, "unsupported",
+                               profile().kind + " has no cancel API", std::nullopt});
+}
+
 std::unique_ptr<Provider> make_provider(const ProfileConfig& profile, HttpClient& http) {
   if (profile.kind == "juhuo") return juhuo::make_juhuo_provider(profile, http);
   if (profile.kind == "turing") return turing::make_turing_provider(profile, http);

@@ -148,6 +148,16 @@ class Provider {
   /// The account's credit balance, where the API has one.
   virtual boost::asio::awaitable<ProviderResult<Balance>> async_balance();
 
+  /// True when async_balance is supported.
+  virtual bool has_balance() const { return false; }
+
+  /// True when async_cancel is supported (a remote task can be cancelled).
+  virtual bool has_cancel() const { return false; }
+
+  /// Cancels a remote task; returns its status afterwards. Unsupported by
+  /// default (ErrorClass::permanent, code "unsupported").
+  virtual boost::asio::awaitable<ProviderResult<TaskStatus>> async_cancel(const std::string& remote_id);
+
   /// True when a failed task may be submitted again: the provider reports a
   /// transient failure and did not charge for it.
   virtual bool is_retryable_failure(const TaskStatus&) const { return false; }

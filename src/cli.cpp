@@ -277,6 +277,102 @@ int cmd_resolve(const std::string& config_path, const std::string& job_ref, bool
   return kExitOk;
 }
 
+// Runs `task` to completion on a fresh io_context with an HttpClient.
+template <class F>
+void run_with_http(F task) {
+  asio::io_context io;
+  HttpClient http(io.get_executor());
+  std::exception_ptr error;
+  asio::co_spawn(io, task(http), [&](std::exception_ptr e) { error = e; });
+  io.run();
+  if (error) std::rethrow_exception(error);
+}
+
+int cmd_balance(const std::string& config_path) {
+  const auto loaded = load_config_or_report(config_path, process_env());
+  if (!loaded) return kExitUsage;
+  const Config& cfg = *loaded;
+  int rc = kExitOk;
+  run_with_http([&](HttpClient& http) -> asio::awaitable<void> {
+    for (const auto& [name, prof] : cfg.profiles) {
+      auto provider = make_provider(prof, http);
+      if (!provider->has_balance()) {
+        std::cout << name << ": " << prof.kind << " has no balance API\n";
+        continue;
+      }
+      auto b = co_await provider->async_balance();
+      if (!b) {
+        std::cout << name << ": error: " << b.error().describe() << "\n";
+        rc = kExitFailed;
+        continue;
+      }
+      std::cout << fmt::format("{}: {:.2f} credits left ({:.2f} used of {:.2f})\n", name, b->remain, b->used,
+                               b->total);
+    }
+  });
+  return rc;
+}
+
+// Cancels every unfinished job of TARGET (a job id or key, or a batch id or
+// name): remotely where the provider can (seedance2), locally elsewhere.
+int cmd_cancel(const std::string& config_path, const std::string& target) {
+  const auto loaded = load_config_or_report(config_path, process_env());
+  if (!loaded) return kExitUsage;
+  const Config& cfg = *loaded;
+  std::optional<DatabaseLock> lease;
+  try {
+    lease.emplace(cfg.storage_path);
+  } catch (const LockError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return kExitUsage;
+  }
+  Store store(cfg.storage_path);
+  std::vector<JobRecord> jobs;
+  for (const auto& b : store.batches())
+    if (b.name == target || std::to_string(b.id) == target) jobs = store.jobs({b.id});
+  if (jobs.empty()) {
+    if (auto j = store.find_job(target)) jobs.push_back(*j);
+  }
+  if (jobs.empty()) {
+    std::cerr << "error: no job or batch named " << target << "\n";
+    return kExitUsage;
+  }
+  int rc = kExitOk;
+  run_with_http([&](HttpClient& http) -> asio::awaitable<void> {
+    std::map<std::string, std::unique_ptr<Provider>> providers;
+    for (auto& j : jobs) {
+      const auto state = job_state_from_string(j.state);
+      if (!state || is_terminal(*state)) continue;
+      const ProfileConfig* prof = cfg.profile(j.spec.provider);
+      std::string how = "locally";
+      if (prof != nullptr && !j.remote_id.empty() && (*state == JobState::running || *state == JobState::submitting)) {
+        auto& p = providers[prof->name];
+        if (!p) p = make_provider(*prof, http);
+        if (p->has_cancel()) {
+          auto r = co_await p->async_cancel(j.remote_id);
+          if (!r) {
+            std::cout << j.key << ": remote cancel failed: " << r.error().describe() << "\n";
+            rc = kExitFailed;
+            continue;
+          }
+          how = "remotely (task " + j.remote_id + ")";
+        } else {
+          how = "locally; " + prof->kind + " has no cancel API, task " + j.remote_id + " may still finish and be billed";
+        }
+      }
+      EventRecord e;
+      e.kind = "state";
+      e.from_state = j.state;
+      e.to_state = "cancelled";
+      e.detail = boost::json::object{{"event", "cancel"}, {"by", "reelbatch cancel"}, {"how", how}};
+      j.state = "cancelled";
+      store.save(j, e);
+      std::cout << j.key << ": cancelled " << how << "\n";
+    }
+  });
+  return rc;
+}
+
 int cmd_emulator(const std::string& listen, const emulator::Options& opts) {
   auto hp = parse_listen(listen);
   if (!hp) {
@@ -346,6 +442,15 @@ int run_cli(int argc, char** argv) {
   g->add_flag("--fail", resolve_fail, "mark it failed");
   g->require_option(1);
 
+  std::string balance_config = default_config;
+  auto* balance = app.add_subcommand("balance", "show the credit balance of each profile whose API has one");
+  balance->add_option("-c,--config", balance_config, "config file");
+
+  std::string cancel_config = default_config, cancel_target;
+  auto* cancel = app.add_subcommand("cancel", "cancel a job or every unfinished job of a batch");
+  cancel->add_option("target", cancel_target, "job id or key, or batch id or name")->required();
+  cancel->add_option("-c,--config", cancel_config, "config file");
+
   std::string listen = "127.0.0.1:8787";
   emulator::Options emu_opts;
   std::string state_file;
@@ -376,6 +481,8 @@ int run_cli(int argc, char** argv) {
     if (*run) return cmd_run(run_args);
     if (*status) return cmd_status(status_config, status_jobs);
     if (*resolve) return cmd_resolve(resolve_config, resolve_job, resolve_resubmit);
+    if (*balance) return cmd_balance(balance_config);
+    if (*cancel) return cmd_cancel(cancel_config, cancel_target);
     if (*emu) {
       emu_opts.state_file = state_file;
       return cmd_emulator(listen, emu_opts);

@@ -880,6 +880,8 @@ class JuhuoProvider final : public Provider {
   }
 
   // Doc 8.
+  bool has_balance() const override { return true; }
+
   awaitable<ProviderResult<Balance>> async_balance() override {
     auto r = co_await http_.async_request(build_api_request(profile_, "GET", kBalancePath));
     if (!r) co_return fail(scrub(from_net_error(r.error(), profile_.name, false)));

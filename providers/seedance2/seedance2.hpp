@@ -139,7 +139,9 @@ class Seedance2Provider final : public Provider {
   /// new status (remote_id, native_state "cancelled", state cancelled).
   /// TASK_CANCEL_NOT_ALLOWED (a terminal task) and TASK_NOT_FOUND are
   /// permanent errors. Not part of the Provider interface yet.
-  boost::asio::awaitable<ProviderResult<TaskStatus>> async_cancel(const std::string& remote_id);
+  boost::asio::awaitable<ProviderResult<TaskStatus>> async_cancel(const std::string& remote_id) override;
+  bool has_cancel() const override { return true; }
+  bool has_balance() const override { return true; }
 
   /// One page of tasks filtered by a doc 任务状态 word (empty: all).
   boost::asio::awaitable<ProviderResult<TaskPage>> async_list_status(int page, int page_size,
