@@ -320,6 +320,41 @@ TEST(Integration, MixedManifestOverAllFiveProviders) {
   }
 }
 
+// Two profiles of one kind (two accounts): each row goes through its own
+// profile's key, budgets and lane.
+TEST(Integration, TwoProfilesOfOneKindKeepTheirOwnAccounts) {
+  emulator::Options eo;
+  eo.time_scale = 0.004;
+  eo.juhuo_concurrency = 2;
+  EmulatorThread emu(eo);
+  TempDir dir;
+  std::string csv = "id,provider,prompt,duration\n";
+  for (int i = 0; i < 12; ++i)
+    csv += "two-" + std::to_string(i) + "," + (i % 3 == 0 ? "juhuo-b" : "juhuo-a") + ",Two accounts row " +
+           std::to_string(i) + ",5\n";
+  write_file(dir.path / "two.csv", csv);
+  std::string toml = "[storage]\npath = \"state/reelbatch.db\"\n[output]\ndir = \"out\"\n";
+  for (const char* name : {"juhuo-a", "juhuo-b"})
+    toml += std::string("[providers.") + name + "]\nkind = \"juhuo\"\nbase_url = \"" + emu.base_url() +
+            "\"\napi_key_env = \"KEY_" + (name[6] == 'a' ? "A" : "B") +
+            "\"\nmax_in_flight = 2\nsubmit_per_minute = 1200\npoll_first = \"50ms\"\npoll_interval = \"50ms\"\npoll_max_interval = \"100ms\"\n";
+  write_file(dir.path / "two.toml", toml);
+  const std::string key_a = "sk-accountaaaaaaaaaaaaaaaaaaaaaaaaa", key_b = "sk-accountbbbbbbbbbbbbbbbbbbbbbbbbb";
+  const Config cfg = load_config(dir.path / "two.toml", [&](const std::string& n) -> std::optional<std::string> {
+    return n == "KEY_A" ? key_a : key_b;
+  });
+  Store store(cfg.storage_path);
+  const auto report = ingest_manifests(cfg, store, {dir.path / "two.csv"});
+  ASSERT_TRUE(report.errors.empty()) << report.errors.front();
+  const auto summary = run_engine(cfg, store, report.batch_ids);
+  EXPECT_EQ(summary.succeeded, 12);
+  std::map<std::string, int> by_account;
+  for (const auto& s : emu.emu.submissions()) ++by_account[s.api_key_fingerprint];
+  EXPECT_EQ(by_account, (std::map<std::string, int>{{emulator::key_fingerprint(key_a), 8},
+                                                     {emulator::key_fingerprint(key_b), 4}}));
+  verify_outputs(store, emu.emu.submissions(), 12);
+}
+
 // A submit whose response was lost (the process died after the POST): the
 // engine finds the task in the provider's list and polls it; a lost submit
 // that never reached the provider is submitted once.
