@@ -3,6 +3,7 @@
 // lifecycle, concurrency cap, billing, signed Range-capable downloads and
 // state persistence.
 #include "providers/emulator/emulator.hpp"
+#include "tests/support/emulator_client.hpp"
 #include "providers/juhuo/emulator.hpp"
 #include "src/common/sha256.hpp"
 
@@ -16,18 +17,13 @@
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
-#include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <map>
 #include <optional>
-#include <random>
 #include <set>
 #include <thread>
 
@@ -41,105 +37,32 @@ namespace fs = std::filesystem;
 using asio::ip::tcp;
 using namespace std::chrono_literals;
 
-// Warnings only (REELBATCH_TEST_LOG=debug for one line per request).
-const bool kLogLevelSet = [] {
-  const char* env = std::getenv("REELBATCH_TEST_LOG");
-  spdlog::set_level(env ? spdlog::level::from_str(env) : spdlog::level::warn);
-  return true;
-}();
-
 constexpr const char* kKey = "sk-a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6";  // the doc's example
 constexpr const char* kKey2 = "sk-ZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZ";
 
 // ---- a tiny synchronous client ----------------------------------------------------
 
-struct Reply {
-  int status = 0;
-  std::map<std::string, std::string> headers;  // lower-case names
-  std::string body;
-
-  std::string header(const std::string& lower_name) const {
-    auto it = headers.find(lower_name);
-    return it == headers.end() ? std::string() : it->second;
-  }
-  json::object json() const { return boost::json::parse(body).as_object(); }
+struct Reply : test_support::HttpReply {
   std::string code() const { return std::string(json().at("code").as_string()); }
   std::string message() const { return std::string(json().at("message").as_string()); }
   json::object result() const { return json().at("result").as_object(); }
 };
 
-using HeaderList = std::vector<std::pair<std::string, std::string>>;
+using test_support::HeaderList;
+using test_support::target_of;
+using test_support::make_request;
 
-http::request<http::string_body> make_request(const std::string& method, const std::string& target,
-                                              const HeaderList& headers, const std::string& body) {
-  http::request<http::string_body> req{http::string_to_verb(method), target, 11};
-  req.set(http::field::host, "127.0.0.1");
-  for (const auto& [k, v] : headers) req.set(k, v);
-  req.body() = body;
-  if (!body.empty() || method == "POST" || method == "PUT") req.prepare_payload();
-  return req;
-}
-
-Reply read_reply(tcp::socket& s, beast::flat_buffer& buf, bool head) {
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(256u << 20);
-  if (head) parser.skip(true);
-  http::read(s, buf, parser);
-  Reply r;
-  r.status = static_cast<int>(parser.get().result_int());
-  for (const auto& f : parser.get()) {
-    std::string name(f.name_string());
-    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
-    r.headers[name] = std::string(f.value());
-  }
-  r.body = parser.get().body();
-  return r;
-}
+Reply read_reply(tcp::socket& s, beast::flat_buffer& buf, bool head) { return {test_support::read_reply(s, buf, head)}; }
 
 Reply request(unsigned short port, const std::string& method, const std::string& target,
               const HeaderList& headers = {}, const std::string& body = {}) {
-  asio::io_context io;
-  tcp::socket s(io);
-  s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
-  auto req = make_request(method, target, headers, body);
-  http::write(s, req);
-  beast::flat_buffer buf;
-  Reply r = read_reply(s, buf, method == "HEAD");
-  boost::system::error_code ignored;
-  s.shutdown(tcp::socket::shutdown_both, ignored);
-  return r;
-}
-
-// "http://127.0.0.1:PORT/x?y" -> "/x?y"
-std::string target_of(const std::string& url) {
-  const auto scheme = url.find("://");
-  EXPECT_NE(scheme, std::string::npos) << url;
-  const auto slash = url.find('/', scheme + 3);
-  return url.substr(slash);
+  return {test_support::http_request(port, method, target, headers, body, test_support::HostHeader::bare)};
 }
 
 // ---- fixture ------------------------------------------------------------------------
 
-// The emulator on its own io_context and thread, like a separate server.
-struct Emu {
-  asio::io_context io;
-  std::optional<Emulator> emu;
-  unsigned short port = 0;
-  std::thread thread;
-
-  explicit Emu(Options opts) {
-    emu.emplace(io.get_executor(), std::move(opts));
-    port = emu->listen("127.0.0.1", 0);
-    thread = std::thread([this] { io.run(); });
-  }
-  ~Emu() { shutdown(); }
-  // stop() must end every session, the acceptor and the ticker: io.run() returns by itself.
-  void shutdown() {
-    if (!thread.joinable()) return;
-    asio::post(io, [this] { emu->stop(); });
-    thread.join();
-    emu.reset();
-  }
+struct Emu : test_support::EmulatorThread {
+  explicit Emu(Options opts) : EmulatorThread(std::move(opts)) {}
 
   Reply call(const std::string& method, const std::string& path, const std::string& body = {},
              const std::string& key = kKey) {
@@ -167,16 +90,8 @@ struct Emu {
   // Polls until the task is terminal; returns every distinct status seen, in order.
   std::vector<std::string> wait_terminal(const std::string& id, std::chrono::milliseconds limit = 20s,
                                          const std::string& key = kKey) {
-    std::vector<std::string> seen;
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < deadline) {
-      const std::string st(task(id, key).at("status").as_string());
-      if (seen.empty() || seen.back() != st) seen.push_back(st);
-      if (st == "success" || st == "fail") return seen;
-      std::this_thread::sleep_for(1ms);
-    }
-    ADD_FAILURE() << "task " << id << " not terminal in time";
-    return seen;
+    return test_support::poll_statuses([&] { return std::string(task(id, key).at("status").as_string()); },
+                                  [](const std::string& st) { return st == "success" || st == "fail"; }, limit, 1ms, "task " + id);
   }
 
   // presign + PUT; returns the ossKey.
@@ -192,25 +107,12 @@ struct Emu {
   }
 };
 
-Options fast(double scale = 0.002) {
-  Options o;
-  o.time_scale = scale;
-  return o;
-}
+using test_support::fast;
 
 double num(const json::value& v) { return v.to_number<double>(); }
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() / ("reelbatch-emu-" + std::to_string(::getpid()) + "-" +
-                                        std::to_string(std::random_device{}()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
+struct TempDir : test_support::TempDir {
+  TempDir() : test_support::TempDir("reelbatch-emu") {}
 };
 
 // ---- framework -------------------------------------------------------------------------

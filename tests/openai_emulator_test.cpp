@@ -4,28 +4,20 @@
 // (providers/openai) for the full lifecycle, multipart reference upload and
 // download.
 #include <gtest/gtest.h>
-#include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 #include <chrono>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <map>
 #include <optional>
-#include <random>
 #include <thread>
 
 #include "providers/emulator/emulator.hpp"
+#include "tests/support/emulator_client.hpp"
 #include "providers/openai/emulator.hpp"
 #include "providers/openai/openai.hpp"
 #include "src/common/sha256.hpp"
@@ -34,34 +26,16 @@
 namespace reelbatch::emulator {
 namespace {
 namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
 namespace json = boost::json;
 namespace fs = std::filesystem;
-using asio::ip::tcp;
 using namespace std::chrono_literals;
-
-const bool kLogLevelSet = [] {
-  const char* env = std::getenv("REELBATCH_TEST_LOG");
-  spdlog::set_level(env ? spdlog::level::from_str(env) : spdlog::level::warn);
-  return true;
-}();
 
 constexpr const char* kKey = "sk-yzx-test-key";
 constexpr const char* kKey2 = "another-key";
 
 // ---- a tiny synchronous client ----------------------------------------------------
 
-struct Reply {
-  int status = 0;
-  std::map<std::string, std::string> headers;  // lower-case names
-  std::string body;
-
-  std::string header(const std::string& lower_name) const {
-    auto it = headers.find(lower_name);
-    return it == headers.end() ? std::string() : it->second;
-  }
-  json::object json() const { return boost::json::parse(body).as_object(); }
+struct Reply : test_support::HttpReply {
   std::string error_field(std::string_view key) const {
     const json::object o = json();
     const json::value& c = o.at("error").as_object().at(key);
@@ -71,66 +45,20 @@ struct Reply {
   std::string error_param() const { return error_field("param"); }
 };
 
-using HeaderList = std::vector<std::pair<std::string, std::string>>;
+using test_support::HeaderList;
+using test_support::target_of;
 
 Reply request(unsigned short port, const std::string& method, const std::string& target, const HeaderList& headers = {},
               const std::string& body = {}) {
-  asio::io_context io;
-  tcp::socket s(io);
-  s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
-  http::request<http::string_body> req{http::string_to_verb(method), target, 11};
-  req.set(http::field::host, "127.0.0.1:" + std::to_string(port));
-  for (const auto& [k, v] : headers) req.set(k, v);
-  req.body() = body;
-  if (!body.empty() || method == "POST") req.prepare_payload();
-  http::write(s, req);
-  beast::flat_buffer buf;
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(256u << 20);
-  if (method == "HEAD") parser.skip(true);
-  http::read(s, buf, parser);
-  Reply r;
-  r.status = static_cast<int>(parser.get().result_int());
-  for (const auto& f : parser.get()) {
-    std::string name(f.name_string());
-    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
-    r.headers[name] = std::string(f.value());
-  }
-  r.body = parser.get().body();
-  boost::system::error_code ignored;
-  s.shutdown(tcp::socket::shutdown_both, ignored);
-  return r;
-}
-
-std::string target_of(const std::string& url) {
-  const auto scheme = url.find("://");
-  EXPECT_NE(scheme, std::string::npos) << url;
-  return url.substr(url.find('/', scheme + 3));
+  return {test_support::http_request(port, method, target, headers, body, test_support::HostHeader::with_port)};
 }
 
 HeaderList auth(const std::string& key = kKey) { return {{"Authorization", "Bearer " + key}}; }
 
 // ---- fixture ------------------------------------------------------------------------
 
-struct Emu {
-  asio::io_context io;
-  std::optional<Emulator> emu;
-  unsigned short port = 0;
-  std::thread thread;
-
-  explicit Emu(Options opts) {
-    opts.modules = {make_openai_module};
-    emu.emplace(io.get_executor(), std::move(opts));
-    port = emu->listen("127.0.0.1", 0);
-    thread = std::thread([this] { io.run(); });
-  }
-  ~Emu() { shutdown(); }
-  void shutdown() {
-    if (!thread.joinable()) return;
-    asio::post(io, [this] { emu->stop(); });
-    thread.join();
-    emu.reset();
-  }
+struct Emu : test_support::EmulatorThread {
+  explicit Emu(Options opts) : EmulatorThread(std::move(opts), {make_openai_module}) {}
 
   std::string base() const { return "http://127.0.0.1:" + std::to_string(port) + "/openai"; }
 
@@ -160,54 +88,27 @@ struct Emu {
   // distinct status word seen, and the last answer.
   std::vector<std::string> wait_terminal(const std::string& id, json::object& last,
                                          std::chrono::milliseconds limit = 20s) {
-    std::vector<std::string> seen;
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < deadline) {
-      const Reply r = call("GET", "/v1/videos/" + id);
-      last = r.json();
-      const std::string st(last.at("status").as_string());
-      if (seen.empty() || seen.back() != st) seen.push_back(st);
-      auto t = openai::parse_task_response(r.status, r.body, "emu", id);
-      EXPECT_TRUE(t) << r.body;
-      if (t && t->state != RemoteState::queued && t->state != RemoteState::running) return seen;
-      std::this_thread::sleep_for(1ms);
-    }
-    ADD_FAILURE() << "task " << id << " not terminal in time";
-    return seen;
+    bool done = false;
+    return test_support::poll_statuses(
+        [&] {
+          const Reply r = call("GET", "/v1/videos/" + id);
+          last = r.json();
+          auto t = openai::parse_task_response(r.status, r.body, "emu", id);
+          EXPECT_TRUE(t) << r.body;
+          done = t && t->state != RemoteState::queued && t->state != RemoteState::running;
+          return std::string(last.at("status").as_string());
+        },
+        [&](const std::string&) { return done; }, limit, 1ms, "task " + id);
   }
 };
 
-Options fast(double scale = 0.002) {
-  Options o;
-  o.time_scale = scale;
-  return o;
-}
+using test_support::fast;
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() /
-           ("reelbatch-openai-" + std::to_string(::getpid()) + "-" + std::to_string(std::random_device{}()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
+struct TempDir : test_support::TempDir {
+  TempDir() : test_support::TempDir("reelbatch-openai") {}
 };
 
-// Runs one adapter coroutine to completion on `io`.
-template <class T>
-T run(asio::io_context& io, asio::awaitable<T> a) {
-  std::optional<T> out;
-  auto body = [&](asio::awaitable<T> aw) -> asio::awaitable<void> { out.emplace(co_await std::move(aw)); };
-  asio::co_spawn(io, body(std::move(a)), [](std::exception_ptr e) {
-    if (e) std::rethrow_exception(e);
-  });
-  io.restart();
-  io.run();
-  return std::move(*out);
-}
+using test_support::run;  // runs one adapter coroutine to completion on `io`
 
 ProfileConfig profile(const std::string& base) {
   ProfileConfig p;

@@ -5,6 +5,7 @@
 // billing, signed Range-capable downloads, expiry, callbacks and state
 // persistence.
 #include "providers/emulator/emulator.hpp"
+#include "tests/support/emulator_client.hpp"
 #include "providers/seedance2/emulator.hpp"
 #include "providers/seedance2/seedance2.hpp"
 #include "src/common/sha256.hpp"
@@ -12,124 +13,52 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
-#include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <map>
 #include <mutex>
 #include <optional>
-#include <random>
 #include <set>
 #include <thread>
 
 namespace reelbatch::emulator {
 namespace {
 namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
 namespace json = boost::json;
 namespace fs = std::filesystem;
-using asio::ip::tcp;
 using namespace std::chrono_literals;
-
-const bool kLogLevelSet = [] {
-  const char* env = std::getenv("REELBATCH_TEST_LOG");
-  spdlog::set_level(env ? spdlog::level::from_str(env) : spdlog::level::warn);
-  return true;
-}();
 
 constexpr const char* kKey = "s2-test-key-0001";
 constexpr const char* kKey2 = "s2-test-key-0002";
 
 // ---- a tiny synchronous client ----------------------------------------------------
 
-struct Reply {
-  int status = 0;
-  std::map<std::string, std::string> headers;  // lower-case names
-  std::string body;
-
-  std::string header(const std::string& lower_name) const {
-    auto it = headers.find(lower_name);
-    return it == headers.end() ? std::string() : it->second;
-  }
-  json::object json() const { return boost::json::parse(body).as_object(); }
+struct Reply : test_support::HttpReply {
   std::string code() const { return std::string(json().at("code").as_string()); }
   std::string message() const { return std::string(json().at("message").as_string()); }
   json::object result() const { return json().at("result").as_object(); }
 };
 
-using HeaderList = std::vector<std::pair<std::string, std::string>>;
+using test_support::HeaderList;
+using test_support::target_of;
 
 Reply request(unsigned short port, const std::string& method, const std::string& target,
               const HeaderList& headers = {}, const std::string& body = {}) {
-  asio::io_context io;
-  tcp::socket s(io);
-  s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
-  http::request<http::string_body> req{http::string_to_verb(method), target, 11};
-  req.set(http::field::host, "127.0.0.1:" + std::to_string(port));
-  for (const auto& [k, v] : headers) req.set(k, v);
-  req.body() = body;
-  if (!body.empty() || method == "POST" || method == "PUT") req.prepare_payload();
-  http::write(s, req);
-  beast::flat_buffer buf;
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(256u << 20);
-  if (method == "HEAD") parser.skip(true);
-  http::read(s, buf, parser);
-  Reply r;
-  r.status = static_cast<int>(parser.get().result_int());
-  for (const auto& f : parser.get()) {
-    std::string name(f.name_string());
-    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
-    r.headers[name] = std::string(f.value());
-  }
-  r.body = parser.get().body();
-  boost::system::error_code ignored;
-  s.shutdown(tcp::socket::shutdown_both, ignored);
-  return r;
-}
-
-std::string target_of(const std::string& url) {
-  const auto scheme = url.find("://");
-  EXPECT_NE(scheme, std::string::npos) << url;
-  return url.substr(url.find('/', scheme + 3));
+  return {test_support::http_request(port, method, target, headers, body, test_support::HostHeader::with_port)};
 }
 
 // ---- fixture ------------------------------------------------------------------------
 
-struct Emu {
-  asio::io_context io;
-  std::optional<Emulator> emu;
-  unsigned short port = 0;
-  std::thread thread;
-
-  explicit Emu(Options opts) {
-    opts.modules = {make_seedance2_module};
-    emu.emplace(io.get_executor(), std::move(opts));
-    port = emu->listen("127.0.0.1", 0);
-    thread = std::thread([this] { io.run(); });
-  }
-  ~Emu() { shutdown(); }
-  void shutdown() {
-    if (!thread.joinable()) return;
-    asio::post(io, [this] { emu->stop(); });
-    thread.join();
-    emu.reset();
-  }
+struct Emu : test_support::EmulatorThread {
+  explicit Emu(Options opts) : EmulatorThread(std::move(opts), {make_seedance2_module}) {}
   std::string base() const { return "http://127.0.0.1:" + std::to_string(port) + "/seedance2"; }
 
   // As the doc's python HEADERS: X-API-Key and Content-Type on every call.
@@ -156,16 +85,8 @@ struct Emu {
   json::object balance(const std::string& key = kKey) { return call("GET", "/balance", {}, key).result(); }
 
   std::vector<std::string> wait_terminal(const std::string& id, std::chrono::milliseconds limit = 20s) {
-    std::vector<std::string> seen;
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < deadline) {
-      const std::string st(task(id).at("status").as_string());
-      if (seen.empty() || seen.back() != st) seen.push_back(st);
-      if (st == "completed" || st == "failed" || st == "cancelled" || st == "expired") return seen;
-      std::this_thread::sleep_for(1ms);
-    }
-    ADD_FAILURE() << "task " << id << " not terminal in time";
-    return seen;
+    return test_support::poll_statuses([&] { return std::string(task(id).at("status").as_string()); },
+                                  [](const std::string& st) { return st == "completed" || st == "failed" || st == "cancelled" || st == "expired"; }, limit, 1ms, "task " + id);
   }
 
   // Doc 完整流程 steps 1-2: presign (query params as the curl sample writes them) + PUT.
@@ -183,11 +104,7 @@ struct Emu {
   }
 };
 
-Options fast(double scale = 0.002) {
-  Options o;
-  o.time_scale = scale;
-  return o;
-}
+using test_support::fast;
 
 json::object text_task(const std::string& text, int duration = 4) {
   return json::object{{"content", json::array{json::object{{"type", "text"}, {"text", text}}}}, {"duration", duration}};
@@ -195,17 +112,8 @@ json::object text_task(const std::string& text, int duration = 4) {
 
 double num(const json::value& v) { return v.to_number<double>(); }
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() /
-           ("reelbatch-s2-" + std::to_string(::getpid()) + "-" + std::to_string(std::random_device{}()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
+struct TempDir : test_support::TempDir {
+  TempDir() : test_support::TempDir("reelbatch-s2") {}
 };
 
 // ---- auth, routing, validation -------------------------------------------------------------
@@ -665,40 +573,8 @@ TEST(Seedance2Emu, TaskListPagesNewestFirstWithFilter) {
 // ---- callbacks ------------------------------------------------------------------------------------
 
 // A loopback HTTP receiver for callback_url, on its own thread.
-struct Receiver {
-  asio::io_context io;
-  std::unique_ptr<HttpServer> server;
-  unsigned short port = 0;
-  std::thread thread;
-  std::mutex mu;
-  std::condition_variable cv;
-  std::vector<Request> got;
-  int fail_first = 0;  // answer 500 to this many requests first
-
-  Receiver() {
-    server = std::make_unique<HttpServer>(io.get_executor(), [this](const Request& r) {
-      std::lock_guard lk(mu);
-      got.push_back(r);
-      cv.notify_all();
-      if (fail_first > 0) {
-        --fail_first;
-        return Response(500, "text/plain", "try again");
-      }
-      return Response(200, "text/plain", "ok");
-    });
-    port = server->listen("127.0.0.1", 0);
-    thread = std::thread([this] { io.run(); });
-  }
-  ~Receiver() {
-    asio::post(io, [this] { server->stop(); });
-    thread.join();
-  }
-  std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port) + path; }
-  std::vector<Request> wait_for(std::size_t n, std::chrono::milliseconds limit = 10s) {
-    std::unique_lock lk(mu);
-    cv.wait_for(lk, limit, [&] { return got.size() >= n; });
-    return got;
-  }
+struct Receiver : test_support::CallbackReceiver {
+  Receiver() : CallbackReceiver(Response(200, "text/plain", "ok")) {}
 };
 
 TEST(Seedance2Emu, CallbackIsPostedOnCompletionAndRetried) {
@@ -771,19 +647,7 @@ TEST(Seedance2Emu, StateFileSurvivesRestart) {
 
 // ---- the adapter against the emulator --------------------------------------------------------------
 
-// Runs one adapter coroutine to completion on `io`.
-template <class T>
-T run(asio::io_context& io, asio::awaitable<T> a) {
-  std::optional<T> out;
-  asio::co_spawn(
-      io, [&]() -> asio::awaitable<void> { out.emplace(co_await std::move(a)); },
-      [](std::exception_ptr e) {
-        if (e) std::rethrow_exception(e);
-      });
-  io.restart();
-  io.run();
-  return std::move(*out);
-}
+using test_support::run;  // runs one adapter coroutine to completion on `io`
 
 TEST(Seedance2Emu, AdapterDrivesTheEmulator) {
   Emu e(fast());

@@ -4,29 +4,22 @@
 // persistence; and the turing adapter end to end against it (multipart Veo
 // and Seedance with a data URI).
 #include <gtest/gtest.h>
-#include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 #include <chrono>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <map>
 #include <optional>
-#include <random>
 #include <thread>
 
 #include "providers/emulator/emulator.hpp"
+#include "tests/support/emulator_client.hpp"
 #include "providers/turing/emulator.hpp"
 #include "providers/turing/turing.hpp"
 #include "src/common/sha256.hpp"
@@ -35,18 +28,9 @@
 namespace reelbatch::emulator {
 namespace {
 namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
 namespace json = boost::json;
 namespace fs = std::filesystem;
-using asio::ip::tcp;
 using namespace std::chrono_literals;
-
-const bool kLogLevelSet = [] {
-  const char* env = std::getenv("REELBATCH_TEST_LOG");
-  spdlog::set_level(env ? spdlog::level::from_str(env) : spdlog::level::warn);
-  return true;
-}();
 
 constexpr const char* kKey = "turing-test-key";
 constexpr const char* kKey2 = "another-key";
@@ -82,49 +66,16 @@ constexpr const char* kPompidou =
 
 // ---- a tiny synchronous client ----------------------------------------------------------
 
-struct Reply {
-  int status = 0;
-  std::map<std::string, std::string> headers;  // lower-case names
-  std::string body;
-
-  std::string header(const std::string& n) const {
-    auto it = headers.find(n);
-    return it == headers.end() ? std::string() : it->second;
-  }
-  json::object json() const { return boost::json::parse(body).as_object(); }
+struct Reply : test_support::HttpReply {
   std::string error_code() const { return std::string(json().at("error").at("code").as_string()); }
   std::string error_message() const { return std::string(json().at("error").at("message").as_string()); }
 };
 
-using HeaderList = std::vector<std::pair<std::string, std::string>>;
+using test_support::HeaderList;
 
 Reply request(unsigned short port, const std::string& method, const std::string& target, const HeaderList& headers,
               const std::string& body = {}) {
-  asio::io_context io;
-  tcp::socket s(io);
-  s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
-  http::request<http::string_body> req{http::string_to_verb(method), target, 11};
-  req.set(http::field::host, "127.0.0.1");
-  for (const auto& [k, v] : headers) req.set(k, v);
-  req.body() = body;
-  if (!body.empty() || method == "POST") req.prepare_payload();
-  http::write(s, req);
-  beast::flat_buffer buf;
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(256u << 20);
-  if (method == "HEAD") parser.skip(true);
-  http::read(s, buf, parser);
-  Reply r;
-  r.status = static_cast<int>(parser.get().result_int());
-  for (const auto& f : parser.get()) {
-    std::string name(f.name_string());
-    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
-    r.headers[name] = std::string(f.value());
-  }
-  r.body = parser.get().body();
-  boost::system::error_code ignored;
-  s.shutdown(tcp::socket::shutdown_both, ignored);
-  return r;
+  return {test_support::http_request(port, method, target, headers, body, test_support::HostHeader::bare)};
 }
 
 // A multipart body written the way curl -F writes one.
@@ -158,25 +109,8 @@ Form doc_form() {  // doc 图生视频示例 (curl -F ...)
 
 // ---- fixture ------------------------------------------------------------------------------
 
-struct Emu {
-  asio::io_context io;
-  std::optional<Emulator> emu;
-  unsigned short port = 0;
-  std::thread thread;
-
-  explicit Emu(Options opts) {
-    opts.modules = {make_turing_module};
-    emu.emplace(io.get_executor(), std::move(opts));
-    port = emu->listen("127.0.0.1", 0);
-    thread = std::thread([this] { io.run(); });
-  }
-  ~Emu() { shutdown(); }
-  void shutdown() {
-    if (!thread.joinable()) return;
-    asio::post(io, [this] { emu->stop(); });
-    thread.join();
-    emu.reset();
-  }
+struct Emu : test_support::EmulatorThread {
+  explicit Emu(Options opts) : EmulatorThread(std::move(opts), {make_turing_module}) {}
 
   std::string base() const { return "http://127.0.0.1:" + std::to_string(port) + "/turing/api/v1"; }
 
@@ -204,16 +138,8 @@ struct Emu {
     return r.json();
   }
   std::vector<std::string> wait_terminal(const std::string& id, std::chrono::milliseconds limit = 20s) {
-    std::vector<std::string> seen;
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < deadline) {
-      const std::string st(video(id).at("status").as_string());
-      if (seen.empty() || seen.back() != st) seen.push_back(st);
-      if (st == "completed" || st == "failed") return seen;
-      std::this_thread::sleep_for(1ms);
-    }
-    ADD_FAILURE() << "video " << id << " not terminal in time";
-    return seen;
+    return test_support::poll_statuses([&] { return std::string(video(id).at("status").as_string()); },
+                                  [](const std::string& st) { return st == "completed" || st == "failed"; }, limit, 1ms, "video " + id);
   }
   std::optional<Submission> submission(const std::string& id) const {
     for (auto& s : emu->submissions())
@@ -222,11 +148,7 @@ struct Emu {
   }
 };
 
-Options fast(double scale = 0.002) {
-  Options o;
-  o.time_scale = scale;
-  return o;
-}
+using test_support::fast;
 
 void expect_400(const Reply& r, const std::string& code, const std::string& needle = {}) {
   EXPECT_EQ(r.status, 400) << r.body;
@@ -240,17 +162,8 @@ void expect_400(const Reply& r, const std::string& code, const std::string& need
 
 json::object doc_json(const char* text) { return json::parse(text).as_object(); }
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() /
-           ("reelbatch-turing-emu-" + std::to_string(::getpid()) + "-" + std::to_string(std::random_device{}()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
+struct TempDir : test_support::TempDir {
+  TempDir() : test_support::TempDir("reelbatch-turing-emu") {}
 };
 
 // ---- the document's examples --------------------------------------------------------------

@@ -4,6 +4,7 @@
 // callbacks, signed Range-capable downloads and state persistence
 // (api-docs/002_df135de1b8378dda.txt).
 #include "providers/emulator/emulator.hpp"
+#include "tests/support/emulator_client.hpp"
 #include "providers/vibegen/emulator.hpp"
 #include "providers/vibegen/vibegen.hpp"
 #include "src/common/sha256.hpp"
@@ -14,99 +15,44 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
-#include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <map>
 #include <mutex>
 #include <optional>
-#include <random>
 #include <set>
 #include <thread>
 
 namespace reelbatch::emulator {
 namespace {
 namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
 namespace json = boost::json;
 namespace fs = std::filesystem;
-using asio::ip::tcp;
 using namespace std::chrono_literals;
-
-const bool kLogLevelSet = [] {
-  const char* env = std::getenv("REELBATCH_TEST_LOG");
-  spdlog::set_level(env ? spdlog::level::from_str(env) : spdlog::level::warn);
-  return true;
-}();
 
 constexpr const char* kKey = "sk-video-xxxxxxxxxxxxxxxx";  // the doc's example key
 constexpr const char* kKey2 = "sk-video-yyyyyyyyyyyyyyyy";
 
 // ---- a tiny synchronous client ----------------------------------------------------
 
-struct Reply {
-  int status = 0;
-  std::map<std::string, std::string> headers;  // lower-case names
-  std::string body;
-
-  std::string header(const std::string& lower_name) const {
-    auto it = headers.find(lower_name);
-    return it == headers.end() ? std::string() : it->second;
-  }
-  json::object json() const { return boost::json::parse(body).as_object(); }
+struct Reply : test_support::HttpReply {
   json::object data() const { return json().at("data").as_object(); }
   std::string code() const { return std::string(json().at("error").at("code").as_string()); }
   std::string message() const { return std::string(json().at("error").at("message").as_string()); }
 };
 
-using HeaderList = std::vector<std::pair<std::string, std::string>>;
+using test_support::HeaderList;
+using test_support::target_of;
 
 Reply request(unsigned short port, const std::string& method, const std::string& target, const HeaderList& headers = {},
               const std::string& body = {}) {
-  asio::io_context io;
-  tcp::socket s(io);
-  s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
-  http::request<http::string_body> req{http::string_to_verb(method), target, 11};
-  req.set(http::field::host, "127.0.0.1:" + std::to_string(port));
-  for (const auto& [k, v] : headers) req.set(k, v);
-  req.body() = body;
-  if (!body.empty() || method == "POST") req.prepare_payload();
-  http::write(s, req);
-  beast::flat_buffer buf;
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(256u << 20);
-  if (method == "HEAD") parser.skip(true);
-  http::read(s, buf, parser);
-  Reply r;
-  r.status = static_cast<int>(parser.get().result_int());
-  for (const auto& f : parser.get()) {
-    std::string name(f.name_string());
-    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
-    r.headers[name] = std::string(f.value());
-  }
-  r.body = parser.get().body();
-  boost::system::error_code ignored;
-  s.shutdown(tcp::socket::shutdown_both, ignored);
-  return r;
-}
-
-// "http://127.0.0.1:PORT/x?y" -> "/x?y"
-std::string target_of(const std::string& url) {
-  const auto scheme = url.find("://");
-  EXPECT_NE(scheme, std::string::npos) << url;
-  return url.substr(url.find('/', scheme + 3));
+  return {test_support::http_request(port, method, target, headers, body, test_support::HostHeader::with_port)};
 }
 
 // ---- fixture ------------------------------------------------------------------------
@@ -122,25 +68,8 @@ Options fast(double scale = 0.002, std::optional<VibegenLimits> limits = std::nu
   return o;
 }
 
-// The emulator on its own io_context and thread, like a separate server.
-struct Emu {
-  asio::io_context io;
-  std::optional<Emulator> emu;
-  unsigned short port = 0;
-  std::thread thread;
-
-  explicit Emu(Options opts) {
-    emu.emplace(io.get_executor(), std::move(opts));
-    port = emu->listen("127.0.0.1", 0);
-    thread = std::thread([this] { io.run(); });
-  }
-  ~Emu() { shutdown(); }
-  void shutdown() {
-    if (!thread.joinable()) return;
-    asio::post(io, [this] { emu->stop(); });
-    thread.join();
-    emu.reset();
-  }
+struct Emu : test_support::EmulatorThread {
+  explicit Emu(Options opts) : EmulatorThread(std::move(opts)) {}
 
   Reply call(const std::string& method, const std::string& path, const std::string& body = {},
              const std::string& key = kKey) {
@@ -164,16 +93,8 @@ struct Emu {
   }
   // Polls until the task is terminal; returns every distinct status seen, in order.
   std::vector<std::string> wait_terminal(const std::string& id, std::chrono::milliseconds limit = 20s) {
-    std::vector<std::string> seen;
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < deadline) {
-      const std::string st(task(id).at("status").as_string());
-      if (seen.empty() || seen.back() != st) seen.push_back(st);
-      if (st == "completed" || st == "failed") return seen;
-      std::this_thread::sleep_for(3ms);
-    }
-    ADD_FAILURE() << "task " << id << " not terminal in time";
-    return seen;
+    return test_support::poll_statuses([&] { return std::string(task(id).at("status").as_string()); },
+                                  [](const std::string& st) { return st == "completed" || st == "failed"; }, limit, 3ms, "task " + id);
   }
 };
 
@@ -185,59 +106,18 @@ json::object doc_body() {  // doc 1 文生视频(无声)
           {"resolution", "720p"}};
 }
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() /
-           ("reelbatch-vibegen-" + std::to_string(::getpid()) + "-" + std::to_string(std::random_device{}()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
+struct TempDir : test_support::TempDir {
+  TempDir() : test_support::TempDir("reelbatch-vibegen") {}
 };
 
 // A loopback HTTP server that records what is POSTed to it (callback receiver).
-struct Receiver {
-  asio::io_context io;
-  std::optional<HttpServer> server;
-  unsigned short port = 0;
-  std::thread thread;
-  std::mutex mu;
-  std::vector<Request> got;
-  int fail_first = 0;  // answer 500 to this many requests first
-
-  Receiver() {
-    server.emplace(io.get_executor(), [this](const Request& r) {
-      std::lock_guard lk(mu);
-      got.push_back(r);
-      if (fail_first > 0) {
-        --fail_first;
-        return Response(500, "text/plain", "try again");
-      }
-      return Response(200, "application/json", "{}");
-    });
-    port = server->listen("127.0.0.1", 0);
-    thread = std::thread([this] { io.run(); });
-  }
-  ~Receiver() {
-    asio::post(io, [this] { server->stop(); });
-    thread.join();
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port) + "/webhook"; }
+struct Receiver : test_support::CallbackReceiver {
+  Receiver() : CallbackReceiver(Response(200, "application/json", "{}")) {}
+  std::string url() const { return CallbackReceiver::url("/webhook"); }
   // Waits until `n` requests arrived; returns them.
   std::vector<Request> wait(std::size_t n, std::chrono::milliseconds limit = 10s) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < deadline) {
-      {
-        std::lock_guard lk(mu);
-        if (got.size() >= n) return got;
-      }
-      std::this_thread::sleep_for(2ms);
-    }
-    std::lock_guard lk(mu);
-    ADD_FAILURE() << "only " << got.size() << " of " << n << " callbacks arrived";
+    auto got = wait_for(n, limit);
+    if (got.size() < n) ADD_FAILURE() << "only " << got.size() << " of " << n << " callbacks arrived";
     return got;
   }
 };

@@ -1,6 +1,7 @@
 // The juhuo Open API emulator. See emulator.hpp for the behaviour and the
 // interpretations of the API document.
 #include "providers/juhuo/emulator.hpp"
+#include "providers/emulator/module_util.hpp"
 #include "src/common/text.hpp"
 
 #include "src/common/sha256.hpp"
@@ -97,74 +98,27 @@ bool valid_api_key(std::string_view k) {
   return k.size() == 35 && k.substr(0, 3) == "sk-" && std::all_of(k.begin() + 3, k.end(), is_alnum);
 }
 
-double round2(double v) { return std::round(v * 100.0) / 100.0; }
-
-std::int64_t scaled_ms(const Services& s, std::int64_t ms) {
-  return s.scaled(std::chrono::milliseconds(ms)).count();
-}
-
-// Uniform in [0, 1) from (seed, n).
-double unit_hash(std::uint64_t seed, std::uint64_t n, std::string_view salt) {
-  const std::string h = sha256_hex(std::to_string(seed) + ":" + std::to_string(n) + ":" + std::string(salt));
-  const std::uint64_t v = std::stoull(h.substr(0, 13), nullptr, 16);  // 52 bits
-  return static_cast<double>(v) / static_cast<double>(1ull << 52);
-}
-
 // ---- JSON output ------------------------------------------------------------------
 
-// Like json::serialize, but doubles (all credit amounts) with two decimals,
-// as the doc writes them: 10000.00, 1.15.
-void dump(const json::value& v, std::string& out) {
-  switch (v.kind()) {
-    case json::kind::double_: {
-      char buf[64];
-      std::snprintf(buf, sizeof buf, "%.2f", v.get_double());
-      out += buf;
-      return;
-    }
-    case json::kind::array: {
-      out += '[';
-      bool first = true;
-      for (const auto& e : v.get_array()) {
-        if (!first) out += ',';
-        first = false;
-        dump(e, out);
-      }
-      out += ']';
-      return;
-    }
-    case json::kind::object: {
-      out += '{';
-      bool first = true;
-      for (const auto& kv : v.get_object()) {
-        if (!first) out += ',';
-        first = false;
-        out += json::serialize(kv.key());
-        out += ':';
-        dump(kv.value(), out);
-      }
-      out += '}';
-      return;
-    }
-    default:
-      out += json::serialize(v);
-  }
+// Credit amounts with two decimals, as the doc writes them: 10000.00, 1.15.
+void two_decimals(double d, std::string& out) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.2f", d);
+  out += buf;
 }
 
-Response json_response(int http_status, const json::value& v) {
-  std::string body;
-  dump(v, body);
-  return Response(http_status, "application/json;charset=UTF-8", std::move(body));
+Response answer(int http_status, const json::value& v) {
+  return json_response(http_status, v, "application/json;charset=UTF-8", two_decimals);
 }
 
 Response ok(json::value result) {
-  return json_response(200, json::object{{"code", "200"}, {"message", "Success"}, {"result", std::move(result)}});
+  return answer(200, json::object{{"code", "200"}, {"message", "Success"}, {"result", std::move(result)}});
 }
 
 // Business errors travel with HTTP 200; system errors with 500/503.
 Response error(std::string_view code, std::string message, int http_status = 0) {
   if (http_status == 0) http_status = code == "5000" ? 500 : code == "5003" ? 503 : 200;
-  return json_response(http_status, json::object{{"code", code}, {"message", std::move(message)}});
+  return answer(http_status, json::object{{"code", code}, {"message", std::move(message)}});
 }
 
 Response bad_param(std::string detail) { return error("4000", "参数错误:" + std::move(detail)); }
@@ -231,39 +185,17 @@ std::int64_t stage_ms(const Task& t) {
   }
 }
 
-// Field accessors for the persisted state.
-const json::value& at(const json::object& o, std::string_view k) {
-  auto it = o.find(k);
-  if (it == o.end()) throw std::runtime_error("juhuo state: missing field " + std::string(k));
-  return it->value();
-}
-std::string str(const json::object& o, std::string_view k) { return std::string(at(o, k).as_string()); }
-std::int64_t i64(const json::object& o, std::string_view k) { return at(o, k).to_number<std::int64_t>(); }
-double dbl(const json::object& o, std::string_view k) { return at(o, k).to_number<double>(); }
+constexpr StateReader kState{"juhuo"};  // persisted-state fields
 
 // ---- the module -------------------------------------------------------------------
 
-class JuhuoModule final : public Module {
+class JuhuoModule final : public ModuleBase {
  public:
-  explicit JuhuoModule(Services s) : s_(std::move(s)), rng_(std::random_device{}()) {}
+  explicit JuhuoModule(Services s) : ModuleBase(std::move(s)) {}
 
   std::string name() const override { return std::string(kName); }
 
-  Response handle(const Request& req, std::string_view path) override {
-    std::lock_guard lk(mu_);
-    try {
-      advance(s_.now_ms());
-      return route(req, path);
-    } catch (const std::exception& e) {
-      spdlog::error("juhuo emulator: {} {}: {}", req.method, path, e.what());
-      return error("5000", "服务器内部错误");
-    }
-  }
-
-  void tick(std::int64_t now_ms) override {
-    std::lock_guard lk(mu_);
-    advance(now_ms);
-  }
+  Response internal_error() override { return error("5000", "服务器内部错误"); }
 
   bool busy() const override {
     std::lock_guard lk(mu_);
@@ -284,11 +216,8 @@ class JuhuoModule final : public Module {
                                     {"uploadedAt", u.uploaded_at_ms}};
       accounts[fp] = json::object{{"totalCredits", a.total}, {"usedCredits", a.used}, {"uploads", std::move(uploads)}};
     }
-    std::vector<const Task*> ordered;
-    for (const auto& [id, t] : tasks_) ordered.push_back(&t);
-    std::sort(ordered.begin(), ordered.end(), [](const Task* a, const Task* b) { return a->seq < b->seq; });
     json::array tasks;
-    for (const Task* t : ordered) {
+    for (const Task* t : in_seq_order(tasks_)) {
       tasks.push_back(json::object{
           {"taskId", t->id},
           {"account", t->account},
@@ -323,49 +252,49 @@ class JuhuoModule final : public Module {
   void load(const json::value& state) override {
     std::lock_guard lk(mu_);
     const auto& o = state.as_object();
-    seq_ = at(o, "seq").to_number<std::uint64_t>();
+    seq_ = kState.u64(o, "seq");
     accounts_.clear();
     tasks_.clear();
-    for (const auto& kv : at(o, "accounts").as_object()) {
+    for (const auto& kv : kState.at(o, "accounts").as_object()) {
       const auto& ao = kv.value().as_object();
       Account a;
-      a.total = dbl(ao, "totalCredits");
-      a.used = dbl(ao, "usedCredits");
-      for (const auto& ukv : at(ao, "uploads").as_object()) {
+      a.total = kState.dbl(ao, "totalCredits");
+      a.used = kState.dbl(ao, "usedCredits");
+      for (const auto& ukv : kState.at(ao, "uploads").as_object()) {
         const auto& uo = ukv.value().as_object();
-        a.uploads[std::string(ukv.key())] = Upload{str(uo, "contentType"), at(uo, "size").to_number<std::uint64_t>(),
-                                                   str(uo, "sha256"), i64(uo, "uploadedAt")};
+        a.uploads[std::string(ukv.key())] = Upload{kState.str(uo, "contentType"), kState.u64(uo, "size"),
+                                                   kState.str(uo, "sha256"), kState.i64(uo, "uploadedAt")};
       }
       accounts_[std::string(kv.key())] = std::move(a);
     }
-    for (const auto& tv : at(o, "tasks").as_array()) {
+    for (const auto& tv : kState.at(o, "tasks").as_array()) {
       const auto& to = tv.as_object();
       Task t;
-      t.id = str(to, "taskId");
-      t.account = str(to, "account");
-      t.seq = at(to, "seq").to_number<std::uint64_t>();
-      t.prompt = str(to, "prompt");
-      t.model = str(to, "model");
-      t.sound = str(to, "sound");
-      t.aspect = str(to, "aspectRatio");
-      t.duration = static_cast<int>(i64(to, "duration"));
-      t.resolution = static_cast<int>(i64(to, "resolution"));
-      t.input_images = at(to, "inputImages").as_array();
-      t.input_videos = at(to, "inputVideos").as_array();
-      t.status = status_from(at(to, "status").as_string());
-      t.gmt_create = i64(to, "gmtCreate");
-      t.stage_start = i64(to, "stageStart");
-      t.will_fail = at(to, "willFail").as_bool();
-      t.fail_stage = status_from(at(to, "failStage").as_string());
-      t.fail_code = str(to, "failCode");
-      t.fail_msg = str(to, "failMsg");
-      t.error_code = str(to, "errorCode");
-      t.error_msg = str(to, "errorMsg");
-      t.credit_cost = dbl(to, "creditCost");
-      t.video_sha256 = str(to, "videoSha256");
-      t.video_bytes = at(to, "videoBytes").to_number<std::uint64_t>();
-      t.cover_sha256 = str(to, "coverSha256");
-      t.cover_bytes = at(to, "coverBytes").to_number<std::uint64_t>();
+      t.id = kState.str(to, "taskId");
+      t.account = kState.str(to, "account");
+      t.seq = kState.u64(to, "seq");
+      t.prompt = kState.str(to, "prompt");
+      t.model = kState.str(to, "model");
+      t.sound = kState.str(to, "sound");
+      t.aspect = kState.str(to, "aspectRatio");
+      t.duration = static_cast<int>(kState.i64(to, "duration"));
+      t.resolution = static_cast<int>(kState.i64(to, "resolution"));
+      t.input_images = kState.at(to, "inputImages").as_array();
+      t.input_videos = kState.at(to, "inputVideos").as_array();
+      t.status = status_from(kState.at(to, "status").as_string());
+      t.gmt_create = kState.i64(to, "gmtCreate");
+      t.stage_start = kState.i64(to, "stageStart");
+      t.will_fail = kState.at(to, "willFail").as_bool();
+      t.fail_stage = status_from(kState.at(to, "failStage").as_string());
+      t.fail_code = kState.str(to, "failCode");
+      t.fail_msg = kState.str(to, "failMsg");
+      t.error_code = kState.str(to, "errorCode");
+      t.error_msg = kState.str(to, "errorMsg");
+      t.credit_cost = kState.dbl(to, "creditCost");
+      t.video_sha256 = kState.str(to, "videoSha256");
+      t.video_bytes = kState.u64(to, "videoBytes");
+      t.cover_sha256 = kState.str(to, "coverSha256");
+      t.cover_bytes = kState.u64(to, "coverBytes");
       Account& a = account(t.account);
       a.tasks.push_back(t.id);  // the array is in seq order
       if (is_running(t.status)) a.running.push_back(t.id);
@@ -377,7 +306,7 @@ class JuhuoModule final : public Module {
  private:
   // ---- routing ----
 
-  Response route(const Request& req, std::string_view path) {
+  Response route(const Request& req, std::string_view path) override {
     if (path.starts_with("/oss/")) return oss(req, path.substr(5));
     if (path.starts_with("/cdn/output/")) return cdn(req, path.substr(12));
     constexpr std::string_view api = "/open-api/v1";
@@ -401,8 +330,7 @@ class JuhuoModule final : public Module {
   // `submit`: a rejection counts as a rejected submit.
   template <class F>
   Response need(const Request& req, std::string_view method, bool submit, F&& f) {
-    const bool head_ok = method == "GET" && req.method == "HEAD";
-    if (req.method != method && !head_ok) {
+    if (!method_is(req, method)) {
       if (submit) s_.count_rejected_submit();
       return error("4000", "参数错误:该接口仅支持" + std::string(method) + "请求", 405);
     }
@@ -426,17 +354,10 @@ class JuhuoModule final : public Module {
     return accounts_.emplace(fp, std::move(a)).first->second;
   }
 
-  static std::optional<json::object> parse_object(const std::string& body) {
-    boost::system::error_code ec;
-    json::value v = json::parse(body, ec);
-    if (ec || !v.is_object()) return std::nullopt;
-    return std::move(v.as_object());
-  }
-
   // ---- presign + PUT ----
 
   Response presign(const Request& req, const std::string& fp) {
-    auto body = parse_object(req.body);
+    auto body = parse_json_object(req.body);
     if (!body) return bad_param("请求体不是合法的JSON对象");
     const json::value* fn = body->if_contains("fileName");
     if (!fn || fn->is_null() || (fn->is_string() && fn->get_string().empty())) return bad_param("fileName不能为空");
@@ -545,7 +466,7 @@ class JuhuoModule final : public Module {
   }
 
   Response submit_checked(const Request& req, const std::string& fp) {
-    auto parsed = parse_object(req.body);
+    auto parsed = parse_json_object(req.body);
     if (!parsed) return bad_param("请求体不是合法的JSON对象");
     const json::object& body = *parsed;
     Account& acc = account(fp);
@@ -656,11 +577,8 @@ class JuhuoModule final : public Module {
   }
 
   std::string new_task_id() {
-    static const char* hex = "0123456789abcdef";
     for (;;) {
-      std::string id = "gen_";
-      std::uint64_t r = rng_();
-      for (int i = 0; i < 12; ++i, r >>= 4) id.push_back(hex[r & 15]);
+      std::string id = "gen_" + random_hex(rng_, 12);
       if (!tasks_.count(id)) return id;
     }
   }
@@ -688,8 +606,7 @@ class JuhuoModule final : public Module {
   std::string signed_cdn_url(const Request& req, const std::string& file) const {
     const std::string path = std::string(kPrefix) + "/cdn/output/" + file;
     const std::int64_t expires = s_.now_s() + s_.options->url_ttl.count();
-    return "http://" + req.authority() + path + "?expires=" + std::to_string(expires) +
-           "&token=" + s_.signer->token(path, expires);
+    return signed_url(*s_.signer, req.authority(), path, expires);
   }
 
   Response query(const Request& req, const std::string& fp, const std::string& id) {
@@ -699,12 +616,8 @@ class JuhuoModule final : public Module {
   }
 
   static std::optional<std::int64_t> positive_param(const Request& req, std::string_view name, std::int64_t def) {
-    const auto v = req.query_param(name);
-    if (!v || v->empty()) return def;
-    if (v->size() > 9 || !std::all_of(v->begin(), v->end(), [](char c) { return c >= '0' && c <= '9'; }))
-      return std::nullopt;
-    const std::int64_t n = std::stoll(*v);
-    if (n < 1) return std::nullopt;
+    const auto n = decimal_query_param(req, name, def);
+    if (!n || *n < 1) return std::nullopt;
     return n;
   }
 
@@ -730,20 +643,12 @@ class JuhuoModule final : public Module {
   // ---- CDN ----
 
   Response cdn(const Request& req, std::string_view file) {
-    if (req.method != "GET" && req.method != "HEAD") {
-      Response r(405, "text/plain", "method not allowed\n");
-      r.set("Allow", "GET, HEAD");
-      return r;
-    }
-    const auto verdict =
-        s_.signer->verify(req.path(), req.query_param("expires"), req.query_param("token"), s_.now_s());
-    if (verdict != UrlSigner::Verdict::ok)
-      return Response(403, "text/plain", std::string("403 Forbidden: ") + emulator::to_string(verdict) + "\n");
+    if (auto refused = check_signed_download(req, s_)) return *refused;
     const bool video = file.ends_with(".mp4");
-    if (!video && !file.ends_with(".jpg")) return Response(404, "text/plain", "404 Not Found\n");
+    if (!video && !file.ends_with(".jpg")) return plain_not_found();
     const std::string id(file.substr(0, file.size() - 4));
     auto it = tasks_.find(id);
-    if (it == tasks_.end() || it->second.status != St::success) return Response(404, "text/plain", "404 Not Found\n");
+    if (it == tasks_.end() || it->second.status != St::success) return plain_not_found();
     const Task& t = it->second;
     if (video) return serve_bytes(req, juhuo_video_bytes(t.id, t.prompt), "video/mp4", t.video_sha256);
     return serve_bytes(req, juhuo_cover_bytes(t.id), "image/jpeg", t.cover_sha256);
@@ -753,7 +658,7 @@ class JuhuoModule final : public Module {
 
   // Moves every running task through the stages that ended by `now`, then
   // starts queued tasks where the account has free slots.
-  void advance(std::int64_t now) {
+  void advance(std::int64_t now) override {
     bool changed = false;
     for (auto& [fp, acc] : accounts_) {
       if (acc.running.empty() && acc.queued.empty()) continue;
@@ -806,9 +711,6 @@ class JuhuoModule final : public Module {
     return changed;
   }
 
-  Services s_;
-  mutable std::mutex mu_;
-  std::mt19937_64 rng_;
   std::uint64_t seq_ = 0;
   std::map<std::string, Account> accounts_;       // by key fingerprint
   std::unordered_map<std::string, Task> tasks_;  // by task id
@@ -827,37 +729,12 @@ double juhuo_credit_cost(std::string_view model, int resolution, int duration) {
 }
 
 std::string juhuo_video_bytes(std::string_view task_id, std::string_view prompt) {
-  const std::string_view sample = asset_sample_mp4();
-  std::string payload = "reelbatch juhuo emulator\ntaskId=";
-  payload += task_id;
-  payload += "\nprompt=";
-  payload += prompt;
-  payload += "\n";
-  const auto box_size = static_cast<std::uint32_t>(8 + payload.size());
-  std::string out;
-  out.reserve(sample.size() + box_size);
-  out.append(sample);
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((box_size >> shift) & 0xff));
-  out.append("free");
-  out.append(payload);
-  return out;
+  return mp4_with_free_box("reelbatch juhuo emulator\ntaskId=" + std::string(task_id) + "\nprompt=" + std::string(prompt) +
+                           "\n");
 }
 
 std::string juhuo_cover_bytes(std::string_view task_id) {
-  const std::string_view jpeg = asset_cover_jpg();
-  std::string comment = "reelbatch juhuo emulator taskId=";
-  comment += task_id;
-  const auto len = static_cast<std::uint16_t>(comment.size() + 2);
-  std::string out;
-  out.reserve(jpeg.size() + len + 2);
-  out.append(jpeg.substr(0, 2));  // SOI
-  out.push_back(static_cast<char>(0xFF));
-  out.push_back(static_cast<char>(0xFE));  // COM
-  out.push_back(static_cast<char>(len >> 8));
-  out.push_back(static_cast<char>(len & 0xff));
-  out.append(comment);
-  out.append(jpeg.substr(2));
-  return out;
+  return jpeg_with_comment("reelbatch juhuo emulator taskId=" + std::string(task_id));
 }
 
 }  // namespace reelbatch::emulator

@@ -13,6 +13,7 @@
 #include <random>
 #include <unordered_map>
 
+#include "providers/emulator/module_util.hpp"
 #include "src/common/sha256.hpp"
 #include "src/common/text.hpp"
 
@@ -103,18 +104,7 @@ constexpr std::array<FailureKind, 2> kFailures{{
     {"generation_failed", "视频生成失败 (the upstream generation failed)"},
 }};
 
-// Uniform in [0, 1) from (seed, n).
-double unit_hash(std::uint64_t seed, std::uint64_t n, std::string_view salt) {
-  const std::string h = sha256_hex(std::to_string(seed) + ":" + std::to_string(n) + ":openai:" + std::string(salt));
-  const std::uint64_t v = std::stoull(h.substr(0, 13), nullptr, 16);  // 52 bits
-  return static_cast<double>(v) / static_cast<double>(1ull << 52);
-}
-
 // ---- responses ---------------------------------------------------------------------------
-
-Response json_response(int status, const json::value& v) {
-  return Response(status, "application/json", json::serialize(v));
-}
 
 Response api_error(int status, std::string message, std::string_view type, std::string_view code,
                    std::string_view param = {}) {
@@ -226,13 +216,7 @@ std::int64_t run_ms(const Task& t) {
   return kRunBaseMs + kRunPerSecondMs * static_cast<std::int64_t>(std::min(t.duration, 120));
 }
 
-const json::value& at(const json::object& o, std::string_view k) {
-  auto it = o.find(k);
-  if (it == o.end()) throw std::runtime_error("openai state: missing field " + std::string(k));
-  return it->value();
-}
-std::string str(const json::object& o, std::string_view k) { return std::string(at(o, k).as_string()); }
-std::int64_t i64(const json::object& o, std::string_view k) { return at(o, k).to_number<std::int64_t>(); }
+constexpr StateReader kState{"openai"};  // persisted-state fields
 
 bool is_digits(std::string_view s) {
   return !s.empty() && s.size() <= 9 && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
@@ -261,27 +245,13 @@ std::optional<std::string> image_type(const Part& p) {
 
 // ---- the module ---------------------------------------------------------------------------------
 
-class OpenAiModule final : public Module {
+class OpenAiModule final : public ModuleBase {
  public:
-  explicit OpenAiModule(Services s) : s_(std::move(s)), rng_(std::random_device{}()) {}
+  explicit OpenAiModule(Services s) : ModuleBase(std::move(s)) {}
 
   std::string name() const override { return std::string(kName); }
 
-  Response handle(const Request& req, std::string_view path) override {
-    std::lock_guard lk(mu_);
-    try {
-      advance(s_.now_ms());
-      return route(req, path);
-    } catch (const std::exception& e) {
-      spdlog::error("openai emulator: {} {}: {}", req.method, path, e.what());
-      return api_error(500, "The server had an error while processing your request.", "server_error", "");
-    }
-  }
-
-  void tick(std::int64_t now_ms) override {
-    std::lock_guard lk(mu_);
-    advance(now_ms);
-  }
+  Response internal_error() override { return api_error(500, "The server had an error while processing your request.", "server_error", ""); }
 
   bool busy() const override {
     std::lock_guard lk(mu_);
@@ -292,11 +262,8 @@ class OpenAiModule final : public Module {
 
   json::value save() const override {
     std::lock_guard lk(mu_);
-    std::vector<const Task*> order;
-    for (const auto& [id, t] : tasks_) order.push_back(&t);
-    std::sort(order.begin(), order.end(), [](const Task* a, const Task* b) { return a->seq < b->seq; });
     json::array tasks;
-    for (const Task* t : order) {
+    for (const Task* t : in_seq_order(tasks_)) {
       tasks.push_back(json::object{
           {"id", t->id},
           {"account", t->account},
@@ -324,30 +291,30 @@ class OpenAiModule final : public Module {
   void load(const json::value& state) override {
     std::lock_guard lk(mu_);
     const auto& o = state.as_object();
-    seq_ = at(o, "seq").to_number<std::uint64_t>();
+    seq_ = kState.u64(o, "seq");
     tasks_.clear();
-    for (const auto& tv : at(o, "tasks").as_array()) {
+    for (const auto& tv : kState.at(o, "tasks").as_array()) {
       const auto& to = tv.as_object();
       Task t;
-      t.id = str(to, "id");
-      t.account = str(to, "account");
-      t.seq = at(to, "seq").to_number<std::uint64_t>();
-      t.model = str(to, "model");
+      t.id = kState.str(to, "id");
+      t.account = kState.str(to, "account");
+      t.seq = kState.u64(to, "seq");
+      t.model = kState.str(to, "model");
       if (!shape_of(t.model)) throw std::runtime_error("openai state: unknown model " + t.model);
-      t.prompt = str(to, "prompt");
-      t.size = str(to, "size");
-      t.duration = static_cast<int>(i64(to, "duration"));
-      t.seconds_given = at(to, "secondsGiven").as_bool();
-      if (!at(to, "seed").is_null()) t.seed = i64(to, "seed");
-      t.status = st_from(at(to, "status").as_string());
-      t.created_ms = i64(to, "createdMs");
-      t.stage_start = i64(to, "stageStart");
-      t.completed_ms = i64(to, "completedMs");
-      t.will_fail = at(to, "willFail").as_bool();
-      t.fail_code = str(to, "failCode");
-      t.fail_msg = str(to, "failMsg");
-      t.video_sha256 = str(to, "videoSha256");
-      t.video_bytes = at(to, "videoBytes").to_number<std::uint64_t>();
+      t.prompt = kState.str(to, "prompt");
+      t.size = kState.str(to, "size");
+      t.duration = static_cast<int>(kState.i64(to, "duration"));
+      t.seconds_given = kState.at(to, "secondsGiven").as_bool();
+      if (!kState.at(to, "seed").is_null()) t.seed = kState.i64(to, "seed");
+      t.status = st_from(kState.at(to, "status").as_string());
+      t.created_ms = kState.i64(to, "createdMs");
+      t.stage_start = kState.i64(to, "stageStart");
+      t.completed_ms = kState.i64(to, "completedMs");
+      t.will_fail = kState.at(to, "willFail").as_bool();
+      t.fail_code = kState.str(to, "failCode");
+      t.fail_msg = kState.str(to, "failMsg");
+      t.video_sha256 = kState.str(to, "videoSha256");
+      t.video_bytes = kState.u64(to, "videoBytes");
       tasks_[t.id] = std::move(t);
     }
   }
@@ -355,7 +322,7 @@ class OpenAiModule final : public Module {
  private:
   // ---- routing ----
 
-  Response route(const Request& req, std::string_view path) {
+  Response route(const Request& req, std::string_view path) override {
     if (path.starts_with("/cdn/")) return cdn(req, path.substr(5));
     // Method check first (405), then auth (401 for the API, 403 for downloads).
     const bool get = req.method == "GET" || req.method == "HEAD";
@@ -420,14 +387,9 @@ class OpenAiModule final : public Module {
   // The key's fingerprint for "Authorization: Bearer <non-empty key>".
   static std::optional<std::string> api_key(const Request& req) {
     const std::string auth = req.header("Authorization");
-    constexpr std::string_view bearer = "Bearer ";
-    if (auth.size() <= bearer.size() || !iequals(std::string_view(auth).substr(0, bearer.size()), bearer))
-      return std::nullopt;
-    std::string_view key = std::string_view(auth).substr(bearer.size());
-    while (!key.empty() && key.front() == ' ') key.remove_prefix(1);
-    while (!key.empty() && key.back() == ' ') key.remove_suffix(1);
-    if (key.empty()) return std::nullopt;
-    return key_fingerprint(key);
+    const auto key = bearer_key(auth);
+    if (!key) return std::nullopt;
+    return key_fingerprint(*key);
   }
 
   static Response unauthorized() {
@@ -567,10 +529,10 @@ class OpenAiModule final : public Module {
     t.created_ms = now;
     t.stage_start = now;
     const double fail_rate = s_.options->fail_rate;
-    t.will_fail = fail_rate > 0 && unit_hash(s_.options->seed, t.seq, "fail") < fail_rate;
+    t.will_fail = fail_rate > 0 && unit_hash(s_.options->seed, t.seq, "openai:fail") < fail_rate;
     if (t.will_fail) {
       const auto& k =
-          kFailures[static_cast<std::size_t>(unit_hash(s_.options->seed, t.seq, "kind") * kFailures.size()) %
+          kFailures[static_cast<std::size_t>(unit_hash(s_.options->seed, t.seq, "openai:kind") * kFailures.size()) %
                     kFailures.size()];
       t.fail_code = std::string(k.code);
       t.fail_msg = std::string(k.message);
@@ -614,15 +576,9 @@ class OpenAiModule final : public Module {
   }
 
   std::string new_task_id(const Shape& shape) {
-    static const char* hex = "0123456789abcdef";
     for (;;) {
-      std::string id = shape.submit == Submit::openai_object ? "video_" : "video-task-";
-      const int n = shape.submit == Submit::openai_object ? 32 : 12;
-      std::uint64_t r = rng_();
-      for (int i = 0; i < n; ++i, r >>= 4) {
-        if (i == 16) r = rng_();
-        id.push_back(hex[r & 15]);
-      }
+      const bool openai_object = shape.submit == Submit::openai_object;
+      const std::string id = (openai_object ? "video_" : "video-task-") + random_hex(rng_, openai_object ? 32 : 12);
       if (!tasks_.count(id)) return id;
     }
   }
@@ -636,8 +592,7 @@ class OpenAiModule final : public Module {
   std::string cdn_url(const Request& req, const Task& t) const {
     const std::string path = std::string(kPrefix) + "/cdn/" + t.id + ".mp4";
     const std::int64_t expires = s_.now_s() + kOpenAiCdnUrlTtl.count();
-    return "http://" + req.authority() + path + "?expires=" + std::to_string(expires) +
-           "&token=" + s_.signer->token(path, expires);
+    return signed_url(*s_.signer, req.authority(), path, expires);
   }
 
   int progress(const Task& t) const {
@@ -736,25 +691,17 @@ class OpenAiModule final : public Module {
   }
 
   Response cdn(const Request& req, std::string_view file) {
-    if (req.method != "GET" && req.method != "HEAD") {
-      Response r(405, "text/plain", "method not allowed\n");
-      r.set("Allow", "GET, HEAD");
-      return r;
-    }
-    const auto verdict =
-        s_.signer->verify(req.path(), req.query_param("expires"), req.query_param("token"), s_.now_s());
-    if (verdict != UrlSigner::Verdict::ok)
-      return Response(403, "text/plain", std::string("403 Forbidden: ") + emulator::to_string(verdict) + "\n");
-    if (!file.ends_with(".mp4")) return Response(404, "text/plain", "404 Not Found\n");
+    if (auto refused = check_signed_download(req, s_)) return *refused;
+    if (!file.ends_with(".mp4")) return plain_not_found();
     auto it = tasks_.find(std::string(file.substr(0, file.size() - 4)));
-    if (it == tasks_.end() || it->second.status != St::done) return Response(404, "text/plain", "404 Not Found\n");
+    if (it == tasks_.end() || it->second.status != St::done) return plain_not_found();
     const Task& t = it->second;
     return serve_bytes(req, openai_video_bytes(t.id, t.prompt), "video/mp4", t.video_sha256);
   }
 
   // ---- time ----
 
-  void advance(std::int64_t now) {
+  void advance(std::int64_t now) override {
     bool changed = false;
     for (auto& [id, t] : tasks_) {
       while (t.status == St::queued || t.status == St::running) {
@@ -778,9 +725,6 @@ class OpenAiModule final : public Module {
     if (changed) s_.state_changed();
   }
 
-  Services s_;
-  mutable std::mutex mu_;
-  std::mt19937_64 rng_;
   std::uint64_t seq_ = 0;
   std::unordered_map<std::string, Task> tasks_;
 };
@@ -792,20 +736,8 @@ std::unique_ptr<Module> make_openai_module(Services services) {
 }
 
 std::string openai_video_bytes(std::string_view task_id, std::string_view prompt) {
-  const std::string_view sample = asset_sample_mp4();
-  std::string payload = "reelbatch openai emulator\nid=";
-  payload += task_id;
-  payload += "\nprompt=";
-  payload += prompt;
-  payload += "\n";
-  const auto box_size = static_cast<std::uint32_t>(8 + payload.size());
-  std::string out;
-  out.reserve(sample.size() + box_size);
-  out.append(sample);
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((box_size >> shift) & 0xff));
-  out.append("free");
-  out.append(payload);
-  return out;
+  return mp4_with_free_box("reelbatch openai emulator\nid=" + std::string(task_id) + "\nprompt=" + std::string(prompt) +
+                           "\n");
 }
 
 }  // namespace reelbatch::emulator

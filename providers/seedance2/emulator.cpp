@@ -1,14 +1,12 @@
 // The Seedance 2.0 API emulator. See emulator.hpp for the behaviour and the
 // interpretations of the API document.
 #include "providers/seedance2/emulator.hpp"
+#include "providers/emulator/module_util.hpp"
 
 #include "src/common/sha256.hpp"
 #include "src/common/text.hpp"
 #include "src/net/http_client.hpp"
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
@@ -25,7 +23,6 @@
 #include <mutex>
 #include <optional>
 #include <random>
-#include <thread>
 #include <unordered_map>
 
 namespace reelbatch::emulator {
@@ -115,11 +112,6 @@ constexpr std::array<std::string_view, 3> kResolutions = {"480p", "720p", "1080p
 constexpr std::array<std::string_view, 6> kRatios = {"16:9", "9:16", "4:3", "3:4", "1:1", "21:9"};
 constexpr std::array<std::string_view, 5> kContentKinds = {"text", "image_url", "video_url", "audio_url", "sample_id"};
 
-template <std::size_t N>
-bool one_of(const std::array<std::string_view, N>& set, std::string_view v) {
-  return std::find(set.begin(), set.end(), v) != set.end();
-}
-
 // Doc 计费说明: credits per second.
 double per_second(std::string_view model, std::string_view resolution) {
   const bool fast = model == "seedance-2.0-fast";
@@ -128,17 +120,10 @@ double per_second(std::string_view model, std::string_view resolution) {
   return fast ? 1.44 : 1.8;
 }
 
-double round2(double v) { return std::round(v * 100.0) / 100.0; }
-
 const ContentType* find_content_type(std::string_view mime) {
   for (const auto& c : kContentTypes)
     if (c.mime == mime) return &c;
   return nullptr;
-}
-
-std::size_t code_points(std::string_view s) {
-  return static_cast<std::size_t>(
-      std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
 }
 
 bool valid_api_key(std::string_view k) {
@@ -166,96 +151,35 @@ std::string encode_path(std::string_view s) {
   return out;
 }
 
-std::int64_t scaled_ms(const Services& s, std::int64_t ms) { return s.scaled(milliseconds(ms)).count(); }
-
-// Uniform in [0, 1) from (seed, n).
-double unit_hash(std::uint64_t seed, std::uint64_t n, std::string_view salt) {
-  const std::string h = sha256_hex(std::to_string(seed) + ":" + std::to_string(n) + ":" + std::string(salt));
-  const std::uint64_t v = std::stoull(h.substr(0, 13), nullptr, 16);  // 52 bits
-  return static_cast<double>(v) / static_cast<double>(1ull << 52);
-}
-
-std::string iso8601(std::int64_t ms) {
-  using namespace std::chrono;
-  const sys_time<milliseconds> tp{milliseconds(ms)};
-  const auto day = floor<days>(tp);
-  const year_month_day ymd{day};
-  const hh_mm_ss hms{floor<seconds>(tp - day)};
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02dZ", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
-                static_cast<int>(hms.seconds().count()));
-  return buf;
-}
-
 // ---- JSON output ------------------------------------------------------------------
 
-// Like json::serialize, but doubles as the doc writes them: 10000, 3250.5, 14.4.
-void dump(const json::value& v, std::string& out) {
-  switch (v.kind()) {
-    case json::kind::double_: {
-      const double d = v.get_double();
-      if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 1e15) {
-        out += std::to_string(static_cast<std::int64_t>(d));
-      } else {
-        char buf[64];
-        const auto r = std::to_chars(buf, buf + sizeof buf, d);
-        out.append(buf, r.ptr);
-      }
-      return;
-    }
-    case json::kind::array: {
-      out += '[';
-      bool first = true;
-      for (const auto& e : v.get_array()) {
-        if (!first) out += ',';
-        first = false;
-        dump(e, out);
-      }
-      out += ']';
-      return;
-    }
-    case json::kind::object: {
-      out += '{';
-      bool first = true;
-      for (const auto& kv : v.get_object()) {
-        if (!first) out += ',';
-        first = false;
-        out += json::serialize(kv.key());
-        out += ':';
-        dump(kv.value(), out);
-      }
-      out += '}';
-      return;
-    }
-    default:
-      out += json::serialize(v);
+// Doubles as the doc writes them: 10000, 3250.5, 14.4.
+void doc_number(double d, std::string& out) {
+  if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 1e15) {
+    out += std::to_string(static_cast<std::int64_t>(d));
+  } else {
+    char buf[64];
+    const auto r = std::to_chars(buf, buf + sizeof buf, d);
+    out.append(buf, r.ptr);
   }
 }
 
-std::string dump(const json::value& v) {
-  std::string s;
-  dump(v, s);
-  return s;
-}
-
-Response json_response(int http_status, const json::value& v) {
-  return Response(http_status, "application/json; charset=utf-8", dump(v));
+Response answer(int http_status, const json::value& v) {
+  return json_response(http_status, v, "application/json; charset=utf-8", doc_number);
 }
 
 json::object envelope(json::value result) {
   return json::object{{"code", "200"}, {"message", "Success"}, {"result", std::move(result)}};
 }
 
-Response ok(json::value result) { return json_response(200, envelope(std::move(result))); }
+Response ok(json::value result) { return answer(200, envelope(std::move(result))); }
 
 // A documented error with its documented HTTP status.
 Response error(std::string_view code, std::string message = {}) {
   const CodeSpec* spec = find_code(code);
   const int status = spec ? spec->http : 500;
   if (message.empty() && spec) message = std::string(spec->message);
-  return json_response(status, json::object{{"code", code}, {"message", std::move(message)}});
+  return answer(status, json::object{{"code", code}, {"message", std::move(message)}});
 }
 
 Response invalid(const std::string& detail) { return error("INVALID_PARAMETER", "Invalid parameter: " + detail); }
@@ -272,65 +196,31 @@ Response s3_error(int status, std::string_view code, std::string_view message) {
 
 // ---- callback delivery ------------------------------------------------------------
 
-// POSTs callback bodies on its own io_context and thread, so the module needs
-// nothing from the framework. Thread-safe: send() may be called from any thread.
-class CallbackSender {
- public:
-  CallbackSender()
-      : io_(std::make_unique<asio::io_context>()),
-        guard_(asio::make_work_guard(*io_)),
-        client_(std::make_unique<HttpClient>(io_->get_executor())),
-        thread_([this] { io_->run(); }) {}
-
-  ~CallbackSender() {
-    guard_.reset();
-    io_->stop();
-    thread_.join();
-    io_.reset();  // destroys unfinished deliveries while the client still exists
-    client_.reset();
-  }
-
-  void send(std::string url, std::string body, std::vector<milliseconds> waits) {
-    asio::co_spawn(*io_, deliver(std::move(url), std::move(body), std::move(waits)), [](std::exception_ptr e) {
-      if (!e) return;
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& x) {
-        spdlog::error("seedance2 emulator: callback delivery ended by exception: {}", x.what());
-      }
-    });
-  }
-
- private:
-  asio::awaitable<void> deliver(std::string url, std::string body, std::vector<milliseconds> waits) {
-    for (std::size_t attempt = 0;; ++attempt) {
-      HttpRequest req;
-      req.method = "POST";
-      req.url = url;
-      req.headers = {{"Content-Type", "application/json"}};
-      req.body = body;
-      req.timeout = milliseconds(10000);
-      auto r = co_await client_->async_request(std::move(req));
-      if (r && r->status >= 200 && r->status < 300) {
-        spdlog::debug("seedance2 emulator: callback delivered (attempt {})", attempt + 1);
-        co_return;
-      }
-      const std::string why = r ? "HTTP " + std::to_string(r->status) : r.error().message;
-      if (attempt >= waits.size()) {
-        spdlog::warn("seedance2 emulator: callback gave up after {} attempts: {}", attempt + 1, why);
-        co_return;
-      }
-      spdlog::info("seedance2 emulator: callback attempt {} failed ({}); retrying", attempt + 1, why);
-      asio::steady_timer timer(*io_, waits[attempt]);
-      co_await timer.async_wait(asio::use_awaitable);
+// POSTs one callback body, retrying after each of `waits`.
+asio::awaitable<void> deliver_callback(HttpClient& client, std::string url, std::string body,
+                                       std::vector<milliseconds> waits) {
+  for (std::size_t attempt = 0;; ++attempt) {
+    HttpRequest req;
+    req.method = "POST";
+    req.url = url;
+    req.headers = {{"Content-Type", "application/json"}};
+    req.body = body;
+    req.timeout = milliseconds(10000);
+    auto r = co_await client.async_request(std::move(req));
+    if (r && r->status >= 200 && r->status < 300) {
+      spdlog::debug("seedance2 emulator: callback delivered (attempt {})", attempt + 1);
+      co_return;
     }
+    const std::string why = r ? "HTTP " + std::to_string(r->status) : r.error().message;
+    if (attempt >= waits.size()) {
+      spdlog::warn("seedance2 emulator: callback gave up after {} attempts: {}", attempt + 1, why);
+      co_return;
+    }
+    spdlog::info("seedance2 emulator: callback attempt {} failed ({}); retrying", attempt + 1, why);
+    asio::steady_timer timer(client.get_executor(), waits[attempt]);
+    co_await timer.async_wait(asio::use_awaitable);
   }
-
-  std::unique_ptr<asio::io_context> io_;
-  asio::executor_work_guard<asio::io_context::executor_type> guard_;
-  std::unique_ptr<HttpClient> client_;
-  std::thread thread_;
-};
+}
 
 // ---- model ---------------------------------------------------------------------
 
@@ -383,42 +273,17 @@ std::int64_t processing_ms(const Task& t) {
   return t.model == "seedance-2.0-fast" ? base * 6 / 10 : base;
 }
 
-// Field accessors for the persisted state.
-const json::value& at(const json::object& o, std::string_view k) {
-  auto it = o.find(k);
-  if (it == o.end()) throw std::runtime_error("seedance2 state: missing field " + std::string(k));
-  return it->value();
-}
-std::string str(const json::object& o, std::string_view k) { return std::string(at(o, k).as_string()); }
-std::int64_t i64(const json::object& o, std::string_view k) { return at(o, k).to_number<std::int64_t>(); }
-double dbl(const json::object& o, std::string_view k) { return at(o, k).to_number<double>(); }
-std::uint64_t u64(const json::object& o, std::string_view k) { return at(o, k).to_number<std::uint64_t>(); }
+constexpr StateReader kState{"seedance2"};  // persisted-state fields
 
 // ---- the module -------------------------------------------------------------------
 
-class Seedance2Module final : public Module {
+class Seedance2Module final : public ModuleBase {
  public:
-  explicit Seedance2Module(Services s) : s_(std::move(s)), rng_(std::random_device{}()) {}
-
-  ~Seedance2Module() override { callbacks_.reset(); }
+  explicit Seedance2Module(Services s) : ModuleBase(std::move(s)) {}
 
   std::string name() const override { return std::string(kName); }
 
-  Response handle(const Request& req, std::string_view path) override {
-    std::lock_guard lk(mu_);
-    try {
-      advance(s_.now_ms());
-      return route(req, path);
-    } catch (const std::exception& e) {
-      spdlog::error("seedance2 emulator: {} {}: {}", req.method, path, e.what());
-      return error("INTERNAL_ERROR");
-    }
-  }
-
-  void tick(std::int64_t now_ms) override {
-    std::lock_guard lk(mu_);
-    advance(now_ms);
-  }
+  Response internal_error() override { return error("INTERNAL_ERROR"); }
 
   bool busy() const override {
     std::lock_guard lk(mu_);
@@ -444,11 +309,8 @@ class Seedance2Module final : public Module {
       presigned[path] =
           json::object{{"account", p.account}, {"file_path", p.file_path}, {"content_type", p.content_type}};
     // Tasks in seq order, so load() rebuilds the per-account lists in order.
-    std::vector<const Task*> ordered;
-    for (const auto& [id, t] : tasks_) ordered.push_back(&t);
-    std::sort(ordered.begin(), ordered.end(), [](const Task* a, const Task* b) { return a->seq < b->seq; });
     json::array tasks;
-    for (const Task* t : ordered) {
+    for (const Task* t : in_seq_order(tasks_)) {
       tasks.push_back(json::object{
           {"task_id", t->id},
           {"account", t->account},
@@ -491,60 +353,60 @@ class Seedance2Module final : public Module {
   void load(const json::value& state) override {
     std::lock_guard lk(mu_);
     const auto& o = state.as_object();
-    seq_ = u64(o, "seq");
+    seq_ = kState.u64(o, "seq");
     accounts_.clear();
     tasks_.clear();
     presigned_.clear();
     expiries_.clear();
-    for (const auto& kv : at(o, "accounts").as_object()) {
+    for (const auto& kv : kState.at(o, "accounts").as_object()) {
       const auto& ao = kv.value().as_object();
       Account a;
-      a.total = dbl(ao, "total_credits");
-      a.used = dbl(ao, "used_credits");
-      for (const auto& ukv : at(ao, "uploads").as_object()) {
+      a.total = kState.dbl(ao, "total_credits");
+      a.used = kState.dbl(ao, "used_credits");
+      for (const auto& ukv : kState.at(ao, "uploads").as_object()) {
         const auto& uo = ukv.value().as_object();
         a.uploads[std::string(ukv.key())] =
-            Upload{str(uo, "content_type"), u64(uo, "size"), str(uo, "sha256"), i64(uo, "uploaded_at")};
+            Upload{kState.str(uo, "content_type"), kState.u64(uo, "size"), kState.str(uo, "sha256"), kState.i64(uo, "uploaded_at")};
       }
       accounts_[std::string(kv.key())] = std::move(a);
     }
-    for (const auto& kv : at(o, "presigned").as_object()) {
+    for (const auto& kv : kState.at(o, "presigned").as_object()) {
       const auto& po = kv.value().as_object();
-      presigned_[std::string(kv.key())] = Presigned{str(po, "account"), str(po, "file_path"), str(po, "content_type")};
+      presigned_[std::string(kv.key())] = Presigned{kState.str(po, "account"), kState.str(po, "file_path"), kState.str(po, "content_type")};
     }
-    for (const auto& tv : at(o, "tasks").as_array()) {
+    for (const auto& tv : kState.at(o, "tasks").as_array()) {
       const auto& to = tv.as_object();
       Task t;
-      t.id = str(to, "task_id");
-      t.account = str(to, "account");
-      t.authority = str(to, "authority");
-      t.seq = u64(to, "seq");
-      t.model = str(to, "model");
-      t.resolution = str(to, "resolution");
-      t.ratio = str(to, "ratio");
-      t.prompt = str(to, "prompt");
-      t.callback_url = str(to, "callback_url");
-      t.duration = static_cast<int>(i64(to, "duration"));
-      t.generate_audio = at(to, "generate_audio").as_bool();
-      t.watermark = at(to, "watermark").as_bool();
-      t.return_last_frame = at(to, "return_last_frame").as_bool();
-      if (!at(to, "seed").is_null()) t.seed = i64(to, "seed");
-      t.content = at(to, "content").as_array();
-      t.status = status_from(at(to, "status").as_string());
-      t.created_ms = i64(to, "created_ms");
-      t.updated_ms = i64(to, "updated_ms");
-      t.stage_start = i64(to, "stage_start");
-      t.completed_ms = i64(to, "completed_ms");
-      t.will_fail = at(to, "will_fail").as_bool();
-      t.fail_code = str(to, "fail_code");
-      t.fail_msg = str(to, "fail_msg");
-      t.error_code = str(to, "error_code");
-      t.error_msg = str(to, "error_msg");
-      t.price = dbl(to, "price");
-      t.video_sha256 = str(to, "video_sha256");
-      t.video_bytes = u64(to, "video_bytes");
-      t.frame_sha256 = str(to, "frame_sha256");
-      t.frame_bytes = u64(to, "frame_bytes");
+      t.id = kState.str(to, "task_id");
+      t.account = kState.str(to, "account");
+      t.authority = kState.str(to, "authority");
+      t.seq = kState.u64(to, "seq");
+      t.model = kState.str(to, "model");
+      t.resolution = kState.str(to, "resolution");
+      t.ratio = kState.str(to, "ratio");
+      t.prompt = kState.str(to, "prompt");
+      t.callback_url = kState.str(to, "callback_url");
+      t.duration = static_cast<int>(kState.i64(to, "duration"));
+      t.generate_audio = kState.at(to, "generate_audio").as_bool();
+      t.watermark = kState.at(to, "watermark").as_bool();
+      t.return_last_frame = kState.at(to, "return_last_frame").as_bool();
+      if (!kState.at(to, "seed").is_null()) t.seed = kState.i64(to, "seed");
+      t.content = kState.at(to, "content").as_array();
+      t.status = status_from(kState.at(to, "status").as_string());
+      t.created_ms = kState.i64(to, "created_ms");
+      t.updated_ms = kState.i64(to, "updated_ms");
+      t.stage_start = kState.i64(to, "stage_start");
+      t.completed_ms = kState.i64(to, "completed_ms");
+      t.will_fail = kState.at(to, "will_fail").as_bool();
+      t.fail_code = kState.str(to, "fail_code");
+      t.fail_msg = kState.str(to, "fail_msg");
+      t.error_code = kState.str(to, "error_code");
+      t.error_msg = kState.str(to, "error_msg");
+      t.price = kState.dbl(to, "price");
+      t.video_sha256 = kState.str(to, "video_sha256");
+      t.video_bytes = kState.u64(to, "video_bytes");
+      t.frame_sha256 = kState.str(to, "frame_sha256");
+      t.frame_bytes = kState.u64(to, "frame_bytes");
       Account& a = account(t.account);
       a.tasks.push_back(t.id);
       if (!is_terminal(t.status)) a.active.push_back(t.id);
@@ -556,7 +418,7 @@ class Seedance2Module final : public Module {
  private:
   // ---- routing ----
 
-  Response route(const Request& req, std::string_view path) {
+  Response route(const Request& req, std::string_view path) override {
     if (path.starts_with("/s3/")) return s3_put(req);
     if (path.starts_with("/cdn/")) return cdn(req, path.substr(5));
     constexpr std::string_view api = "/api/v1/video";
@@ -586,18 +448,17 @@ class Seedance2Module final : public Module {
   }
 
   static Response not_found() {
-    return json_response(404, json::object{{"code", "NOT_FOUND"}, {"message", "Not found"}});
+    return answer(404, json::object{{"code", "NOT_FOUND"}, {"message", "Not found"}});
   }
 
   // Checks the method and the API key, then calls `f(req, fingerprint)`.
   // `submit`: a rejection counts as a rejected submit.
   template <class F>
   Response need(const Request& req, std::string_view method, bool submit, F&& f) {
-    const bool head_ok = method == "GET" && req.method == "HEAD";
-    if (req.method != method && !head_ok) {
+    if (!method_is(req, method)) {
       if (submit) s_.count_rejected_submit();
-      Response r = json_response(405, json::object{{"code", "METHOD_NOT_ALLOWED"},
-                                                   {"message", "Method not allowed: use " + std::string(method)}});
+      Response r = answer(405, json::object{{"code", "METHOD_NOT_ALLOWED"},
+                                            {"message", "Method not allowed: use " + std::string(method)}});
       r.set("Allow", std::string(method));
       return r;
     }
@@ -620,23 +481,6 @@ class Seedance2Module final : public Module {
     return accounts_.emplace(fp, std::move(a)).first->second;
   }
 
-  static std::optional<json::object> parse_object(const std::string& body) {
-    boost::system::error_code ec;
-    json::value v = json::parse(body, ec);
-    if (ec || !v.is_object()) return std::nullopt;
-    return std::move(v.as_object());
-  }
-
-  std::string random_hex(std::size_t n) {
-    static const char* hex = "0123456789abcdef";
-    std::string out;
-    while (out.size() < n) {
-      std::uint64_t r = rng_();
-      for (int i = 0; i < 16 && out.size() < n; ++i, r >>= 4) out.push_back(hex[r & 15]);
-    }
-    return out;
-  }
-
   // ---- presign + PUT ----
 
   Response presign(const Request& req, const std::string& fp) {
@@ -644,7 +488,7 @@ class Seedance2Module final : public Module {
     if (!filename || filename->empty()) return missing("filename");
     const auto content_type = req.query_param("content_type");
     if (!content_type || content_type->empty()) return missing("content_type");
-    if (code_points(*filename) > kMaxFileName) return invalid("filename must be at most 128 characters");
+    if (utf8_length(*filename) > kMaxFileName) return invalid("filename must be at most 128 characters");
     if (std::any_of(filename->begin(), filename->end(),
                     [](char c) { return c == '/' || c == '\\' || (static_cast<unsigned char>(c) < 0x20) || c == 0x7f; }))
       return invalid("filename must not contain '/', '\\' or control characters");
@@ -659,7 +503,7 @@ class Seedance2Module final : public Module {
                      std::string(type->extensions[0]) +
                      (type->extensions[1].empty() ? "" : " or ." + std::string(type->extensions[1])) + ")");
 
-    const std::string file_path = "api/uploads/" + fp + "/" + random_hex(32) + "_" + *filename;
+    const std::string file_path = "api/uploads/" + fp + "/" + random_hex(rng_, 32) + "_" + *filename;
     const std::string path = std::string(kPrefix) + "/s3/" + encode_path(file_path);
     const std::int64_t ttl = s_.options->upload_url_ttl.count();
     const std::int64_t expires = s_.now_s() + ttl;
@@ -774,7 +618,7 @@ class Seedance2Module final : public Module {
     }
     acc.submits.push_back(now);
 
-    auto parsed = parse_object(req.body);
+    auto parsed = parse_json_object(req.body);
     if (!parsed) return invalid("request body must be a JSON object");
     const json::object& body = *parsed;
     Task t;
@@ -823,7 +667,7 @@ class Seedance2Module final : public Module {
     }
     if (const json::value* v = field("callback_url")) {
       if (!v->is_string() || !is_http_url(v->get_string())) return invalid("callback_url must be an http(s) URL");
-      if (code_points(v->get_string()) > kMaxCallbackUrl) return invalid("callback_url must be at most 512 characters");
+      if (utf8_length(v->get_string()) > kMaxCallbackUrl) return invalid("callback_url must be at most 512 characters");
       t.callback_url = std::string(v->get_string());
     }
 
@@ -907,7 +751,7 @@ class Seedance2Module final : public Module {
 
   std::string new_task_id() {
     for (;;) {
-      std::string id = random_hex(32);
+      std::string id = random_hex(rng_, 32);
       if (!tasks_.count(id)) return id;
     }
   }
@@ -919,8 +763,7 @@ class Seedance2Module final : public Module {
   std::string signed_cdn_url(const std::string& authority, const Task& t, const std::string& file) const {
     const std::string path = std::string(kPrefix) + "/cdn/" + file;
     const std::int64_t expires = expiry_ms(t) / 1000;
-    return "http://" + authority + path + "?expires=" + std::to_string(expires) +
-           "&token=" + s_.signer->token(path, expires);
+    return signed_url(*s_.signer, authority, path, expires);
   }
 
   json::object task_json(const Task& t, const std::string& authority) const {
@@ -985,18 +828,10 @@ class Seedance2Module final : public Module {
     return ok(json::object{{"task_id", id}, {"status", "cancelled"}});
   }
 
-  static std::optional<std::int64_t> int_param(const Request& req, std::string_view name, std::int64_t def) {
-    const auto v = req.query_param(name);
-    if (!v || v->empty()) return def;
-    if (v->size() > 9 || !std::all_of(v->begin(), v->end(), [](char c) { return c >= '0' && c <= '9'; }))
-      return std::nullopt;
-    return std::stoll(*v);
-  }
-
   Response list(const Request& req, const std::string& fp) {
-    const auto page = int_param(req, "page", 1);
+    const auto page = decimal_query_param(req, "page", 1);
     if (!page || *page < 1) return invalid("page must be a positive integer");
-    const auto page_size = int_param(req, "page_size", 20);
+    const auto page_size = decimal_query_param(req, "page_size", 20);
     if (!page_size || *page_size < 1 || *page_size > 100) return invalid("page_size must be 1-100");
     const auto status = req.query_param("status");
     if (status && !status->empty() && !one_of(kStatusNames, *status))
@@ -1025,22 +860,14 @@ class Seedance2Module final : public Module {
   // ---- CDN ----
 
   Response cdn(const Request& req, std::string_view file) {
-    if (req.method != "GET" && req.method != "HEAD") {
-      Response r(405, "text/plain", "method not allowed\n");
-      r.set("Allow", "GET, HEAD");
-      return r;
-    }
-    const auto verdict =
-        s_.signer->verify(req.path(), req.query_param("expires"), req.query_param("token"), s_.now_s());
-    if (verdict != UrlSigner::Verdict::ok)
-      return Response(403, "text/plain", std::string("403 Forbidden: ") + emulator::to_string(verdict) + "\n");
+    if (auto refused = check_signed_download(req, s_)) return *refused;
     const bool video = file.ends_with(".mp4");
     const bool frame = file.ends_with("-last.jpg");
-    if (!video && !frame) return Response(404, "text/plain", "404 Not Found\n");
+    if (!video && !frame) return plain_not_found();
     const std::string id(file.substr(0, file.size() - (video ? 4 : 9)));
     auto it = tasks_.find(id);
     if (it == tasks_.end() || it->second.status != St::completed || (frame && !it->second.return_last_frame))
-      return Response(404, "text/plain", "404 Not Found\n");
+      return plain_not_found();
     const Task& t = it->second;
     if (video) return serve_bytes(req, seedance2_video_bytes(t.id, t.prompt), "video/mp4", t.video_sha256);
     return serve_bytes(req, seedance2_last_frame_bytes(t.id), "image/jpeg", t.frame_sha256);
@@ -1048,7 +875,7 @@ class Seedance2Module final : public Module {
 
   // ---- time ----
 
-  void advance(std::int64_t now) {
+  void advance(std::int64_t now) override {
     bool changed = false;
     for (auto& [fp, acc] : accounts_) {
       if (acc.active.empty()) continue;
@@ -1131,22 +958,19 @@ class Seedance2Module final : public Module {
   // Queues the completion callback of a terminal task, if it asked for one.
   void notify(const Task& t) {
     if (t.callback_url.empty()) return;
-    if (!callbacks_) callbacks_ = std::make_unique<CallbackSender>();
     std::vector<milliseconds> waits;
     for (int i = 1; i < kSeedance2CallbackAttempts; ++i)
       waits.push_back(s_.scaled(milliseconds(i == 1 ? 1000 : 4000)));
-    callbacks_->send(t.callback_url, dump(envelope(task_json(t, t.authority))), std::move(waits));
+    callbacks_.post([url = t.callback_url, body = serialize_json(envelope(task_json(t, t.authority)), doc_number),
+                     waits = std::move(waits)](HttpClient& client) { return deliver_callback(client, url, body, waits); });
   }
 
-  Services s_;
-  mutable std::mutex mu_;
-  std::mt19937_64 rng_;
   std::uint64_t seq_ = 0;
   std::map<std::string, Account> accounts_;          // by key fingerprint
   std::unordered_map<std::string, Task> tasks_;     // by task id
   std::map<std::string, Presigned> presigned_;      // by upload URL path
   std::multimap<std::int64_t, std::string> expiries_;  // completed tasks by URL expiry (unix ms)
-  std::unique_ptr<CallbackSender> callbacks_;       // started on the first callback
+  CallbackPoster callbacks_{"seedance2 emulator"};  // started on the first callback; last: joined first
 };
 
 }  // namespace
@@ -1156,37 +980,12 @@ std::unique_ptr<Module> make_seedance2_module(Services services) {
 }
 
 std::string seedance2_video_bytes(std::string_view task_id, std::string_view prompt) {
-  const std::string_view sample = asset_sample_mp4();
-  std::string payload = "reelbatch seedance2 emulator\ntask_id=";
-  payload += task_id;
-  payload += "\nprompt=";
-  payload += prompt;
-  payload += "\n";
-  const auto box_size = static_cast<std::uint32_t>(8 + payload.size());
-  std::string out;
-  out.reserve(sample.size() + box_size);
-  out.append(sample);
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((box_size >> shift) & 0xff));
-  out.append("free");
-  out.append(payload);
-  return out;
+  return mp4_with_free_box("reelbatch seedance2 emulator\ntask_id=" + std::string(task_id) + "\nprompt=" +
+                           std::string(prompt) + "\n");
 }
 
 std::string seedance2_last_frame_bytes(std::string_view task_id) {
-  const std::string_view jpeg = asset_cover_jpg();
-  std::string comment = "reelbatch seedance2 emulator last frame task_id=";
-  comment += task_id;
-  const auto len = static_cast<std::uint16_t>(comment.size() + 2);
-  std::string out;
-  out.reserve(jpeg.size() + len + 2);
-  out.append(jpeg.substr(0, 2));  // SOI
-  out.push_back(static_cast<char>(0xFF));
-  out.push_back(static_cast<char>(0xFE));  // COM
-  out.push_back(static_cast<char>(len >> 8));
-  out.push_back(static_cast<char>(len & 0xff));
-  out.append(comment);
-  out.append(jpeg.substr(2));
-  return out;
+  return jpeg_with_comment("reelbatch seedance2 emulator last frame task_id=" + std::string(task_id));
 }
 
 }  // namespace reelbatch::emulator

@@ -12,6 +12,7 @@
 #include <random>
 #include <unordered_map>
 
+#include "providers/emulator/module_util.hpp"
 #include "providers/juhuo/emulator.hpp"  // juhuo_cover_bytes: the last-frame JPEG
 #include "src/common/sha256.hpp"
 #include "src/common/text.hpp"
@@ -20,126 +21,6 @@ namespace reelbatch::emulator {
 namespace json = boost::json;
 
 namespace turing {
-
-std::optional<std::string> form_boundary(std::string_view content_type) {
-  const auto semi = content_type.find(';');
-  std::string type = to_lower(content_type.substr(0, semi));
-  while (!type.empty() && type.back() == ' ') type.pop_back();
-  while (!type.empty() && type.front() == ' ') type.erase(0, 1);
-  if (type != "multipart/form-data" || semi == std::string_view::npos) return std::nullopt;
-  std::string_view rest = content_type.substr(semi + 1);
-  while (!rest.empty()) {
-    const auto next = rest.find(';');
-    std::string_view param = rest.substr(0, next);
-    rest = next == std::string_view::npos ? std::string_view() : rest.substr(next + 1);
-    while (!param.empty() && param.front() == ' ') param.remove_prefix(1);
-    const auto eq = param.find('=');
-    if (eq == std::string_view::npos || to_lower(param.substr(0, eq)) != "boundary") continue;
-    std::string_view v = param.substr(eq + 1);
-    while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
-    if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
-    if (v.empty() || v.size() > 70) return std::nullopt;  // RFC 2046: 1..70 characters
-    return std::string(v);
-  }
-  return std::nullopt;
-}
-
-namespace {
-
-// The value of parameter `key` in a Content-Disposition header ("" key
-// lookups are not made). Quoted values may use \" escapes.
-std::optional<std::string> disposition_param(std::string_view header, std::string_view key) {
-  std::size_t i = header.find(';');
-  while (i != std::string_view::npos && i < header.size()) {
-    ++i;
-    while (i < header.size() && header[i] == ' ') ++i;
-    const auto eq = header.find('=', i);
-    if (eq == std::string_view::npos) return std::nullopt;
-    const std::string name = to_lower(header.substr(i, eq - i));
-    std::string value;
-    std::size_t j = eq + 1;
-    if (j < header.size() && header[j] == '"') {
-      for (++j; j < header.size() && header[j] != '"'; ++j) {
-        if (header[j] == '\\' && j + 1 < header.size()) ++j;
-        value.push_back(header[j]);
-      }
-      ++j;  // closing quote
-    } else {
-      while (j < header.size() && header[j] != ';') value.push_back(header[j++]);
-      while (!value.empty() && value.back() == ' ') value.pop_back();
-    }
-    if (name == key) return value;
-    i = header.find(';', j);
-  }
-  return std::nullopt;
-}
-
-}  // namespace
-
-std::optional<std::vector<FormPart>> parse_form_data(std::string_view body, std::string_view boundary,
-                                                     std::string& why) {
-  const std::string delim = "--" + std::string(boundary);
-  std::vector<FormPart> parts;
-  // The first delimiter may follow a preamble.
-  std::size_t pos = body.find(delim);
-  if (pos == std::string_view::npos || (pos != 0 && (pos < 2 || body.substr(pos - 2, 2) != "\r\n"))) {
-    why = "no opening boundary";
-    return std::nullopt;
-  }
-  const std::string next_delim = "\r\n" + delim;
-  while (true) {
-    pos += delim.size();
-    if (body.substr(pos, 2) == "--") return parts;  // close delimiter
-    // Transport padding, then CRLF.
-    while (pos < body.size() && (body[pos] == ' ' || body[pos] == '\t')) ++pos;
-    if (body.substr(pos, 2) != "\r\n") {
-      why = "boundary line not followed by CRLF";
-      return std::nullopt;
-    }
-    pos += 2;
-    const auto headers_end = body.find("\r\n\r\n", pos);
-    const std::size_t data_start = body.substr(pos, 2) == "\r\n" ? pos + 2 : headers_end + 4;
-    if (body.substr(pos, 2) != "\r\n" && headers_end == std::string_view::npos) {
-      why = "part headers not terminated by a blank line";
-      return std::nullopt;
-    }
-    FormPart part;
-    bool has_disposition = false;
-    std::string_view headers = body.substr(pos, data_start - 2 - pos);
-    while (!headers.empty()) {
-      const auto eol = headers.find("\r\n");
-      const std::string_view line = headers.substr(0, eol);
-      headers = eol == std::string_view::npos ? std::string_view() : headers.substr(eol + 2);
-      const auto colon = line.find(':');
-      if (colon == std::string_view::npos) continue;
-      const std::string hname = to_lower(line.substr(0, colon));
-      std::string_view value = line.substr(colon + 1);
-      while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-      if (hname == "content-disposition") {
-        if (to_lower(value.substr(0, value.find(';'))) != "form-data") continue;
-        auto name = disposition_param(value, "name");
-        if (!name) continue;
-        has_disposition = true;
-        part.name = std::move(*name);
-        part.filename = disposition_param(value, "filename");
-      } else if (hname == "content-type") {
-        part.content_type = std::string(value);
-      }
-    }
-    if (!has_disposition) {
-      why = "a part without Content-Disposition: form-data; name=...";
-      return std::nullopt;
-    }
-    const auto end = body.find(next_delim, data_start);
-    if (end == std::string_view::npos) {
-      why = "no closing boundary";
-      return std::nullopt;
-    }
-    part.data = std::string(body.substr(data_start, end - data_start));
-    parts.push_back(std::move(part));
-    pos = end + 2;
-  }
-}
 
 std::optional<std::string> base64_decode(std::string_view text) {
   if (text.size() % 4 != 0) return std::nullopt;
@@ -224,11 +105,6 @@ constexpr std::array<SizeRow, 12> kSeedanceSizes = {{
     {"720p", "21:9", "1470x630"},
 }};
 
-template <class A>
-bool one_of(const A& set, std::string_view v) {
-  return std::find(set.begin(), set.end(), v) != set.end();
-}
-
 std::string join(const auto& set) {
   std::string out;
   for (const auto& v : set) {
@@ -252,17 +128,7 @@ std::string seedance_size(std::string_view resolution, std::string_view ratio) {
   return {};
 }
 
-double unit_hash(std::uint64_t seed, std::uint64_t n, std::string_view salt) {
-  const std::string h = sha256_hex(std::to_string(seed) + ":" + std::to_string(n) + ":" + std::string(salt));
-  const std::uint64_t v = std::stoull(h.substr(0, 13), nullptr, 16);  // 52 bits
-  return static_cast<double>(v) / static_cast<double>(1ull << 52);
-}
-
 // ---- responses ------------------------------------------------------------------------
-
-Response json_response(int status, const json::value& v) {
-  return Response(status, "application/json", json::serialize(v));
-}
 
 Response api_error(int status, std::string_view type, std::string_view code, std::string message,
                    std::string_view param = {}) {
@@ -316,37 +182,17 @@ std::int64_t stage_ms(const Task& t) {
   }
 }
 
-const json::value& at(const json::object& o, std::string_view k) {
-  auto it = o.find(k);
-  if (it == o.end()) throw std::runtime_error("turing state: missing field " + std::string(k));
-  return it->value();
-}
-std::string str(const json::object& o, std::string_view k) { return std::string(at(o, k).as_string()); }
-std::int64_t i64(const json::object& o, std::string_view k) { return at(o, k).to_number<std::int64_t>(); }
+constexpr StateReader kState{"turing"};  // persisted-state fields
 
 // ---- the module -------------------------------------------------------------------------
 
-class TuringModule final : public Module {
+class TuringModule final : public ModuleBase {
  public:
-  explicit TuringModule(Services s) : s_(std::move(s)), rng_(std::random_device{}()) {}
+  explicit TuringModule(Services s) : ModuleBase(std::move(s)) {}
 
   std::string name() const override { return std::string(kName); }
 
-  Response handle(const Request& req, std::string_view path) override {
-    std::lock_guard lk(mu_);
-    try {
-      advance(s_.now_ms());
-      return route(req, path);
-    } catch (const std::exception& e) {
-      spdlog::error("turing emulator: {} {}: {}", req.method, path, e.what());
-      return api_error(500, "server_error", "internal_error", "internal server error");
-    }
-  }
-
-  void tick(std::int64_t now_ms) override {
-    std::lock_guard lk(mu_);
-    advance(now_ms);
-  }
+  Response internal_error() override { return api_error(500, "server_error", "internal_error", "internal server error"); }
 
   bool busy() const override {
     std::lock_guard lk(mu_);
@@ -355,11 +201,8 @@ class TuringModule final : public Module {
 
   json::value save() const override {
     std::lock_guard lk(mu_);
-    std::vector<const Task*> order;
-    for (const auto& [id, t] : tasks_) order.push_back(&t);
-    std::sort(order.begin(), order.end(), [](const Task* a, const Task* b) { return a->seq < b->seq; });
     json::array tasks;
-    for (const Task* t : order) {
+    for (const Task* t : in_seq_order(tasks_)) {
       tasks.push_back(json::object{
           {"id", t->id},
           {"account", t->account},
@@ -389,31 +232,31 @@ class TuringModule final : public Module {
   void load(const json::value& state) override {
     std::lock_guard lk(mu_);
     const auto& o = state.as_object();
-    seq_ = at(o, "seq").to_number<std::uint64_t>();
+    seq_ = kState.u64(o, "seq");
     tasks_.clear();
-    for (const auto& tv : at(o, "tasks").as_array()) {
+    for (const auto& tv : kState.at(o, "tasks").as_array()) {
       const auto& to = tv.as_object();
       Task t;
-      t.id = str(to, "id");
-      t.account = str(to, "account");
-      t.seq = at(to, "seq").to_number<std::uint64_t>();
-      t.family = str(to, "family");
-      t.model = str(to, "model");
-      t.prompt = str(to, "prompt");
-      t.seconds = str(to, "seconds");
-      t.size = str(to, "size");
-      t.resolution = str(to, "resolution");
-      t.ratio = str(to, "ratio");
-      t.last_frame = at(to, "lastFrame").as_bool();
-      t.status = status_from(at(to, "status").as_string());
-      t.created_ms = i64(to, "createdMs");
-      t.stage_start = i64(to, "stageStart");
-      t.completed_ms = i64(to, "completedMs");
-      t.will_fail = at(to, "willFail").as_bool();
-      t.error_code = str(to, "errorCode");
-      t.error_msg = str(to, "errorMsg");
-      t.video_sha256 = str(to, "videoSha256");
-      t.video_bytes = at(to, "videoBytes").to_number<std::uint64_t>();
+      t.id = kState.str(to, "id");
+      t.account = kState.str(to, "account");
+      t.seq = kState.u64(to, "seq");
+      t.family = kState.str(to, "family");
+      t.model = kState.str(to, "model");
+      t.prompt = kState.str(to, "prompt");
+      t.seconds = kState.str(to, "seconds");
+      t.size = kState.str(to, "size");
+      t.resolution = kState.str(to, "resolution");
+      t.ratio = kState.str(to, "ratio");
+      t.last_frame = kState.at(to, "lastFrame").as_bool();
+      t.status = status_from(kState.at(to, "status").as_string());
+      t.created_ms = kState.i64(to, "createdMs");
+      t.stage_start = kState.i64(to, "stageStart");
+      t.completed_ms = kState.i64(to, "completedMs");
+      t.will_fail = kState.at(to, "willFail").as_bool();
+      t.error_code = kState.str(to, "errorCode");
+      t.error_msg = kState.str(to, "errorMsg");
+      t.video_sha256 = kState.str(to, "videoSha256");
+      t.video_bytes = kState.u64(to, "videoBytes");
       if (t.seconds.empty() ||
           !std::all_of(t.seconds.begin(), t.seconds.end(), [](char c) { return c >= '0' && c <= '9'; }))
         throw std::runtime_error("turing state: bad seconds for " + t.id);
@@ -424,7 +267,7 @@ class TuringModule final : public Module {
  private:
   // ---- routing ----
 
-  Response route(const Request& req, std::string_view path) {
+  Response route(const Request& req, std::string_view path) override {
     if (!path.starts_with(kApi)) return not_found();
     const std::string_view p = path.substr(kApi.size());
     if (p == "/videos") return need(req, "POST", true, [&](const std::string& fp) { return create(req, fp); });
@@ -445,8 +288,7 @@ class TuringModule final : public Module {
   // Checks the method and the Bearer key, then calls f(fingerprint).
   template <class F>
   Response need(const Request& req, std::string_view method, bool submit, F&& f) {
-    const bool head_ok = method == "GET" && req.method == "HEAD";
-    if (req.method != method && !head_ok) {
+    if (!method_is(req, method)) {
       if (submit) s_.count_rejected_submit();
       Response r = api_error(405, "invalid_request_error", "method_not_allowed",
                              "Method " + req.method + " not allowed; use " + std::string(method));
@@ -454,18 +296,13 @@ class TuringModule final : public Module {
       return r;
     }
     const std::string auth = req.header("Authorization");
-    constexpr std::string_view bearer = "Bearer ";
-    std::string_view key;
-    if (auth.size() > bearer.size() && iequals(std::string_view(auth).substr(0, bearer.size()), bearer))
-      key = std::string_view(auth).substr(bearer.size());
-    while (!key.empty() && key.front() == ' ') key.remove_prefix(1);
-    while (!key.empty() && key.back() == ' ') key.remove_suffix(1);
-    if (key.empty()) {
+    const auto key = bearer_key(auth);
+    if (!key) {
       if (submit) s_.count_rejected_submit();
       return api_error(401, "authentication_error", "invalid_api_key",
                        "Missing or invalid API key: send Authorization: Bearer <YOUR_API_KEY>");
     }
-    return f(key_fingerprint(key));
+    return f(key_fingerprint(*key));
   }
 
   // ---- create ----
@@ -745,13 +582,9 @@ class TuringModule final : public Module {
   }
 
   std::string new_id() {
-    static const char* hex = "0123456789abcdef";
     for (;;) {
-      std::string id = "video-";
-      for (int part = 0; part < 2; ++part) {
-        std::uint64_t r = rng_();
-        for (int i = 0; i < 12; ++i, r >>= 4) id.push_back(hex[r & 15]);
-      }
+      std::string id = "video-" + random_hex(rng_, 12);
+      id += random_hex(rng_, 12);
       if (!tasks_.count(id)) return id;
     }
   }
@@ -828,7 +661,7 @@ class TuringModule final : public Module {
 
   // ---- time ----
 
-  void advance(std::int64_t now) {
+  void advance(std::int64_t now) override {
     bool changed = false;
     for (auto& [id, t] : tasks_) {
       while (is_active(t.status)) {
@@ -855,9 +688,6 @@ class TuringModule final : public Module {
     if (changed) s_.state_changed();
   }
 
-  Services s_;
-  mutable std::mutex mu_;
-  std::mt19937_64 rng_;
   std::uint64_t seq_ = 0;
   std::unordered_map<std::string, Task> tasks_;
 };
@@ -869,20 +699,8 @@ std::unique_ptr<Module> make_turing_module(Services services) {
 }
 
 std::string turing_video_bytes(std::string_view video_id, std::string_view prompt) {
-  const std::string_view sample = asset_sample_mp4();
-  std::string payload = "reelbatch turing emulator\nid=";
-  payload += video_id;
-  payload += "\nprompt=";
-  payload += prompt;
-  payload += "\n";
-  const auto box_size = static_cast<std::uint32_t>(8 + payload.size());
-  std::string out;
-  out.reserve(sample.size() + box_size);
-  out.append(sample);
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((box_size >> shift) & 0xff));
-  out.append("free");
-  out.append(payload);
-  return out;
+  return mp4_with_free_box("reelbatch turing emulator\nid=" + std::string(video_id) + "\nprompt=" + std::string(prompt) +
+                           "\n");
 }
 
 }  // namespace reelbatch::emulator

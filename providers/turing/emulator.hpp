@@ -75,6 +75,7 @@
 #include <vector>
 
 #include "providers/emulator/emulator.hpp"
+#include "providers/emulator/module_util.hpp"
 
 namespace reelbatch::emulator {
 
@@ -86,25 +87,10 @@ std::string turing_video_bytes(std::string_view video_id, std::string_view promp
 
 namespace turing {
 
-/// One part of a multipart/form-data body (RFC 7578).
-struct FormPart {
-  std::string name;
-  std::optional<std::string> filename;  ///< set for file parts
-  std::string content_type;             ///< the part's Content-Type, "" when absent
-  std::string data;
-};
-
-/// The boundary parameter of a "multipart/form-data; boundary=..." header
-/// value (quoted or not); nullopt when the type is not multipart/form-data or
-/// has no boundary.
-std::optional<std::string> form_boundary(std::string_view content_type);
-
-/// Parses a multipart/form-data body. Returns the parts in order, or nullopt
-/// (with `why` set) when the body is malformed: no opening delimiter, a part
-/// without a Content-Disposition form-data name, headers without the blank
-/// line, or no closing delimiter.
-std::optional<std::vector<FormPart>> parse_form_data(std::string_view body, std::string_view boundary,
-                                                     std::string& why);
+// multipart/form-data parsing lives in the framework (module_util.hpp).
+using emulator::FormPart;
+using emulator::form_boundary;
+using emulator::parse_form_data;
 
 /// Strict standard base64 decoding (padding required, no whitespace);
 /// nullopt on any invalid input.

@@ -1,15 +1,13 @@
 // The VibeGen AI Video API emulator. See emulator.hpp for the behaviour and
 // the interpretations of the API document.
 #include "providers/vibegen/emulator.hpp"
+#include "providers/emulator/module_util.hpp"
 
 #include "src/common/sha256.hpp"
 #include "src/common/text.hpp"
 #include "src/net/http_client.hpp"
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
@@ -18,14 +16,11 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <cstdio>
-#include <ctime>
 #include <deque>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <random>
-#include <thread>
 #include <unordered_map>
 
 namespace reelbatch::emulator {
@@ -66,13 +61,6 @@ constexpr std::string_view kTimeoutMsg = "Generation timed out after 10 minutes"
 
 // ---- helpers ------------------------------------------------------------------
 
-std::size_t utf8_chars(std::string_view s) {
-  std::size_t n = 0;
-  for (char c : s)
-    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++n;
-  return n;
-}
-
 bool key_char(char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == '-';
 }
@@ -88,22 +76,6 @@ bool starts_with_ci(std::string_view s, std::string_view p) {
 bool is_https_url(std::string_view s) { return starts_with_ci(s, "https://") && s.size() > 8; }
 bool is_http_url(std::string_view s) { return is_https_url(s) || (starts_with_ci(s, "http://") && s.size() > 7); }
 
-std::string iso8601(std::int64_t unix_ms) {
-  const std::time_t t = static_cast<std::time_t>(unix_ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-// Uniform in [0, 1) from (seed, n).
-double unit_hash(std::uint64_t seed, std::uint64_t n, std::string_view salt) {
-  const std::string h = sha256_hex(std::to_string(seed) + ":" + std::to_string(n) + ":vibegen:" + std::string(salt));
-  const std::uint64_t v = std::stoull(h.substr(0, 13), nullptr, 16);  // 52 bits
-  return static_cast<double>(v) / static_cast<double>(1ull << 52);
-}
-
 // Processing time at time_scale 1.
 std::int64_t generation_ms(std::string_view resolution, int duration, bool audio) {
   const std::int64_t per_second = resolution == "1080p" ? 9000 : resolution == "720p" ? 5000 : 3000;
@@ -113,14 +85,14 @@ std::int64_t generation_ms(std::string_view resolution, int duration, bool audio
 
 // ---- responses ------------------------------------------------------------------
 
-Response json_response(int status, const json::value& v) {
-  return Response(status, "application/json; charset=utf-8", json::serialize(v));
+Response answer(int status, const json::value& v) {
+  return json_response(status, v, "application/json; charset=utf-8");
 }
 Response ok(int status, json::value data) {
-  return json_response(status, json::object{{"success", true}, {"data", std::move(data)}});
+  return answer(status, json::object{{"success", true}, {"data", std::move(data)}});
 }
 Response error(int status, std::string_view code, std::string message) {
-  return json_response(status, json::object{{"error", json::object{{"code", code}, {"message", std::move(message)}}}});
+  return answer(status, json::object{{"error", json::object{{"code", code}, {"message", std::move(message)}}}});
 }
 Response bad_param(std::string message) { return error(400, "INVALID_PARAMETER", std::move(message)); }
 Response unauthorized() { return error(401, "INVALID_API_KEY", "Invalid or missing API key"); }
@@ -156,106 +128,47 @@ struct Task {
   std::uint64_t video_bytes = 0;
 };
 
-const json::value& at(const json::object& o, std::string_view k) {
-  auto it = o.find(k);
-  if (it == o.end()) throw std::runtime_error("vibegen state: missing field " + std::string(k));
-  return it->value();
-}
-std::string str(const json::object& o, std::string_view k) { return std::string(at(o, k).as_string()); }
-std::int64_t i64(const json::object& o, std::string_view k) { return at(o, k).to_number<std::int64_t>(); }
+constexpr StateReader kState{"vibegen"};  // persisted-state fields
 
 // ---- callback delivery ------------------------------------------------------------
 
-// Posts doc 4 callbacks from a private thread (see emulator.hpp).
-class CallbackSender {
- public:
-  CallbackSender(const VibegenLimits& limits, const Options* options) : limits_(limits), options_(options) {}
-  ~CallbackSender() {
-    std::lock_guard lk(mu_);
-    if (!thread_.joinable()) return;
-    work_.reset();
-    io_.stop();
-    thread_.join();
-  }
-  CallbackSender(const CallbackSender&) = delete;
-  CallbackSender& operator=(const CallbackSender&) = delete;
-
-  void send(std::string url, std::string body, std::string task_id) {
-    std::lock_guard lk(mu_);
-    if (!thread_.joinable()) {
-      http_ = std::make_unique<HttpClient>(io_.get_executor());
-      work_.emplace(io_.get_executor());
-      thread_ = std::thread([this] { io_.run(); });
+// Posts one doc 4 callback, retrying (see emulator.hpp).
+asio::awaitable<void> deliver_callback(HttpClient& http, VibegenLimits limits, const Options* options, std::string url,
+                                       std::string body, std::string task_id) {
+  const int attempts = std::max(1, limits.callback_attempts);
+  for (int i = 0; i < attempts; ++i) {
+    HttpRequest req;
+    req.method = "POST";
+    req.url = url;
+    req.headers = {{"Content-Type", "application/json"}, {"User-Agent", "vibegen-emulator-webhook/1.0"}};
+    req.body = body;
+    req.timeout = limits.callback_timeout;
+    auto r = co_await http.async_request(std::move(req));
+    if (r && r->status >= 200 && r->status < 300) {
+      spdlog::info("vibegen emulator: callback for task {} delivered (HTTP {})", task_id, r->status);
+      co_return;
     }
-    asio::co_spawn(io_, deliver(std::move(url), std::move(body), std::move(task_id)), [](std::exception_ptr e) {
-      if (!e) return;
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& x) {
-        spdlog::error("vibegen emulator: callback delivery ended by exception: {}", x.what());
-      }
-    });
+    spdlog::warn("vibegen emulator: callback for task {} attempt {}/{} failed: {}", task_id, i + 1, attempts,
+                 r ? "HTTP " + std::to_string(r->status) : r.error().message);
+    if (i + 1 == attempts) break;
+    const double scale = options ? std::max(0.0, options->time_scale) : 1.0;
+    asio::steady_timer timer(http.get_executor());
+    timer.expires_after(std::chrono::milliseconds(static_cast<std::int64_t>(1000.0 * (i + 1) * scale)));
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
   }
-
- private:
-  asio::awaitable<void> deliver(std::string url, std::string body, std::string task_id) {
-    const int attempts = std::max(1, limits_.callback_attempts);
-    for (int i = 0; i < attempts; ++i) {
-      HttpRequest req;
-      req.method = "POST";
-      req.url = url;
-      req.headers = {{"Content-Type", "application/json"}, {"User-Agent", "vibegen-emulator-webhook/1.0"}};
-      req.body = body;
-      req.timeout = limits_.callback_timeout;
-      auto r = co_await http_->async_request(std::move(req));
-      if (r && r->status >= 200 && r->status < 300) {
-        spdlog::info("vibegen emulator: callback for task {} delivered (HTTP {})", task_id, r->status);
-        co_return;
-      }
-      spdlog::warn("vibegen emulator: callback for task {} attempt {}/{} failed: {}", task_id, i + 1, attempts,
-                   r ? "HTTP " + std::to_string(r->status) : r.error().message);
-      if (i + 1 == attempts) break;
-      const double scale = options_ ? std::max(0.0, options_->time_scale) : 1.0;
-      asio::steady_timer timer(io_);
-      timer.expires_after(std::chrono::milliseconds(static_cast<std::int64_t>(1000.0 * (i + 1) * scale)));
-      co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-    }
-    spdlog::warn("vibegen emulator: callback for task {} given up", task_id);
-  }
-
-  VibegenLimits limits_;
-  const Options* options_;
-  std::mutex mu_;
-  std::unique_ptr<HttpClient> http_;  // before io_: outlives the frames io_ destroys
-  asio::io_context io_;
-  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
-  std::thread thread_;
-};
+  spdlog::warn("vibegen emulator: callback for task {} given up", task_id);
+}
 
 // ---- the module -------------------------------------------------------------------
 
-class VibegenModule final : public Module {
+class VibegenModule final : public ModuleBase {
  public:
   VibegenModule(Services s, VibegenLimits limits)
-      : s_(std::move(s)), limits_(limits), rng_(std::random_device{}()), sender_(limits_, s_.options) {}
+      : ModuleBase(std::move(s)), limits_(limits), sender_("vibegen emulator") {}
 
   std::string name() const override { return std::string(kName); }
 
-  Response handle(const Request& req, std::string_view path) override {
-    std::lock_guard lk(mu_);
-    try {
-      advance(s_.now_ms());
-      return route(req, path);
-    } catch (const std::exception& e) {
-      spdlog::error("vibegen emulator: {} {}: {}", req.method, path, e.what());
-      return error(500, "INTERNAL_ERROR", "Internal server error");
-    }
-  }
-
-  void tick(std::int64_t now_ms) override {
-    std::lock_guard lk(mu_);
-    advance(now_ms);
-  }
+  Response internal_error() override { return error(500, "INTERNAL_ERROR", "Internal server error"); }
 
   bool busy() const override {
     std::lock_guard lk(mu_);
@@ -306,40 +219,40 @@ class VibegenModule final : public Module {
   void load(const json::value& state) override {
     std::lock_guard lk(mu_);
     const json::object& o = state.as_object();
-    seq_ = at(o, "seq").to_number<std::uint64_t>();
+    seq_ = kState.u64(o, "seq");
     accounts_.clear();
     tasks_.clear();
     active_.clear();
-    for (const auto& [fp, v] : at(o, "accounts").as_object()) {
+    for (const auto& [fp, v] : kState.at(o, "accounts").as_object()) {
       Account a;
-      a.credits = i64(v.as_object(), "credits");
+      a.credits = kState.i64(v.as_object(), "credits");
       accounts_.emplace(std::string(fp), std::move(a));
     }
-    for (const auto& v : at(o, "tasks").as_array()) {
+    for (const auto& v : kState.at(o, "tasks").as_array()) {
       const json::object& x = v.as_object();
       Task t;
-      t.id = str(x, "id");
-      t.account = str(x, "account");
-      t.seq = at(x, "seq").to_number<std::uint64_t>();
-      t.model = str(x, "model");
-      t.prompt = str(x, "prompt");
-      t.task_type = str(x, "task_type");
-      t.aspect = str(x, "aspect_ratio");
-      t.resolution = str(x, "resolution");
-      t.callback_url = str(x, "callback_url");
-      t.authority = str(x, "authority");
-      t.image_urls = at(x, "image_urls").as_array();
-      t.duration = static_cast<int>(i64(x, "duration"));
-      t.audio = at(x, "generate_audio").as_bool();
-      t.cost = i64(x, "cost");
-      t.status = status_from(str(x, "status"));
-      t.created_ms = i64(x, "created_ms");
-      t.processing_ms = i64(x, "processing_ms");
-      t.end_ms = i64(x, "end_ms");
-      t.fail_message = str(x, "fail_message");
-      t.completed_ms = i64(x, "completed_ms");
-      t.video_sha256 = str(x, "video_sha256");
-      t.video_bytes = at(x, "video_bytes").to_number<std::uint64_t>();
+      t.id = kState.str(x, "id");
+      t.account = kState.str(x, "account");
+      t.seq = kState.u64(x, "seq");
+      t.model = kState.str(x, "model");
+      t.prompt = kState.str(x, "prompt");
+      t.task_type = kState.str(x, "task_type");
+      t.aspect = kState.str(x, "aspect_ratio");
+      t.resolution = kState.str(x, "resolution");
+      t.callback_url = kState.str(x, "callback_url");
+      t.authority = kState.str(x, "authority");
+      t.image_urls = kState.at(x, "image_urls").as_array();
+      t.duration = static_cast<int>(kState.i64(x, "duration"));
+      t.audio = kState.at(x, "generate_audio").as_bool();
+      t.cost = kState.i64(x, "cost");
+      t.status = status_from(kState.str(x, "status"));
+      t.created_ms = kState.i64(x, "created_ms");
+      t.processing_ms = kState.i64(x, "processing_ms");
+      t.end_ms = kState.i64(x, "end_ms");
+      t.fail_message = kState.str(x, "fail_message");
+      t.completed_ms = kState.i64(x, "completed_ms");
+      t.video_sha256 = kState.str(x, "video_sha256");
+      t.video_bytes = kState.u64(x, "video_bytes");
       auto acc = accounts_.find(t.account);
       if (acc == accounts_.end()) throw std::runtime_error("vibegen state: task " + t.id + " of an unknown account");
       acc->second.tasks.push_back(t.id);  // saved in per-account creation order
@@ -353,7 +266,7 @@ class VibegenModule final : public Module {
 
   enum class Class { create, query };
 
-  Response route(const Request& req, std::string_view path) {
+  Response route(const Request& req, std::string_view path) override {
     if (path.starts_with(kCdn)) return cdn(req, path.substr(kCdn.size()));
     if (!path.starts_with(kApi)) return route_not_found();
     const std::string_view p = path.substr(kApi.size());
@@ -372,8 +285,7 @@ class VibegenModule final : public Module {
   template <class F>
   Response need(const Request& req, std::string_view method, Class cls, F&& f) {
     const bool create = cls == Class::create;
-    const bool head_ok = method == "GET" && req.method == "HEAD";
-    if (req.method != method && !head_ok) {
+    if (!method_is(req, method)) {
       if (create) s_.count_rejected_submit();
       Response r = error(405, "METHOD_NOT_ALLOWED", "Method " + req.method + " not allowed; use " + std::string(method));
       r.set("Allow", std::string(method));
@@ -448,9 +360,9 @@ class VibegenModule final : public Module {
     t.model = std::string(model->get_string());
     t.prompt = std::string(prompt->get_string());
     if (t.model != kModel) return bad_param("Unsupported model: " + t.model + ". Supported models: seedance 2.0");
-    if (utf8_chars(t.prompt) > kMaxPrompt)
+    if (utf8_length(t.prompt) > kMaxPrompt)
       return bad_param("prompt exceeds the maximum length of 2000 characters (got " +
-                       std::to_string(utf8_chars(t.prompt)) + ")");
+                       std::to_string(utf8_length(t.prompt)) + ")");
 
     if (const json::value* v = field("image_urls")) {
       if (!v->is_array()) return bad_param("image_urls must be an array of https URLs");
@@ -554,8 +466,8 @@ class VibegenModule final : public Module {
     FailKind kind = FailKind::none;
     const double rate = s_.options ? s_.options->fail_rate : 0.0;
     const std::uint64_t seed = s_.options ? s_.options->seed : 1;
-    if (rate > 0 && unit_hash(seed, t.seq, "fail") < rate) {
-      const double k = unit_hash(seed, t.seq, "kind");
+    if (rate > 0 && unit_hash(seed, t.seq, "vibegen:fail") < rate) {
+      const double k = unit_hash(seed, t.seq, "vibegen:kind");
       kind = k < 1.0 / 3 ? FailKind::policy : k < 2.0 / 3 ? FailKind::provider : FailKind::hang;
     }
     switch (kind) {
@@ -626,23 +538,13 @@ class VibegenModule final : public Module {
   std::string video_url(const std::string& authority, const Task& t) const {
     const std::string path = std::string(kPrefix) + std::string(kCdn) + t.id + ".mp4";
     const std::int64_t expires = video_expires_s(t);
-    return "http://" + authority + path + "?expires=" + std::to_string(expires) +
-           "&token=" + s_.signer->token(path, expires);
+    return signed_url(*s_.signer, authority, path, expires);
   }
 
   Response query(const Request& req, const std::string& fp, const std::string& id) {
     auto it = tasks_.find(id);
     if (it == tasks_.end() || it->second.account != fp) return task_not_found();
     return ok(200, task_json(req, it->second));
-  }
-
-  // A non-negative decimal query parameter; `def` when absent or empty.
-  static std::optional<std::int64_t> number_param(const Request& req, std::string_view name, std::int64_t def) {
-    const auto v = req.query_param(name);
-    if (!v || v->empty()) return def;
-    if (v->size() > 9 || !std::all_of(v->begin(), v->end(), [](char c) { return c >= '0' && c <= '9'; }))
-      return std::nullopt;
-    return std::stoll(*v);
   }
 
   Response list(const Request& req, const std::string& fp) {
@@ -652,9 +554,9 @@ class VibegenModule final : public Module {
         return bad_param("status must be one of: pending, processing, completed, failed");
       filter = status_from(*st);
     }
-    const auto limit = number_param(req, "limit", 20);
+    const auto limit = decimal_query_param(req, "limit", 20);
     if (!limit || *limit < 1) return bad_param("limit must be a positive integer");
-    const auto offset = number_param(req, "offset", 0);
+    const auto offset = decimal_query_param(req, "offset", 0);
     if (!offset) return bad_param("offset must be a non-negative integer");
     const Account& acc = accounts_.at(fp);
     std::vector<const Task*> matching;
@@ -676,26 +578,18 @@ class VibegenModule final : public Module {
   // ---- CDN ----
 
   Response cdn(const Request& req, std::string_view file) {
-    if (req.method != "GET" && req.method != "HEAD") {
-      Response r(405, "text/plain", "method not allowed\n");
-      r.set("Allow", "GET, HEAD");
-      return r;
-    }
-    const auto verdict = s_.signer->verify(req.path(), req.query_param("expires"), req.query_param("token"), s_.now_s());
-    if (verdict == UrlSigner::Verdict::expired)
-      return Response(404, "text/plain", "404 Not Found: the video was deleted 24 h after completion\n");
-    if (verdict != UrlSigner::Verdict::ok)
-      return Response(403, "text/plain", std::string("403 Forbidden: ") + emulator::to_string(verdict) + "\n");
-    if (!file.ends_with(".mp4")) return Response(404, "text/plain", "404 Not Found\n");
+    if (auto refused = check_signed_download(req, s_, "404 Not Found: the video was deleted 24 h after completion\n"))
+      return *refused;
+    if (!file.ends_with(".mp4")) return plain_not_found();
     auto it = tasks_.find(std::string(file.substr(0, file.size() - 4)));
-    if (it == tasks_.end() || it->second.status != St::completed) return Response(404, "text/plain", "404 Not Found\n");
+    if (it == tasks_.end() || it->second.status != St::completed) return plain_not_found();
     const Task& t = it->second;
     return serve_bytes(req, vibegen_video_bytes(t.id, t.prompt), "video/mp4", t.video_sha256);
   }
 
   // ---- time ----
 
-  void advance(std::int64_t now) {
+  void advance(std::int64_t now) override {
     bool changed = false;
     for (auto it = active_.begin(); it != active_.end();) {
       Task& t = tasks_.at(*it);
@@ -739,18 +633,16 @@ class VibegenModule final : public Module {
                         {"created_at", iso8601(t.created_ms)},
                         {"failed_at", iso8601(t.completed_ms)}};
     }
-    sender_.send(t.callback_url, json::serialize(cb), t.id);
+    sender_.post([limits = limits_, options = s_.options, url = t.callback_url, body = json::serialize(cb),
+                  id = t.id](HttpClient& http) { return deliver_callback(http, limits, options, url, body, id); });
   }
 
-  Services s_;
   VibegenLimits limits_;
-  mutable std::mutex mu_;
-  std::mt19937_64 rng_;
   std::uint64_t seq_ = 0;
   std::map<std::string, Account> accounts_;      // by key fingerprint
   std::unordered_map<std::string, Task> tasks_;  // by task id
   std::vector<std::string> active_;              // pending or processing
-  CallbackSender sender_;                        // last: destroyed (joined) first
+  CallbackPoster sender_;                        // last: destroyed (joined) first
 };
 
 }  // namespace
@@ -781,20 +673,8 @@ int vibegen_credit_cost(std::string_view resolution, int duration, bool audio) {
 }
 
 std::string vibegen_video_bytes(std::string_view task_id, std::string_view prompt) {
-  const std::string_view sample = asset_sample_mp4();
-  std::string payload = "reelbatch vibegen emulator\ntask_id=";
-  payload += task_id;
-  payload += "\nprompt=";
-  payload += prompt;
-  payload += "\n";
-  const auto box_size = static_cast<std::uint32_t>(8 + payload.size());
-  std::string out;
-  out.reserve(sample.size() + box_size);
-  out.append(sample);
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((box_size >> shift) & 0xff));
-  out.append("free");
-  out.append(payload);
-  return out;
+  return mp4_with_free_box("reelbatch vibegen emulator\ntask_id=" + std::string(task_id) + "\nprompt=" +
+                           std::string(prompt) + "\n");
 }
 
 }  // namespace reelbatch::emulator
