@@ -3,6 +3,8 @@
 // in tests/juhuo_adapter_test.cpp), and a thin coroutine class that only
 // performs the HTTP exchanges. See juhuo.hpp for the doc sections.
 #include "providers/juhuo/juhuo.hpp"
+
+#include "providers/adapter_util.hpp"
 #include "src/common/text.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -14,73 +16,24 @@
 
 #include <algorithm>
 #include <array>
-#include <charconv>
-#include <cstdio>
-#include <fstream>
-#include <iterator>
 #include <set>
 
 namespace reelbatch::juhuo {
 namespace json = boost::json;
 using boost::asio::awaitable;
 using std::chrono::milliseconds;
+using adapter::elide_url_queries;
+using adapter::excerpt;
+using adapter::is_2xx;
+using adapter::make_error;
+using adapter::one_of;
+using adapter::read_int64;
+using adapter::read_number;
+using adapter::read_string;
+using adapter::trim;
 
 namespace {
 
-// ---- text helpers ---------------------------------------------------------------------
-
-char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool is_alnum(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
-    s.remove_suffix(1);
-  return s;
-}
-
-// Replaces the query of every http(s) URL in `text` with "?…": presigned
-// upload and download URLs carry signatures that do not belong in logs.
-std::string elide_url_queries(std::string text) {
-  std::size_t pos = 0;
-  while (true) {
-    const std::size_t a = text.find("http://", pos);
-    const std::size_t b = text.find("https://", pos);
-    const std::size_t start = std::min(a, b);
-    if (start == std::string::npos) break;
-    std::size_t end = start;
-    while (end < text.size() && text[end] != ' ' && text[end] != '"' && text[end] != '\'' &&
-           text[end] != '<' && text[end] != '>' && text[end] != '\n' && text[end] != '\r' && text[end] != '\t')
-      ++end;
-    const std::size_t q = text.find('?', start);
-    if (q != std::string::npos && q < end) {
-      text.replace(q, end - q, "?…");
-      end = q + std::string_view("?…").size();
-    }
-    pos = end;
-  }
-  return text;
-}
-
-// At most `max` bytes of `body` for an error message, cut on a UTF-8
-// character boundary, control characters flattened, URL queries elided.
-std::string excerpt(std::string_view body, std::size_t max = 200) {
-  body = trim(body);
-  bool cut = false;
-  if (body.size() > max) {
-    std::size_t n = max;
-    while (n > 0 && (static_cast<unsigned char>(body[n]) & 0xC0) == 0x80) --n;
-    body = body.substr(0, n);
-    cut = true;
-  }
-  std::string out;
-  out.reserve(body.size() + 3);
-  for (char c : body) out.push_back(static_cast<unsigned char>(c) < 0x20 ? ' ' : c);
-  if (cut) out += "…";
-  return elide_url_queries(std::move(out));
-}
 
 // ---- error construction ---------------------------------------------------------------
 
@@ -120,75 +73,22 @@ std::string compose(std::string_view message, std::string_view zh, std::string_v
   return std::string(message) + " (" + std::string(zh) + ": " + std::string(en) + ")";
 }
 
-ProviderError make_error(ErrorClass cls, const std::string& profile, int http_status, std::string code,
-                         std::string message, std::optional<milliseconds> retry_after = std::nullopt) {
-  ProviderError e;
-  e.cls = cls;
-  e.provider = profile;
-  e.http_status = http_status;
-  e.code = std::move(code);
-  e.message = std::move(message);
-  if (cls == ErrorClass::rate_limited || cls == ErrorClass::retryable) e.retry_after = retry_after;
-  return e;
-}
 
 // A response we cannot use. For a submit the task may exist.
 ProviderError bad_response(int http_status, const std::string& what, const std::string& profile, Op op) {
-  if (op == Op::submit)
-    return make_error(ErrorClass::unknown_outcome, profile, http_status, "bad_response",
-                      "unusable submit answer (" + what +
-                          "); the task may exist: reconcile with the task list before resubmitting "
-                          "(响应无法解析)");
-  return make_error(ErrorClass::retryable, profile, http_status, "bad_response",
-                    "unusable answer (" + what + "); will retry (响应无法解析)");
+  return adapter::bad_response(http_status, what, profile, op == Op::submit,
+                               "; the task may exist: reconcile with the task list before resubmitting "
+                               "(响应无法解析)",
+                               "; will retry (响应无法解析)");
 }
 
-bool is_2xx(int status) { return status >= 200 && status < 300; }
-
-// ---- envelope (doc 3.3) ---------------------------------------------------------------
-
-struct Envelope {
-  json::value doc;  // the whole parsed body (an object)
-  std::string code;
-  std::string message;
-
-  // result, or nullptr when absent or null.
-  const json::value* result() const {
-    const json::value* r = doc.as_object().if_contains("result");
-    return (r && !r->is_null()) ? r : nullptr;
-  }
-};
-
-// The body as an envelope: a JSON object with a string (or integer) "code".
-std::optional<Envelope> parse_envelope(std::string_view body) {
-  boost::system::error_code ec;
-  json::value v = json::parse(json::string_view(body.data(), body.size()), ec);
-  if (ec || !v.is_object()) return std::nullopt;
-  const json::value* code = v.as_object().if_contains("code");
-  if (!code) return std::nullopt;
-  Envelope env;
-  if (const auto* s = code->if_string()) {
-    env.code = std::string(s->data(), s->size());
-  } else if (const auto* i = code->if_int64()) {
-    env.code = std::to_string(*i);
-  } else if (const auto* u = code->if_uint64()) {
-    env.code = std::to_string(*u);
-  } else {
-    return std::nullopt;
-  }
-  if (env.code.empty()) return std::nullopt;
-  if (const json::value* m = v.as_object().if_contains("message")) {
-    if (const auto* s = m->if_string()) env.message = std::string(s->data(), s->size());
-  }
-  env.doc = std::move(v);
-  return env;
-}
+// ---- envelope (doc 3.3): adapter::parse_code_envelope ------------------------------------
 
 // The envelope's result on success; the classified error otherwise. An
 // absent or null result comes back as a null value.
 Result<json::value, ProviderError> unwrap(int http_status, std::string_view body, const std::string& profile,
                                           std::optional<milliseconds> retry_after, Op op) {
-  auto env = parse_envelope(body);
+  auto env = adapter::parse_code_envelope(body);
   if (http_status == 429)
     return fail(classify(429, env ? std::string_view(env->code) : std::string_view(),
                          env ? env->message : excerpt(body), profile, retry_after));
@@ -213,90 +113,6 @@ Result<json::value, ProviderError> unwrap(int http_status, std::string_view body
   return fail(classify(http_status, "", excerpt(body), profile, retry_after));
 }
 
-// ---- JSON field readers (false + `why` on a type error) ----------------------------------
-
-// A string; null or absent → "" (an error when `required`). With
-// `allow_integer`, an integer is taken as its decimal text (ids, codes).
-bool read_string(const json::object& o, std::string_view key, bool required, std::string& out,
-                 std::string& why, bool allow_integer = false) {
-  const json::value* v = o.if_contains(key);
-  if (!v || v->is_null()) {
-    if (required) why = "missing " + std::string(key);
-    return !required;
-  }
-  if (const auto* s = v->if_string()) {
-    out.assign(s->data(), s->size());
-    if (required && out.empty()) {
-      why = "empty " + std::string(key);
-      return false;
-    }
-    return true;
-  }
-  if (allow_integer && (v->is_int64() || v->is_uint64())) {
-    out = json::serialize(*v);
-    return true;
-  }
-  why = std::string(key) + " is not a string";
-  return false;
-}
-
-bool number_from_string(std::string_view s, double& out) {
-  s = trim(s);
-  if (s.empty()) return false;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  return ec == std::errc() && p == s.data() + s.size();
-}
-
-// A JSON number, or a numeric string (some Java services serialize BigDecimal
-// so). null or absent → nullopt (an error when `required`).
-bool read_number(const json::object& o, std::string_view key, bool required, std::optional<double>& out,
-                 std::string& why) {
-  const json::value* v = o.if_contains(key);
-  if (!v || v->is_null()) {
-    if (required) why = "missing " + std::string(key);
-    return !required;
-  }
-  if (v->is_number()) {
-    boost::system::error_code ec;
-    const double d = v->to_number<double>(ec);
-    if (!ec) {
-      out = d;
-      return true;
-    }
-  } else if (const auto* s = v->if_string()) {
-    double d = 0;
-    if (number_from_string(std::string_view(s->data(), s->size()), d)) {
-      out = d;
-      return true;
-    }
-  }
-  why = std::string(key) + " is not a number";
-  return false;
-}
-
-bool read_int64(const json::object& o, std::string_view key, std::optional<std::int64_t>& out,
-                std::string& why) {
-  const json::value* v = o.if_contains(key);
-  if (!v || v->is_null()) return true;
-  if (v->is_number()) {
-    boost::system::error_code ec;
-    const auto i = v->to_number<std::int64_t>(ec);  // a double must be integral
-    if (!ec) {
-      out = i;
-      return true;
-    }
-  } else if (const auto* s = v->if_string()) {
-    std::int64_t i = 0;
-    const std::string_view t = trim(std::string_view(s->data(), s->size()));
-    auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), i);
-    if (!t.empty() && ec == std::errc() && p == t.data() + t.size()) {
-      out = i;
-      return true;
-    }
-  }
-  why = std::string(key) + " is not an integer";
-  return false;
-}
 
 // One doc 6 task object.
 Result<TaskStatus, std::string> task_from_json(const json::value& v, bool require_output) {
@@ -323,13 +139,7 @@ Result<TaskStatus, std::string> task_from_json(const json::value& v, bool requir
 const std::array<std::string_view, 6> kRatios{"9:16", "16:9", "3:4", "4:3", "1:1", "21:9"};
 const std::array<std::string_view, 2> kModels{"seedance-2.0", "seedance-2.0-fast"};
 
-template <std::size_t N>
-bool one_of(const std::array<std::string_view, N>& set, std::string_view v) {
-  return std::find(set.begin(), set.end(), v) != set.end();
-}
-
 constexpr int kMinDuration = 4, kMaxDuration = 15;  // doc 5: duration 4 ~ 15 s
-constexpr std::size_t kMaxFileName = 128;          // doc 4.1: fileName ≤ 128 characters
 
 }  // namespace
 
@@ -421,60 +231,9 @@ std::vector<FieldError> validate(const JobSpec& spec) {
 
 // ---- upload -------------------------------------------------------------------------------
 
-std::optional<std::string> content_type_for(const std::filesystem::path& p) {
-  const std::string ext = to_lower(p.extension().string());
-  if (ext == ".png") return "image/png";
-  if (ext == ".jpg" || ext == ".jpeg") return "image/jpeg";
-  if (ext == ".webp") return "image/webp";
-  if (ext == ".mp4") return "video/mp4";
-  if (ext == ".mov") return "video/quicktime";
-  if (ext == ".webm") return "video/webm";
-  return std::nullopt;
-}
+// content_type_for, is_image/video_content_type, upload_file_name: adapter_util (doc 4.1's
+// table and fileName rule; see juhuo.hpp).
 
-bool is_image_content_type(std::string_view ct) {
-  return ct == "image/png" || ct == "image/jpeg" || ct == "image/webp";
-}
-
-bool is_video_content_type(std::string_view ct) {
-  return ct == "video/mp4" || ct == "video/quicktime" || ct == "video/webm";
-}
-
-std::string upload_file_name(const std::filesystem::path& local, std::string_view sha256_hex) {
-  std::string ext;
-  for (char c : local.extension().string())
-    if (is_alnum(c)) ext.push_back(ascii_lower(c));
-  if (ext.empty()) ext = "bin";
-  if (ext.size() > 16) ext.resize(16);
-
-  std::string hash;
-  for (char c : sha256_hex) {
-    if (hash.size() == 12) break;
-    const char l = ascii_lower(c);
-    if ((l >= '0' && l <= '9') || (l >= 'a' && l <= 'f')) hash.push_back(l);
-  }
-
-  std::string stem;
-  for (char c : local.stem().string()) {
-    const char m = (is_alnum(c) || c == '-' || c == '_') ? c : '_';
-    if (m == '_' && !stem.empty() && stem.back() == '_') continue;  // collapse runs
-    stem.push_back(m);
-  }
-  auto trim_underscores = [](std::string& s) {
-    while (!s.empty() && s.back() == '_') s.pop_back();
-    const auto first = s.find_first_not_of('_');
-    s.erase(0, first == std::string::npos ? s.size() : first);
-  };
-  trim_underscores(stem);
-  if (stem.empty()) stem = "file";
-  const std::size_t max_stem = kMaxFileName - 1 - ext.size() - (hash.empty() ? 0 : hash.size() + 1);
-  if (stem.size() > max_stem) {
-    stem.resize(max_stem);
-    trim_underscores(stem);
-    if (stem.empty()) stem = "file";
-  }
-  return stem + (hash.empty() ? "" : "-" + hash) + "." + ext;
-}
 
 json::object build_presign_body(const LocalAsset& asset, std::string_view content_type) {
   return json::object{{"fileName", upload_file_name(asset.path, asset.sha256)},
@@ -605,19 +364,7 @@ ProviderResult<TaskStatus> parse_task_response(int http_status, std::string_view
 }
 
 std::string task_path(std::string_view task_id) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out(kTaskPathPrefix);
-  for (char c : task_id) {
-    if (is_alnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(c);
-    } else {
-      const auto u = static_cast<unsigned char>(c);
-      out.push_back('%');
-      out.push_back(kHex[u >> 4]);
-      out.push_back(kHex[u & 0xF]);
-    }
-  }
-  return out;
+  return std::string(kTaskPathPrefix) + adapter::percent_encode(task_id);
 }
 
 std::string task_list_path(int page_no, int page_size) {
@@ -709,103 +456,26 @@ ProviderError classify(int http_status, std::string_view code, std::string messa
 }
 
 ProviderError from_net_error(const NetError& e, const std::string& profile, bool is_submit) {
-  const std::string code = e.code == NetErrc::timeout ? "timeout" : "network";
-  const std::string what = elide_url_queries(e.message);
-  if (is_submit && e.request_sent)
-    return make_error(ErrorClass::unknown_outcome, profile, 0, code,
-                      "网络错误 (the submit was sent but no answer arrived: " + what +
-                          "; juhuo may have created the task: reconcile with the task list before resubmitting)");
-  if (e.code == NetErrc::bad_url)
-    return make_error(ErrorClass::permanent, profile, 0, code, "地址错误 (" + what + "; check base_url)");
-  return make_error(ErrorClass::retryable, profile, 0, code,
-                    std::string(e.code == NetErrc::timeout ? "请求超时" : "网络错误") + " (" + what +
-                        (e.request_sent ? "" : "; the request was not sent") + "; will retry)");
-}
-
-std::optional<milliseconds> parse_retry_after(std::string_view value, std::chrono::system_clock::time_point now) {
-  using namespace std::chrono;
-  constexpr auto kCap = hours(24);
-  value = trim(value);
-  if (value.empty()) return std::nullopt;
-  if (std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    if (value.size() > 6) return duration_cast<milliseconds>(kCap);
-    std::int64_t secs = 0;
-    std::from_chars(value.data(), value.data() + value.size(), secs);
-    return std::min(milliseconds(secs * 1000), duration_cast<milliseconds>(kCap));
-  }
-  // IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT".
-  const std::size_t comma = value.find(", ");
-  if (comma == std::string_view::npos) return std::nullopt;
-  const std::string rest(value.substr(comma + 2));
-  int d = 0, y = 0, hh = 0, mm = 0, ss = 0;
-  char mon[4] = {};
-  char zone[4] = {};
-  if (std::sscanf(rest.c_str(), "%2d %3s %4d %2d:%2d:%2d %3s", &d, mon, &y, &hh, &mm, &ss, zone) != 7)
-    return std::nullopt;
-  if (std::string_view(zone) != "GMT") return std::nullopt;
-  static constexpr std::array<std::string_view, 12> kMonths{"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                                             "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  const auto it = std::find(kMonths.begin(), kMonths.end(), std::string_view(mon));
-  if (it == kMonths.end()) return std::nullopt;
-  const year_month_day ymd{year{y}, month{static_cast<unsigned>(it - kMonths.begin() + 1)},
-                           day{static_cast<unsigned>(d)}};
-  if (!ymd.ok() || hh > 23 || mm > 59 || ss > 60) return std::nullopt;
-  const auto at = sys_days(ymd) + hours(hh) + minutes(mm) + seconds(ss);
-  const auto diff = duration_cast<milliseconds>(at - now);
-  if (diff <= milliseconds(0)) return milliseconds(0);
-  return std::min(diff, duration_cast<milliseconds>(kCap));
+  static constexpr adapter::NetErrorText kText{
+      "网络错误 (the submit was sent but no answer arrived: ",
+      "; juhuo may have created the task: reconcile with the task list before resubmitting)", "地址错误", "请求超时",
+      "网络错误"};
+  return adapter::from_net_error(e, profile, is_submit, kText);
 }
 
 HttpRequest build_api_request(const ProfileConfig& profile, std::string method, std::string_view path_and_query,
                               std::string body) {
-  HttpRequest req;
-  std::string base = profile.base_url;
-  while (!base.empty() && base.back() == '/') base.pop_back();
-  req.method = std::move(method);
-  req.url = base + std::string(path_and_query);
-  req.headers = {{"Authorization", "Bearer " + profile.api_key}, {"Accept", "application/json"}};
-  if (!body.empty()) req.headers.emplace_back("Content-Type", "application/json");
-  req.body = std::move(body);
-  req.timeout = profile.request_timeout;
-  return req;
-}
-
-std::string redact(std::string text, std::string_view secret) {
-  if (secret.empty()) return text;
-  std::size_t pos = 0;
-  while ((pos = text.find(secret, pos)) != std::string::npos) {
-    text.replace(pos, secret.size(), "[redacted]");
-    pos += std::string_view("[redacted]").size();
-  }
-  return text;
+  std::string content_type = body.empty() ? "" : "application/json";
+  return adapter::make_api_request(std::move(method), adapter::join_url(profile.base_url, path_and_query),
+                                   adapter::bearer_auth(profile.api_key), std::move(body), std::move(content_type),
+                                   profile.request_timeout);
 }
 
 // ---- the coroutine adapter -------------------------------------------------------------------
 
 namespace {
 
-std::optional<milliseconds> retry_after_of(const HttpResponse& r) {
-  const std::string v = r.header("Retry-After");
-  if (v.empty()) return std::nullopt;
-  return parse_retry_after(v);
-}
-
-// Reads a whole (small) reference file. Blocking, but juhuo's references are
-// images and short clips; a large-file path would stream the PUT body from
-// the file on the engine's thread pool instead.
-bool read_file(const std::filesystem::path& path, std::string& out, std::string& why) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    why = "cannot open " + path.string();
-    return false;
-  }
-  out.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  if (in.bad()) {
-    why = "cannot read " + path.string();
-    return false;
-  }
-  return true;
-}
+using adapter::retry_after_of;
 
 class JuhuoProvider final : public Provider {
  public:
@@ -826,7 +496,7 @@ class JuhuoProvider final : public Provider {
       co_return fail(local("asset '" + asset.name + "' (" + asset.path.filename().string() +
                            "): file type not in juhuo's contentType table (doc 4.1)"));
     std::string bytes, why;
-    if (!read_file(asset.path, bytes, why)) co_return fail(local(why));
+    if (!adapter::read_file(asset.path, bytes, why)) co_return fail(local(why));
 
     auto presign = co_await http_.async_request(
         build_api_request(profile_, "POST", kPresignPath, json::serialize(build_presign_body(asset, *ct))));
@@ -913,14 +583,8 @@ class JuhuoProvider final : public Provider {
   }
 
  private:
-  ProviderError local(std::string message) const {
-    return make_error(ErrorClass::permanent, profile_.name, 0, "local", scrub_text(std::move(message)));
-  }
-  std::string scrub_text(std::string s) const { return redact(std::move(s), profile_.api_key); }
-  ProviderError scrub(ProviderError e) const {
-    e.message = scrub_text(std::move(e.message));
-    return e;
-  }
+  ProviderError local(std::string message) const { return adapter::local_error(profile_, std::move(message)); }
+  ProviderError scrub(ProviderError e) const { return adapter::scrub(std::move(e), profile_.api_key); }
 
   ProfileConfig profile_;
   HttpClient& http_;

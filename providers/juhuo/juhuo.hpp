@@ -36,6 +36,7 @@
 // (a different host), never logged, and scrubbed from every error message.
 #pragma once
 
+#include "providers/adapter_util.hpp"
 #include "providers/job_spec.hpp"
 #include "providers/provider.hpp"
 #include "src/net/http_client.hpp"
@@ -100,13 +101,14 @@ std::vector<std::string> prompt_references(std::string_view prompt);
 /// The doc 4.1 contentType for a file, by its extension, case-insensitive:
 /// .png → image/png, .jpg/.jpeg → image/jpeg, .webp → image/webp,
 /// .mp4 → video/mp4, .mov → video/quicktime, .webm → video/webm;
-/// nullopt for any other extension or none.
-std::optional<std::string> content_type_for(const std::filesystem::path& p);
+/// nullopt for any other extension or none. (The shared table in
+/// adapter_util.hpp is exactly doc 4.1's.)
+using adapter::content_type_for;
 
 /// True for the image rows of the doc 4.1 table ("image/..."), false otherwise.
-bool is_image_content_type(std::string_view content_type);
+using adapter::is_image_content_type;
 /// True for the video rows of the doc 4.1 table ("video/..."), false otherwise.
-bool is_video_content_type(std::string_view content_type);
+using adapter::is_video_content_type;
 
 /// A fileName that satisfies doc 4.1 (^[A-Za-z0-9_-]+\.[A-Za-z0-9]+$, at
 /// most 128 characters): "<stem>-<first 12 hex of sha256>.<ext>". The stem is
@@ -118,7 +120,8 @@ bool is_video_content_type(std::string_view content_type);
 /// other under one ossKey; only hex digits of `sha256_hex` are used (the
 /// suffix is omitted if it has none). Examples: "橘猫.webp" → "file-<h>.webp",
 /// "old map.png" → "old_map-<h>.png", "a.b.c.PNG" → "a_b_c-<h>.png".
-std::string upload_file_name(const std::filesystem::path& local, std::string_view sha256_hex);
+/// (adapter::upload_file_name with its default limit of 128.)
+using adapter::upload_file_name;
 
 /// Doc 4.1 presign request body: {"fileName": upload_file_name(asset.path,
 /// asset.sha256), "contentType": content_type}. `content_type` should be
@@ -253,12 +256,11 @@ ProviderError classify(int http_status, std::string_view code, std::string messa
 /// carry signatures).
 ProviderError from_net_error(const NetError& e, const std::string& profile, bool is_submit);
 
-/// Retry-After (RFC 9110 10.2.3): delta-seconds or an IMF-fixdate relative
-/// to `now`. A past date gives 0; a negative or unparseable value, nullopt.
-/// Capped at 24 h.
-std::optional<std::chrono::milliseconds> parse_retry_after(
-    std::string_view value,
-    std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
+/// Retry-After (RFC 9110 10.2.3): delta-seconds or an HTTP-date relative to
+/// `now`. A past date gives 0; a negative or unparseable value, nullopt.
+/// Capped at 24 h. (adapter::parse_retry_after, shared by every adapter; it
+/// delegates to the scheduler's RFC parser.)
+using adapter::parse_retry_after;
 
 /// A request to the juhuo API: url = profile.base_url (a trailing '/' is
 /// dropped) + `path_and_query`; headers `Authorization: Bearer <api_key>`,
@@ -268,7 +270,7 @@ HttpRequest build_api_request(const ProfileConfig& profile, std::string method,
                               std::string_view path_and_query, std::string body = {});
 
 /// `text` with every occurrence of `secret` replaced by "[redacted]" (no-op
-/// for an empty secret).
-std::string redact(std::string text, std::string_view secret);
+/// for an empty secret). (adapter::redact.)
+using adapter::redact;
 
 }  // namespace reelbatch::juhuo

@@ -13,72 +13,25 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <charconv>
-#include <fstream>
-#include <iterator>
 #include <random>
 
-#include "providers/juhuo/juhuo.hpp"  // parse_retry_after, redact: provider-neutral helpers
+#include "providers/adapter_util.hpp"
 #include "src/common/text.hpp"
 
 namespace reelbatch::openai {
 namespace json = boost::json;
 using boost::asio::awaitable;
 using std::chrono::milliseconds;
+using adapter::elide_url_queries;
+using adapter::excerpt;
+using adapter::is_2xx;
+using adapter::is_digit;
+using adapter::make_error;
+using adapter::trim;
 
 namespace {
 
 // ---- text helpers ---------------------------------------------------------------------
-
-bool is_alnum(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
-    s.remove_suffix(1);
-  return s;
-}
-
-// Replaces the query of every http(s) URL in `text` with "?…" (signatures).
-std::string elide_url_queries(std::string text) {
-  std::size_t pos = 0;
-  while (true) {
-    const std::size_t start = std::min(text.find("http://", pos), text.find("https://", pos));
-    if (start == std::string::npos) break;
-    std::size_t end = start;
-    while (end < text.size() && text[end] != ' ' && text[end] != '"' && text[end] != '\'' && text[end] != '<' &&
-           text[end] != '>' && text[end] != '\n' && text[end] != '\r' && text[end] != '\t')
-      ++end;
-    const std::size_t q = text.find('?', start);
-    if (q != std::string::npos && q < end) {
-      text.replace(q, end - q, "?…");
-      end = q + std::string_view("?…").size();
-    }
-    pos = end;
-  }
-  return text;
-}
-
-// At most `max` bytes of `body`, cut on a UTF-8 boundary, control characters
-// flattened, URL queries elided.
-std::string excerpt(std::string_view body, std::size_t max = 200) {
-  body = trim(body);
-  bool cut = false;
-  if (body.size() > max) {
-    std::size_t n = max;
-    while (n > 0 && (static_cast<unsigned char>(body[n]) & 0xC0) == 0x80) --n;
-    body = body.substr(0, n);
-    cut = true;
-  }
-  std::string out;
-  out.reserve(body.size() + 3);
-  for (char c : body) out.push_back(static_cast<unsigned char>(c) < 0x20 ? ' ' : c);
-  if (cut) out += "…";
-  return elide_url_queries(std::move(out));
-}
-
-bool is_2xx(int status) { return status >= 200 && status < 300; }
 
 std::string str_of(const json::string& s) { return std::string(s.data(), s.size()); }
 
@@ -93,25 +46,10 @@ std::string text_field(const json::object& o, std::string_view key) {
 
 // ---- error construction ---------------------------------------------------------------
 
-ProviderError make_error(ErrorClass cls, const std::string& profile, int http_status, std::string code,
-                         std::string message, std::optional<milliseconds> retry_after = std::nullopt) {
-  ProviderError e;
-  e.cls = cls;
-  e.provider = profile;
-  e.http_status = http_status;
-  e.code = std::move(code);
-  e.message = std::move(message);
-  if (cls == ErrorClass::rate_limited || cls == ErrorClass::retryable) e.retry_after = retry_after;
-  return e;
-}
-
 ProviderError bad_response(int http_status, const std::string& what, const std::string& profile, Op op) {
-  if (op == Op::submit)
-    return make_error(ErrorClass::unknown_outcome, profile, http_status, "bad_response",
-                      "unusable submit answer (" + what +
-                          "); the task may exist: check the relay's console before resubmitting (响应无法解析)");
-  return make_error(ErrorClass::retryable, profile, http_status, "bad_response",
-                    "unusable answer (" + what + "); will retry (响应无法解析)");
+  return adapter::bad_response(http_status, what, profile, op == Op::submit,
+                               "; the task may exist: check the relay's console before resubmitting (响应无法解析)",
+                               "; will retry (响应无法解析)");
 }
 
 bool contains_any(std::string_view hay, std::initializer_list<std::string_view> needles) {
@@ -184,22 +122,6 @@ std::optional<Origin> origin_of(std::string_view url) {
   return o;
 }
 
-std::string percent_encode_segment(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (char c : s) {
-    if (is_alnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(c);
-    } else {
-      const auto u = static_cast<unsigned char>(c);
-      out.push_back('%');
-      out.push_back(kHex[u >> 4]);
-      out.push_back(kHex[u & 0xF]);
-    }
-  }
-  return out;
-}
-
 // ---- sizes ------------------------------------------------------------------------------
 
 constexpr std::array<std::string_view, 4> kOpenAiSizes{"720x1280", "1280x720", "1024x1792", "1792x1024"};
@@ -249,22 +171,8 @@ std::optional<int> height_of(std::string_view resolution) {
 
 // ---- JSON -> TaskStatus --------------------------------------------------------------------
 
-std::optional<std::int64_t> int_of(const json::value* v) {
-  if (!v) return std::nullopt;
-  if (v->is_number()) {
-    boost::system::error_code ec;
-    const auto i = v->to_number<std::int64_t>(ec);
-    if (!ec) return i;
-    return std::nullopt;
-  }
-  if (const auto* s = v->if_string()) {
-    std::int64_t i = 0;
-    const std::string_view t = trim(std::string_view(s->data(), s->size()));
-    auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), i);
-    if (!t.empty() && ec == std::errc() && p == t.data() + t.size()) return i;
-  }
-  return std::nullopt;
-}
+// An integral number or a numeric string (see adapter::int64_of).
+std::optional<std::int64_t> int_of(const json::value* v) { return adapter::int64_of(v); }
 
 }  // namespace
 
@@ -330,10 +238,8 @@ Result<std::string, std::string> size_for(const JobSpec& spec) {
 }
 
 std::optional<std::string> image_content_type(const std::filesystem::path& p) {
-  const std::string ext = to_lower(p.extension().string());
-  if (ext == ".jpg" || ext == ".jpeg") return "image/jpeg";
-  if (ext == ".png") return "image/png";
-  if (ext == ".webp") return "image/webp";
+  // Exactly the image rows of the shared table.
+  if (auto ct = adapter::content_type_for(p); ct && adapter::is_image_content_type(*ct)) return ct;
   return std::nullopt;
 }
 
@@ -510,7 +416,7 @@ std::string video_url_of(const json::object& task) {
 }
 
 std::string task_path(std::string_view task_id) {
-  return std::string(kVideosPath) + "/" + percent_encode_segment(task_id);
+  return std::string(kVideosPath) + "/" + adapter::percent_encode(task_id);
 }
 
 std::string content_path(std::string_view task_id) { return task_path(task_id) + "/content"; }
@@ -666,59 +572,26 @@ ProviderError classify(int http_status, const std::optional<ErrorBody>& err, std
 }
 
 ProviderError from_net_error(const NetError& e, const std::string& profile, bool is_submit) {
-  const std::string code = e.code == NetErrc::timeout ? "timeout" : "network";
-  const std::string what = elide_url_queries(e.message);
-  if (is_submit && e.request_sent)
-    return make_error(ErrorClass::unknown_outcome, profile, 0, code,
-                      "网络错误 (the submit was sent but no answer arrived: " + what +
-                          "; the relay may have created the task: check before resubmitting)");
-  if (e.code == NetErrc::bad_url)
-    return make_error(ErrorClass::permanent, profile, 0, code, "地址错误 (" + what + "; check base_url)");
-  return make_error(ErrorClass::retryable, profile, 0, code,
-                    std::string(e.code == NetErrc::timeout ? "请求超时" : "网络错误") + " (" + what +
-                        (e.request_sent ? "" : "; the request was not sent") + "; will retry)");
+  static constexpr adapter::NetErrorText kText{
+      "网络错误 (the submit was sent but no answer arrived: ",
+      "; the relay may have created the task: check before resubmitting)", "地址错误", "请求超时", "网络错误"};
+  return adapter::from_net_error(e, profile, is_submit, kText);
 }
 
 HttpRequest build_api_request(const ProfileConfig& profile, std::string method, std::string_view path_and_query,
                               std::string body, std::string content_type) {
-  HttpRequest req;
-  req.method = std::move(method);
-  req.url = api_url(profile.base_url, path_and_query);
-  req.headers = {{"Authorization", "Bearer " + profile.api_key}, {"Accept", "application/json"}};
-  if (!content_type.empty()) req.headers.emplace_back("Content-Type", std::move(content_type));
-  req.body = std::move(body);
-  req.timeout = profile.request_timeout;
-  return req;
+  return adapter::make_api_request(std::move(method), api_url(profile.base_url, path_and_query),
+                                   adapter::bearer_auth(profile.api_key), std::move(body), std::move(content_type),
+                                   profile.request_timeout);
 }
 
 // ---- the coroutine adapter ------------------------------------------------------------------------
 
 namespace {
 
-std::optional<milliseconds> retry_after_of(const HttpResponse& r) {
-  const std::string v = r.header("Retry-After");
-  if (v.empty()) return std::nullopt;
-  return juhuo::parse_retry_after(v);
-}
+using adapter::retry_after_of;
 
-bool read_file(const std::filesystem::path& path, std::string& out, std::string& why) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    why = "cannot open " + path.string();
-    return false;
-  }
-  out.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  if (in.bad()) {
-    why = "cannot read " + path.string();
-    return false;
-  }
-  return true;
-}
-
-ProviderError scrubbed(ProviderError e, std::string_view key) {
-  e.message = juhuo::redact(std::move(e.message), key);
-  return e;
-}
+ProviderError scrubbed(ProviderError e, std::string_view key) { return adapter::scrub(std::move(e), key); }
 
 class OpenAiProvider final : public Provider {
  public:
@@ -753,7 +626,7 @@ class OpenAiProvider final : public Provider {
       part.filename = std::filesystem::path(img.location).filename().string();
       part.content_type = *ct;
       std::string why;
-      if (!read_file(img.location, part.bytes, why)) co_return fail(local(why));
+      if (!adapter::read_file(img.location, part.bytes, why)) co_return fail(local(why));
       file = std::move(part);
     }
     Body body = build_submit_payload(fields, file, make_boundary());
@@ -788,10 +661,7 @@ class OpenAiProvider final : public Provider {
   }
 
  private:
-  ProviderError local(std::string message) const {
-    return make_error(ErrorClass::permanent, profile_.name, 0, "local",
-                      juhuo::redact(std::move(message), profile_.api_key));
-  }
+  ProviderError local(std::string message) const { return adapter::local_error(profile_, std::move(message)); }
   ProviderError scrub(ProviderError e) const { return scrubbed(std::move(e), profile_.api_key); }
 
   ProfileConfig profile_;

@@ -4,7 +4,7 @@
 // performs the HTTP exchanges. See seedance2.hpp for the interpretations.
 #include "providers/seedance2/seedance2.hpp"
 
-#include "providers/juhuo/juhuo.hpp"  // parse_retry_after, redact (provider-neutral helpers)
+#include "providers/adapter_util.hpp"
 #include "src/common/text.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -16,86 +16,30 @@
 
 #include <algorithm>
 #include <array>
-#include <charconv>
 #include <cmath>
-#include <fstream>
-#include <iterator>
 #include <span>
 
 namespace reelbatch::seedance2 {
 namespace json = boost::json;
 using boost::asio::awaitable;
 using std::chrono::milliseconds;
+using adapter::elide_url_queries;
+using adapter::excerpt;
+using adapter::is_2xx;
+using adapter::is_digit;
+using adapter::make_error;
+using adapter::one_of;
+using adapter::percent_encode;
+using adapter::read_number;
+using adapter::read_string;
+using adapter::trim;
 
 namespace {
 
 // ---- text helpers ---------------------------------------------------------------------
 
-char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-bool is_alnum(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
-    s.remove_suffix(1);
-  return s;
-}
-
+// seedance2's own check (case-sensitive scheme, as the doc writes it).
 bool is_http_url(std::string_view s) { return s.starts_with("http://") || s.starts_with("https://"); }
-
-// Replaces the query of every http(s) URL in `text` with "?…" (signatures).
-std::string elide_url_queries(std::string text) {
-  std::size_t pos = 0;
-  while (true) {
-    const std::size_t start = std::min(text.find("http://", pos), text.find("https://", pos));
-    if (start == std::string::npos) break;
-    std::size_t end = start;
-    while (end < text.size() && text[end] != ' ' && text[end] != '"' && text[end] != '\'' && text[end] != '<' &&
-           text[end] != '>' && text[end] != '\n' && text[end] != '\r' && text[end] != '\t')
-      ++end;
-    const std::size_t q = text.find('?', start);
-    if (q != std::string::npos && q < end) {
-      text.replace(q, end - q, "?…");
-      end = q + std::string_view("?…").size();
-    }
-    pos = end;
-  }
-  return text;
-}
-
-// At most `max` bytes of `body` for a message, cut on a UTF-8 boundary.
-std::string excerpt(std::string_view body, std::size_t max = 200) {
-  body = trim(body);
-  bool cut = false;
-  if (body.size() > max) {
-    std::size_t n = max;
-    while (n > 0 && (static_cast<unsigned char>(body[n]) & 0xC0) == 0x80) --n;
-    body = body.substr(0, n);
-    cut = true;
-  }
-  std::string out;
-  for (char c : body) out.push_back(static_cast<unsigned char>(c) < 0x20 ? ' ' : c);
-  if (cut) out += "…";
-  return elide_url_queries(std::move(out));
-}
-
-std::string percent_encode(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (char c : s) {
-    if (is_alnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(c);
-    } else {
-      const auto u = static_cast<unsigned char>(c);
-      out.push_back('%');
-      out.push_back(kHex[u >> 4]);
-      out.push_back(kHex[u & 0xF]);
-    }
-  }
-  return out;
-}
 
 // ---- error construction -----------------------------------------------------------------
 
@@ -148,64 +92,18 @@ std::string compose(std::string_view message, std::string_view zh, std::string_v
   return std::string(message) + " (" + std::string(zh) + ": " + std::string(en) + ")";
 }
 
-ProviderError make_error(ErrorClass cls, const std::string& profile, int http_status, std::string code,
-                         std::string message, std::optional<milliseconds> retry_after = std::nullopt) {
-  ProviderError e;
-  e.cls = cls;
-  e.provider = profile;
-  e.http_status = http_status;
-  e.code = std::move(code);
-  e.message = std::move(message);
-  if (cls == ErrorClass::rate_limited || cls == ErrorClass::retryable) e.retry_after = retry_after;
-  return e;
-}
 
 ProviderError bad_response(int http_status, const std::string& what, const std::string& profile, Op op) {
-  if (op == Op::submit)
-    return make_error(ErrorClass::unknown_outcome, profile, http_status, "bad_response",
-                      "unusable submit answer (" + what +
-                          "); the task may exist: reconcile with the task list before resubmitting");
-  return make_error(ErrorClass::retryable, profile, http_status, "bad_response",
-                    "unusable answer (" + what + "); will retry");
+  return adapter::bad_response(http_status, what, profile, op == Op::submit,
+                               "; the task may exist: reconcile with the task list before resubmitting", "; will retry");
 }
 
-bool is_2xx(int status) { return status >= 200 && status < 300; }
-
-// ---- envelope ------------------------------------------------------------------------------
-
-struct Envelope {
-  json::value doc;
-  std::string code;
-  std::string message;
-
-  const json::value* result() const {
-    const json::value* r = doc.as_object().if_contains("result");
-    return (r && !r->is_null()) ? r : nullptr;
-  }
-};
-
-std::optional<Envelope> parse_envelope(std::string_view body) {
-  boost::system::error_code ec;
-  json::value v = json::parse(json::string_view(body.data(), body.size()), ec);
-  if (ec || !v.is_object()) return std::nullopt;
-  const json::value* code = v.as_object().if_contains("code");
-  if (!code) return std::nullopt;
-  Envelope env;
-  if (const auto* s = code->if_string()) env.code = std::string(s->data(), s->size());
-  else if (const auto* i = code->if_int64()) env.code = std::to_string(*i);
-  else if (const auto* u = code->if_uint64()) env.code = std::to_string(*u);
-  else return std::nullopt;
-  if (env.code.empty()) return std::nullopt;
-  if (const json::value* m = v.as_object().if_contains("message"))
-    if (const auto* s = m->if_string()) env.message = std::string(s->data(), s->size());
-  env.doc = std::move(v);
-  return env;
-}
+// ---- envelope: adapter::parse_code_envelope --------------------------------------------
 
 // The envelope's result on success (null when absent); the error otherwise.
 Result<json::value, ProviderError> unwrap(int http_status, std::string_view body, const std::string& profile,
                                           std::optional<milliseconds> retry_after, Op op) {
-  auto env = parse_envelope(body);
+  auto env = adapter::parse_code_envelope(body);
   if (env && env->code == "200" && is_2xx(http_status)) {
     const json::value* r = env->result();
     return r ? json::value(*r) : json::value(nullptr);
@@ -229,66 +127,9 @@ Result<json::value, ProviderError> unwrap(int http_status, std::string_view body
 
 // ---- JSON field readers -----------------------------------------------------------------
 
-bool read_string(const json::object& o, std::string_view key, bool required, std::string& out, std::string& why,
-                 bool allow_integer = false) {
-  const json::value* v = o.if_contains(key);
-  if (!v || v->is_null()) {
-    if (required) why = "missing " + std::string(key);
-    return !required;
-  }
-  if (const auto* s = v->if_string()) {
-    out.assign(s->data(), s->size());
-    if (required && out.empty()) {
-      why = "empty " + std::string(key);
-      return false;
-    }
-    return true;
-  }
-  if (allow_integer && (v->is_int64() || v->is_uint64())) {
-    out = json::serialize(*v);
-    return true;
-  }
-  why = std::string(key) + " is not a string";
-  return false;
-}
-
-bool read_number(const json::object& o, std::string_view key, bool required, std::optional<double>& out,
-                 std::string& why) {
-  const json::value* v = o.if_contains(key);
-  if (!v || v->is_null()) {
-    if (required) why = "missing " + std::string(key);
-    return !required;
-  }
-  if (v->is_number()) {
-    out = v->to_number<double>();
-    return true;
-  }
-  if (const auto* s = v->if_string()) {
-    const std::string_view t = trim(std::string_view(s->data(), s->size()));
-    double d = 0;
-    auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), d);
-    if (!t.empty() && ec == std::errc() && p == t.data() + t.size()) {
-      out = d;
-      return true;
-    }
-  }
-  why = std::string(key) + " is not a number";
-  return false;
-}
-
+// seedance2's integers are JSON numbers only (a numeric string is an error).
 bool read_int64(const json::object& o, std::string_view key, std::optional<std::int64_t>& out, std::string& why) {
-  const json::value* v = o.if_contains(key);
-  if (!v || v->is_null()) return true;
-  if (v->is_number()) {
-    boost::system::error_code ec;
-    const auto i = v->to_number<std::int64_t>(ec);
-    if (!ec) {
-      out = i;
-      return true;
-    }
-  }
-  why = std::string(key) + " is not an integer";
-  return false;
+  return adapter::read_int64(o, key, out, why, /*allow_numeric_string=*/false);
 }
 
 // created_at: ISO 8601 text (doc), or an epoch number (seconds or ms).
@@ -334,11 +175,6 @@ constexpr std::array<std::string_view, 6> kRatios{"16:9", "9:16", "4:3", "3:4", 
 constexpr std::array<std::string_view, 2> kModels{"seedance-2.0", "seedance-2.0-fast"};
 constexpr std::array<std::string_view, 7> kStates{"pending",   "queued",    "processing", "completed",
                                                   "failed",    "cancelled", "expired"};
-
-template <std::size_t N>
-bool one_of(const std::array<std::string_view, N>& set, std::string_view v) {
-  return std::find(set.begin(), set.end(), v) != set.end();
-}
 
 std::string join(std::span<const std::string_view> items) {
   std::string out;
@@ -462,58 +298,9 @@ std::vector<FieldError> validate(const JobSpec& spec) {
 
 // ---- upload -------------------------------------------------------------------------------
 
-std::optional<std::string> content_type_for(const std::filesystem::path& p) {
-  const std::string ext = to_lower(p.extension().string());
-  if (ext == ".png") return "image/png";
-  if (ext == ".jpg" || ext == ".jpeg") return "image/jpeg";
-  if (ext == ".webp") return "image/webp";
-  if (ext == ".mp4") return "video/mp4";
-  if (ext == ".mov") return "video/quicktime";
-  if (ext == ".webm") return "video/webm";
-  return std::nullopt;
-}
+// content_type_for, is_image/video_content_type, upload_file_name: adapter_util (see
+// seedance2.hpp).
 
-bool is_image_content_type(std::string_view ct) {
-  return ct == "image/png" || ct == "image/jpeg" || ct == "image/webp";
-}
-
-bool is_video_content_type(std::string_view ct) {
-  return ct == "video/mp4" || ct == "video/quicktime" || ct == "video/webm";
-}
-
-std::string upload_file_name(const std::filesystem::path& local, std::string_view sha256_hex) {
-  std::string ext;
-  for (char c : local.extension().string())
-    if (is_alnum(c)) ext.push_back(ascii_lower(c));
-  if (ext.empty()) ext = "bin";
-  if (ext.size() > 16) ext.resize(16);
-  std::string hash;
-  for (char c : sha256_hex) {
-    if (hash.size() == 12) break;
-    const char l = ascii_lower(c);
-    if (is_digit(l) || (l >= 'a' && l <= 'f')) hash.push_back(l);
-  }
-  std::string stem;
-  for (char c : local.stem().string()) {
-    const char m = (is_alnum(c) || c == '-' || c == '_') ? c : '_';
-    if (m == '_' && !stem.empty() && stem.back() == '_') continue;
-    stem.push_back(m);
-  }
-  auto trim_underscores = [](std::string& s) {
-    while (!s.empty() && s.back() == '_') s.pop_back();
-    const auto first = s.find_first_not_of('_');
-    s.erase(0, first == std::string::npos ? s.size() : first);
-  };
-  trim_underscores(stem);
-  if (stem.empty()) stem = "file";
-  const std::size_t max_stem = kMaxFileName - 1 - ext.size() - (hash.empty() ? 0 : hash.size() + 1);
-  if (stem.size() > max_stem) {
-    stem.resize(max_stem);
-    trim_underscores(stem);
-    if (stem.empty()) stem = "file";
-  }
-  return stem + (hash.empty() ? "" : "-" + hash) + "." + ext;
-}
 
 std::string presign_path(std::string_view filename, std::string_view content_type) {
   return std::string(kPresignPath) + "?filename=" + percent_encode(filename) +
@@ -600,7 +387,7 @@ ProviderResult<SubmitAccepted> parse_submit_response(int http_status, std::strin
            read_number(o, "credit_cost", false, a.credit_cost, why);
   };
   // CONCURRENCY_LIMIT_REACHED ("任务已排队") carrying a task id: the task exists.
-  if (auto env = parse_envelope(body); env && env->code == "CONCURRENCY_LIMIT_REACHED") {
+  if (auto env = adapter::parse_code_envelope(body); env && env->code == "CONCURRENCY_LIMIT_REACHED") {
     if (const json::value* r = env->result(); r && r->is_object()) {
       SubmitAccepted a;
       std::string why;
@@ -811,59 +598,24 @@ ProviderError classify(int http_status, std::string_view code, std::string messa
 }
 
 ProviderError from_net_error(const NetError& e, const std::string& profile, bool is_submit) {
-  const std::string code = e.code == NetErrc::timeout ? "timeout" : "network";
-  const std::string what = elide_url_queries(e.message);
-  if (is_submit && e.request_sent)
-    return make_error(ErrorClass::unknown_outcome, profile, 0, code,
-                      "the submit was sent but no answer arrived (" + what +
-                          "); the task may exist: reconcile with the task list before resubmitting");
-  if (e.code == NetErrc::bad_url)
-    return make_error(ErrorClass::permanent, profile, 0, code, "bad URL (" + what + "; check base_url)");
-  return make_error(ErrorClass::retryable, profile, 0, code,
-                    std::string(e.code == NetErrc::timeout ? "request timed out" : "network error") + " (" + what +
-                        (e.request_sent ? "" : "; the request was not sent") + "; will retry)");
+  static constexpr adapter::NetErrorText kText{
+      "the submit was sent but no answer arrived (",
+      "); the task may exist: reconcile with the task list before resubmitting", "bad URL", "request timed out",
+      "network error"};
+  return adapter::from_net_error(e, profile, is_submit, kText);
 }
 
 HttpRequest build_api_request(const ProfileConfig& profile, std::string method, std::string_view path_and_query,
                               std::string body) {
-  HttpRequest req;
-  std::string base = profile.base_url;
-  while (!base.empty() && base.back() == '/') base.pop_back();
-  req.method = std::move(method);
-  req.url = base + std::string(path_and_query);
-  req.headers = {{"X-API-Key", profile.api_key}, {"Accept", "application/json"}};
-  if (!body.empty()) req.headers.emplace_back("Content-Type", "application/json");
-  req.body = std::move(body);
-  req.timeout = profile.request_timeout;
-  return req;
+  std::string content_type = body.empty() ? "" : "application/json";
+  return adapter::make_api_request(std::move(method), adapter::join_url(profile.base_url, path_and_query),
+                                   {"X-API-Key", profile.api_key}, std::move(body), std::move(content_type),
+                                   profile.request_timeout);
 }
 
 // ---- the coroutine adapter -------------------------------------------------------------------
 
-namespace {
-
-std::optional<milliseconds> retry_after_of(const HttpResponse& r) {
-  const std::string v = r.header("Retry-After");
-  if (v.empty()) return std::nullopt;
-  return juhuo::parse_retry_after(v);
-}
-
-// Reads a whole (small) reference file. Blocking; references are images and short clips.
-bool read_file(const std::filesystem::path& path, std::string& out, std::string& why) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    why = "cannot open " + path.string();
-    return false;
-  }
-  out.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  if (in.bad()) {
-    why = "cannot read " + path.string();
-    return false;
-  }
-  return true;
-}
-
-}  // namespace
+using adapter::retry_after_of;
 
 Seedance2Provider::Seedance2Provider(const ProfileConfig& profile, HttpClient& http)
     : profile_(profile), http_(http) {}
@@ -880,7 +632,7 @@ awaitable<ProviderResult<std::string>> Seedance2Provider::async_upload(const Loc
     co_return fail(local("asset '" + asset.name + "' (" + asset.path.filename().string() +
                          "): file type not in seedance2's allowed Content Type table"));
   std::string bytes, why;
-  if (!read_file(asset.path, bytes, why)) co_return fail(local(why));
+  if (!adapter::read_file(asset.path, bytes, why)) co_return fail(local(why));
 
   auto presign = co_await http_.async_request(
       build_api_request(profile_, "POST", presign_path(upload_file_name(asset.path, asset.sha256), *ct)));
@@ -969,13 +721,10 @@ std::optional<DownloadTarget> Seedance2Provider::download_target(const TaskStatu
 }
 
 ProviderError Seedance2Provider::local(std::string message) const {
-  return make_error(ErrorClass::permanent, profile_.name, 0, "local", juhuo::redact(std::move(message), profile_.api_key));
+  return adapter::local_error(profile_, std::move(message));
 }
 
-ProviderError Seedance2Provider::scrub(ProviderError e) const {
-  e.message = juhuo::redact(std::move(e.message), profile_.api_key);
-  return e;
-}
+ProviderError Seedance2Provider::scrub(ProviderError e) const { return adapter::scrub(std::move(e), profile_.api_key); }
 
 std::unique_ptr<Provider> make_seedance2_provider(const ProfileConfig& profile, HttpClient& http) {
   return std::make_unique<Seedance2Provider>(profile, http);

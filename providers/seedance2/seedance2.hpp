@@ -67,6 +67,7 @@
 // CDN, never logged, and scrubbed from every error message.
 #pragma once
 
+#include "providers/adapter_util.hpp"
 #include "providers/job_spec.hpp"
 #include "providers/provider.hpp"
 #include "src/net/http_client.hpp"
@@ -189,17 +190,20 @@ std::optional<double> task_price(std::string_view model, std::string_view resolu
 
 /// The doc's allowed Content Type for a file, by extension (case-insensitive):
 /// .png image/png, .jpg/.jpeg image/jpeg, .webp image/webp, .mp4 video/mp4,
-/// .mov video/quicktime, .webm video/webm; nullopt otherwise.
-std::optional<std::string> content_type_for(const std::filesystem::path& p);
-bool is_image_content_type(std::string_view content_type);
-bool is_video_content_type(std::string_view content_type);
+/// .mov video/quicktime, .webm video/webm; nullopt otherwise. (The shared
+/// table in adapter_util.hpp, which is exactly this one; is_image/
+/// is_video_content_type tell its image and video rows apart.)
+using adapter::content_type_for;
+using adapter::is_image_content_type;
+using adapter::is_video_content_type;
 
 /// A filename for presign (≤ 128 characters, [A-Za-z0-9_-] stem, one dot):
 /// "<stem>-<first 12 hex of sha256>.<ext>", the stem sanitized ('_' for other
 /// bytes, runs collapsed, trimmed, "file" when empty) and truncated to fit,
 /// the extension lowercased ("bin" when none). The hash keeps distinct files
-/// apart and makes the name stable for one content.
-std::string upload_file_name(const std::filesystem::path& local, std::string_view sha256_hex);
+/// apart and makes the name stable for one content. (adapter::upload_file_name
+/// with its default limit, kMaxFileName = 128.)
+using adapter::upload_file_name;
 
 /// "/api/v1/video/upload/presign?filename=<enc>&content_type=<enc>" with both
 /// values percent-encoded (RFC 3986 unreserved characters kept).

@@ -12,12 +12,10 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
-#include <fstream>
-#include <iterator>
 #include <set>
 #include <system_error>
 
-#include "providers/juhuo/juhuo.hpp"  // parse_retry_after (RFC 9110, shared)
+#include "providers/adapter_util.hpp"
 #include "src/common/sha256.hpp"
 #include "src/common/text.hpp"
 
@@ -25,38 +23,16 @@ namespace reelbatch::turing {
 namespace json = boost::json;
 using boost::asio::awaitable;
 using std::chrono::milliseconds;
+using adapter::is_2xx;
+using adapter::make_error;
+using adapter::one_of;
+using adapter::read_string;
+using adapter::trim;
 
 namespace {
 
-// ---- text helpers ---------------------------------------------------------------------
-
-bool is_alnum(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
-    s.remove_suffix(1);
-  return s;
-}
-
-// At most `max` bytes of `body` for a message, cut on a UTF-8 boundary,
-// control characters flattened.
-std::string excerpt(std::string_view body, std::size_t max = 200) {
-  body = trim(body);
-  bool cut = false;
-  if (body.size() > max) {
-    std::size_t n = max;
-    while (n > 0 && (static_cast<unsigned char>(body[n]) & 0xC0) == 0x80) --n;
-    body = body.substr(0, n);
-    cut = true;
-  }
-  std::string out;
-  out.reserve(body.size() + 3);
-  for (char c : body) out.push_back(static_cast<unsigned char>(c) < 0x20 ? ' ' : c);
-  if (cut) out += "…";
-  return out;
-}
+// turing's error messages quote bodies as they are (no URL elision).
+std::string excerpt(std::string_view body) { return adapter::excerpt(body, 200, /*elide_urls=*/false); }
 
 // A URL for a message: its query (signatures) elided, data URIs shortened.
 std::string show_location(std::string_view loc) {
@@ -69,29 +45,13 @@ bool is_https(std::string_view s) { return to_lower(s.substr(0, 8)) == "https://
 
 // ---- error construction ---------------------------------------------------------------
 
-ProviderError make_error(ErrorClass cls, const std::string& profile, int http_status, std::string code,
-                         std::string message, std::optional<milliseconds> retry_after = std::nullopt) {
-  ProviderError e;
-  e.cls = cls;
-  e.provider = profile;
-  e.http_status = http_status;
-  e.code = std::move(code);
-  e.message = std::move(message);
-  if (cls == ErrorClass::rate_limited || cls == ErrorClass::retryable) e.retry_after = retry_after;
-  return e;
-}
 
 // An answer we cannot use. For a submit the task may exist.
 ProviderError bad_response(int http_status, const std::string& what, const std::string& profile, bool is_submit) {
-  if (is_submit)
-    return make_error(ErrorClass::unknown_outcome, profile, http_status, "bad_response",
-                      "unusable submit answer (" + what +
-                          "); the task may exist, and turing has no task list to check: held for a decision");
-  return make_error(ErrorClass::retryable, profile, http_status, "bad_response",
-                    "unusable answer (" + what + "); will retry");
+  return adapter::bad_response(http_status, what, profile, is_submit,
+                               "; the task may exist, and turing has no task list to check: held for a decision",
+                               "; will retry");
 }
-
-bool is_2xx(int status) { return status >= 200 && status < 300; }
 
 // The error fields of a non-2xx body, whatever its shape.
 struct ErrorInfo {
@@ -145,55 +105,11 @@ Result<json::object, ProviderError> unwrap(int http_status, std::string_view bod
   return std::move(v.as_object());
 }
 
-// A string field; absent or null → "" (an error when `required`).
-// With `allow_integer`, an integer is taken as its decimal text (ids, codes).
-bool read_string(const json::object& o, std::string_view key, bool required, std::string& out, std::string& why,
-                 bool allow_integer = false) {
-  const json::value* v = o.if_contains(key);
-  if (!v || v->is_null()) {
-    if (required) why = "missing " + std::string(key);
-    return !required;
-  }
-  if (const auto* s = v->if_string()) {
-    out.assign(s->data(), s->size());
-    if (required && out.empty()) {
-      why = "empty " + std::string(key);
-      return false;
-    }
-    return true;
-  }
-  if (allow_integer && (v->is_int64() || v->is_uint64())) {
-    out = json::serialize(*v);
-    return true;
-  }
-  why = std::string(key) + " is not a string";
-  return false;
-}
-
-template <std::size_t N>
-bool one_of(const std::array<std::string_view, N>& set, std::string_view v) {
-  return std::find(set.begin(), set.end(), v) != set.end();
-}
 
 constexpr std::array<std::string_view, 6> kSeedanceRatios{"16:9", "9:16", "1:1", "4:3", "3:4", "21:9"};
 constexpr std::array<int, 3> kVeoSeconds{4, 6, 8};
 constexpr std::array<int, 4> kSeedanceDurations{4, 5, 6, 8};
 
-std::string percent_encode(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (char c : s) {
-    if (is_alnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(c);
-    } else {
-      const auto u = static_cast<unsigned char>(c);
-      out.push_back('%');
-      out.push_back(kHex[u >> 4]);
-      out.push_back(kHex[u & 0xF]);
-    }
-  }
-  return out;
-}
 
 // A params value as a multipart text field.
 std::string field_text(const json::value& v) {
@@ -215,10 +131,8 @@ std::optional<Family> family_of(std::string_view model) {
 // ---- validation ----------------------------------------------------------------------------
 
 std::optional<std::string> image_content_type(const std::filesystem::path& p) {
+  if (auto ct = adapter::content_type_for(p); ct && adapter::is_image_content_type(*ct)) return ct;
   const std::string ext = to_lower(p.extension().string());
-  if (ext == ".png") return "image/png";
-  if (ext == ".jpg" || ext == ".jpeg") return "image/jpeg";
-  if (ext == ".webp") return "image/webp";
   if (ext == ".gif") return "image/gif";
   if (ext == ".bmp") return "image/bmp";
   return std::nullopt;
@@ -551,7 +465,7 @@ ProviderResult<TaskStatus> parse_task_response(int http_status, std::string_view
   return t;
 }
 
-std::string task_path(std::string_view id) { return std::string(kVideosPath) + "/" + percent_encode(id); }
+std::string task_path(std::string_view id) { return std::string(kVideosPath) + "/" + adapter::percent_encode(id); }
 
 std::string content_path(std::string_view id) { return task_path(id) + "/content"; }
 
@@ -588,69 +502,29 @@ ProviderError classify(int http_status, std::string_view code, std::string_view 
 }
 
 ProviderError from_net_error(const NetError& e, const std::string& profile, bool is_submit) {
-  const std::string code = e.code == NetErrc::timeout ? "timeout" : "network";
-  std::string what = e.message;
-  if (const auto q = what.find('?'); q != std::string::npos) what = what.substr(0, q) + "?…";
-  if (is_submit && e.request_sent)
-    return make_error(ErrorClass::unknown_outcome, profile, 0, code,
-                      "the submit was sent but no answer arrived (" + what +
-                          "); turing may have created the video and has no task list: held for a decision");
-  if (e.code == NetErrc::bad_url)
-    return make_error(ErrorClass::permanent, profile, 0, code, "bad URL (" + what + "; check base_url)");
-  return make_error(ErrorClass::retryable, profile, 0, code,
-                    std::string(e.code == NetErrc::timeout ? "timeout" : "network error") + " (" + what +
-                        (e.request_sent ? "" : "; the request was not sent") + "; will retry)");
+  static constexpr adapter::NetErrorText kText{
+      "the submit was sent but no answer arrived (",
+      "); turing may have created the video and has no task list: held for a decision", "bad URL", "timeout",
+      "network error"};
+  // turing's quirk: everything from the first '?' on is dropped (then elision
+  // by the shared helper changes nothing).
+  NetError cut = e;
+  if (const auto q = cut.message.find('?'); q != std::string::npos) cut.message = cut.message.substr(0, q) + "?…";
+  return adapter::from_net_error(cut, profile, is_submit, kText);
 }
 
 HttpRequest build_api_request(const ProfileConfig& profile, std::string method, std::string_view path, std::string body,
                               std::string content_type) {
-  HttpRequest req;
-  std::string base = profile.base_url;
-  while (!base.empty() && base.back() == '/') base.pop_back();
-  req.method = std::move(method);
-  req.url = base + std::string(path);
-  req.headers = {{"Authorization", "Bearer " + profile.api_key}, {"Accept", "application/json"}};
-  if (!content_type.empty()) req.headers.emplace_back("Content-Type", std::move(content_type));
-  req.body = std::move(body);
-  req.timeout = profile.request_timeout;
-  return req;
-}
-
-std::string redact(std::string text, std::string_view secret) {
-  if (secret.empty()) return text;
-  std::size_t pos = 0;
-  while ((pos = text.find(secret, pos)) != std::string::npos) {
-    text.replace(pos, secret.size(), "[redacted]");
-    pos += std::string_view("[redacted]").size();
-  }
-  return text;
+  return adapter::make_api_request(std::move(method), adapter::join_url(profile.base_url, path),
+                                   adapter::bearer_auth(profile.api_key), std::move(body), std::move(content_type),
+                                   profile.request_timeout);
 }
 
 // ---- the coroutine adapter -------------------------------------------------------------------
 
 namespace {
 
-std::optional<milliseconds> retry_after_of(const HttpResponse& r) {
-  const std::string v = r.header("Retry-After");
-  if (v.empty()) return std::nullopt;
-  return juhuo::parse_retry_after(v);
-}
-
-// Reads a whole reference image (≤ 10 MB). Blocking, on the engine's
-// thread, like juhuo's upload; a larger budget would read on the pool.
-bool read_file(const std::filesystem::path& path, std::string& out, std::string& why) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    why = "cannot open " + path.string();
-    return false;
-  }
-  out.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  if (in.bad()) {
-    why = "cannot read " + path.string();
-    return false;
-  }
-  return true;
-}
+using adapter::retry_after_of;
 
 // "scheme://host[:port]" of a URL ("" when it has none).
 std::string origin_of(std::string_view url) {
@@ -765,21 +639,15 @@ class TuringProvider final : public Provider {
     if (!ct) return fail(local("image '" + img.name + "': turing accepts images only"));
     f.content_type = *ct;
     std::string why;
-    if (!read_file(it->location, f.bytes, why)) return fail(local(why));
+    if (!adapter::read_file(it->location, f.bytes, why)) return fail(local(why));
     if (f.bytes.size() > kMaxImageBytes)
       return fail(local("image '" + img.name + "': the reference image must be at most 10MB (got " +
                         std::to_string(f.bytes.size()) + " bytes)"));
     return f;
   }
 
-  ProviderError local(std::string message) const {
-    return make_error(ErrorClass::permanent, profile_.name, 0, "local", scrub_text(std::move(message)));
-  }
-  std::string scrub_text(std::string s) const { return redact(std::move(s), profile_.api_key); }
-  ProviderError scrub(ProviderError e) const {
-    e.message = scrub_text(std::move(e.message));
-    return e;
-  }
+  ProviderError local(std::string message) const { return adapter::local_error(profile_, std::move(message)); }
+  ProviderError scrub(ProviderError e) const { return adapter::scrub(std::move(e), profile_.api_key); }
 
   ProfileConfig profile_;
   HttpClient& http_;

@@ -95,6 +95,7 @@
 #include <string_view>
 #include <vector>
 
+#include "providers/adapter_util.hpp"
 #include "providers/job_spec.hpp"
 #include "providers/provider.hpp"
 #include "src/net/http_client.hpp"
@@ -239,6 +240,7 @@ HttpRequest build_api_request(const ProfileConfig& profile, std::string method, 
                               std::string body = {}, std::string content_type = {});
 
 /// `text` with every occurrence of `secret` replaced by "[redacted]".
-std::string redact(std::string text, std::string_view secret);
+/// (adapter::redact.)
+using adapter::redact;
 
 }  // namespace reelbatch::turing

@@ -5,7 +5,7 @@
 // interpretations.
 #include "providers/vibegen/vibegen.hpp"
 
-#include "providers/juhuo/juhuo.hpp"  // parse_retry_after, redact: generic helpers
+#include "providers/adapter_util.hpp"
 #include "src/common/text.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -17,66 +17,23 @@
 
 #include <algorithm>
 #include <array>
-#include <charconv>
-#include <cstdio>
 
 namespace reelbatch::vibegen {
 namespace json = boost::json;
 using boost::asio::awaitable;
 using std::chrono::milliseconds;
+using adapter::elide_url_queries;
+using adapter::excerpt;
+using adapter::is_2xx;
+using adapter::is_alnum;
+using adapter::is_digit;
+using adapter::make_error;
+using adapter::one_of;
+using adapter::trim;
 
 namespace {
 
 // ---- text helpers ---------------------------------------------------------------------
-
-bool is_alnum(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
-    s.remove_suffix(1);
-  return s;
-}
-
-// Replaces the query of every http(s) URL in `text` with "?…" (signatures).
-std::string elide_url_queries(std::string text) {
-  std::size_t pos = 0;
-  while (true) {
-    const std::size_t start = std::min(text.find("http://", pos), text.find("https://", pos));
-    if (start == std::string::npos) break;
-    std::size_t end = start;
-    while (end < text.size() && text[end] != ' ' && text[end] != '"' && text[end] != '\'' && text[end] != '<' &&
-           text[end] != '>' && text[end] != '\n' && text[end] != '\r' && text[end] != '\t')
-      ++end;
-    const std::size_t q = text.find('?', start);
-    if (q != std::string::npos && q < end) {
-      text.replace(q, end - q, "?…");
-      end = q + std::string_view("?…").size();
-    }
-    pos = end;
-  }
-  return text;
-}
-
-// At most `max` bytes of `body` for a message, cut on a UTF-8 boundary,
-// control characters flattened, URL queries elided.
-std::string excerpt(std::string_view body, std::size_t max = 200) {
-  body = trim(body);
-  bool cut = false;
-  if (body.size() > max) {
-    std::size_t n = max;
-    while (n > 0 && (static_cast<unsigned char>(body[n]) & 0xC0) == 0x80) --n;
-    body = body.substr(0, n);
-    cut = true;
-  }
-  std::string out;
-  out.reserve(body.size() + 3);
-  for (char c : body) out.push_back(static_cast<unsigned char>(c) < 0x20 ? ' ' : c);
-  if (cut) out += "…";
-  return elide_url_queries(std::move(out));
-}
 
 bool starts_with_ci(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
@@ -115,17 +72,6 @@ const CodeInfo* find_code(std::string_view code) {
   return nullptr;
 }
 
-ProviderError make_error(ErrorClass cls, const std::string& profile, int http_status, std::string code,
-                         std::string message, std::optional<milliseconds> retry_after = std::nullopt) {
-  ProviderError e;
-  e.cls = cls;
-  e.provider = profile;
-  e.http_status = http_status;
-  e.code = std::move(code);
-  e.message = std::move(message);
-  if (cls == ErrorClass::rate_limited || cls == ErrorClass::retryable) e.retry_after = retry_after;
-  return e;
-}
 
 // "<vibegen's message> (<en>)", or "<en>" when vibegen said nothing.
 std::string compose(std::string_view message, std::string_view en) {
@@ -136,15 +82,9 @@ std::string compose(std::string_view message, std::string_view en) {
 
 // A response we cannot use. For a submit the task may exist.
 ProviderError bad_response(int http_status, const std::string& what, const std::string& profile, Op op) {
-  if (op == Op::submit)
-    return make_error(ErrorClass::unknown_outcome, profile, http_status, "bad_response",
-                      "unusable submit answer (" + what +
-                          "); the task may exist: reconcile with the task list before resubmitting");
-  return make_error(ErrorClass::retryable, profile, http_status, "bad_response",
-                    "unusable answer (" + what + "); will retry");
+  return adapter::bad_response(http_status, what, profile, op == Op::submit,
+                               "; the task may exist: reconcile with the task list before resubmitting", "; will retry");
 }
-
-bool is_2xx(int status) { return status >= 200 && status < 300; }
 
 // ---- envelopes (doc 1, 2, 6) -------------------------------------------------------------
 
@@ -182,26 +122,10 @@ Result<json::value, ProviderError> unwrap(int http_status, std::string_view body
 
 // ---- JSON field readers (false + `why` on a type error) ----------------------------------
 
+// vibegen's variant: an integer is accepted (as its decimal text) exactly
+// when the field is required (an id or status written as a number).
 bool read_string(const json::object& o, std::string_view key, bool required, std::string& out, std::string& why) {
-  const json::value* v = o.if_contains(key);
-  if (!v || v->is_null()) {
-    if (required) why = "missing " + std::string(key);
-    return !required;
-  }
-  if (const auto* s = v->if_string()) {
-    out.assign(s->data(), s->size());
-    if (required && out.empty()) {
-      why = "empty " + std::string(key);
-      return false;
-    }
-    return true;
-  }
-  if (required && (v->is_int64() || v->is_uint64())) {  // an id written as a number
-    out = json::serialize(*v);
-    return true;
-  }
-  why = std::string(key) + " is not a string";
-  return false;
+  return adapter::read_string(o, key, required, out, why, /*allow_integer=*/required);
 }
 
 bool read_time(const json::object& o, std::string_view key, std::optional<std::int64_t>& out, std::string& why) {
@@ -248,11 +172,6 @@ Result<TaskStatus, std::string> task_from_json(const json::value& v, bool requir
 constexpr std::array<std::string_view, 9> kRatios{"16:9", "9:16", "1:1",      "21:9",      "4:3",
                                                   "3:4",  "9:21", "adaptive", "keep_ratio"};
 constexpr std::array<int, 2> kDurations{5, 10};
-
-template <class Array, class T>
-bool one_of(const Array& set, const T& v) {
-  return std::find(set.begin(), set.end(), v) != set.end();
-}
 
 }  // namespace
 
@@ -441,20 +360,7 @@ ProviderResult<TaskStatus> parse_task_response(int http_status, std::string_view
 }
 
 std::string task_path(std::string_view task_id) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out(kTasksPath);
-  out.push_back('/');
-  for (char c : task_id) {
-    if (is_alnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(c);
-    } else {
-      const auto u = static_cast<unsigned char>(c);
-      out.push_back('%');
-      out.push_back(kHex[u >> 4]);
-      out.push_back(kHex[u & 0xF]);
-    }
-  }
-  return out;
+  return std::string(kTasksPath) + "/" + adapter::percent_encode(task_id);
 }
 
 std::string task_list_path(int limit, int offset, std::string_view status) {
@@ -553,42 +459,26 @@ ProviderError classify(int http_status, std::string_view code, std::string messa
 }
 
 ProviderError from_net_error(const NetError& e, const std::string& profile, bool is_submit) {
-  const std::string code = e.code == NetErrc::timeout ? "timeout" : "network";
-  const std::string what = elide_url_queries(e.message);
-  if (is_submit && e.request_sent)
-    return make_error(ErrorClass::unknown_outcome, profile, 0, code,
-                      "the submit was sent but no answer arrived (" + what +
-                          "); vibegen may have created the task: reconcile with the task list before resubmitting");
-  if (e.code == NetErrc::bad_url)
-    return make_error(ErrorClass::permanent, profile, 0, code, "bad URL (" + what + "; check base_url)");
-  return make_error(ErrorClass::retryable, profile, 0, code,
-                    std::string(e.code == NetErrc::timeout ? "timeout" : "network error") + " (" + what +
-                        (e.request_sent ? "" : "; the request was not sent") + "; will retry)");
+  static constexpr adapter::NetErrorText kText{
+      "the submit was sent but no answer arrived (",
+      "); vibegen may have created the task: reconcile with the task list before resubmitting", "bad URL", "timeout",
+      "network error"};
+  return adapter::from_net_error(e, profile, is_submit, kText);
 }
 
 HttpRequest build_api_request(const ProfileConfig& profile, std::string method, std::string_view path_and_query,
                               std::string body) {
-  HttpRequest req;
-  std::string base = profile.base_url;
-  while (!base.empty() && base.back() == '/') base.pop_back();
-  req.method = std::move(method);
-  req.url = base + std::string(path_and_query);
-  req.headers = {{"Authorization", "Bearer " + profile.api_key}, {"Accept", "application/json"}};
-  if (!body.empty()) req.headers.emplace_back("Content-Type", "application/json");
-  req.body = std::move(body);
-  req.timeout = profile.request_timeout;
-  return req;
+  std::string content_type = body.empty() ? "" : "application/json";
+  return adapter::make_api_request(std::move(method), adapter::join_url(profile.base_url, path_and_query),
+                                   adapter::bearer_auth(profile.api_key), std::move(body), std::move(content_type),
+                                   profile.request_timeout);
 }
 
 // ---- the coroutine adapter -------------------------------------------------------------------
 
 namespace {
 
-std::optional<milliseconds> retry_after_of(const HttpResponse& r) {
-  const std::string v = r.header("Retry-After");
-  if (v.empty()) return std::nullopt;
-  return juhuo::parse_retry_after(v);
-}
+using adapter::retry_after_of;
 
 class VibegenProvider final : public Provider {
  public:
@@ -657,14 +547,8 @@ class VibegenProvider final : public Provider {
   }
 
  private:
-  ProviderError local(std::string message) const {
-    return make_error(ErrorClass::permanent, profile_.name, 0, "local", scrub_text(std::move(message)));
-  }
-  std::string scrub_text(std::string s) const { return juhuo::redact(std::move(s), profile_.api_key); }
-  ProviderError scrub(ProviderError e) const {
-    e.message = scrub_text(std::move(e.message));
-    return e;
-  }
+  ProviderError local(std::string message) const { return adapter::local_error(profile_, std::move(message)); }
+  ProviderError scrub(ProviderError e) const { return adapter::scrub(std::move(e), profile_.api_key); }
 
   ProfileConfig profile_;
   HttpClient& http_;

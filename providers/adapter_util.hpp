@@ -1,0 +1,232 @@
+// Helpers shared by the provider adapters (providers/<kind>/<kind>.cpp):
+// ASCII text, message excerpts and secret scrubbing, JSON field readers, the
+// {"code","message","result"} envelope, ProviderError construction,
+// transport-error mapping, API request building, Retry-After, and the
+// image/video content-type table that more than one provider documents.
+//
+// Only provider-neutral logic lives here. What one provider's API defines
+// (its error-code tables, its state words, its envelope interpretation, its
+// wording) stays in that provider's folder; where adapters differ in a
+// detail, the helper takes it as a parameter.
+//
+// Error contract (DESIGN.md, STYLE.md): nothing here throws for bad input or
+// a bad response; only std::bad_alloc escapes.
+#pragma once
+
+#include "providers/provider.hpp"
+#include "src/net/http_client.hpp"
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace reelbatch::adapter {
+
+// ---- ASCII text ------------------------------------------------------------------------
+
+/// `c` with an ASCII capital letter lowercased; any other byte unchanged.
+char ascii_lower(char c);
+/// True for ASCII [0-9A-Za-z]; false for any other byte (UTF-8 included).
+bool is_alnum(char c);
+/// True for ASCII [0-9].
+bool is_digit(char c);
+
+/// `s` without leading and trailing ' ', '\t', '\r', '\n'. Returns a view
+/// into `s` (empty when `s` is blank).
+std::string_view trim(std::string_view s);
+
+/// True when `value` equals one element of `set` (std::find). Used for the
+/// small constexpr tables of accepted words and numbers in validate().
+template <std::size_t N>
+bool one_of(const std::array<std::string_view, N>& set, std::string_view value) {
+  return std::find(set.begin(), set.end(), value) != set.end();
+}
+template <class T, std::size_t N>
+bool one_of(const std::array<T, N>& set, const T& value) {
+  return std::find(set.begin(), set.end(), value) != set.end();
+}
+
+// ---- messages --------------------------------------------------------------------------
+
+/// `text` with the query of every http:// or https:// URL replaced by "?…"
+/// (a URL ends at a space, tab, CR, LF, quote, apostrophe, '<' or '>').
+/// Presigned upload and download URLs carry signatures that do not belong in
+/// logs or error messages. Text without URLs is returned unchanged.
+std::string elide_url_queries(std::string text);
+
+/// A body excerpt for an error message: `body` trimmed, cut to at most `max`
+/// bytes on a UTF-8 character boundary ("…" appended when cut), bytes below
+/// 0x20 replaced by ' ', and, when `elide_urls`, URL queries elided as by
+/// elide_url_queries(). Never fails.
+std::string excerpt(std::string_view body, std::size_t max = 200, bool elide_urls = true);
+
+/// `text` with every occurrence of `secret` replaced by "[redacted]"; `text`
+/// unchanged when `secret` is empty.
+std::string redact(std::string text, std::string_view secret);
+
+/// RFC 3986 percent-encoding of one path segment or query value: unreserved
+/// bytes ([A-Za-z0-9-._~]) kept, every other byte written as %XX (upper-case
+/// hex). Never fails.
+std::string percent_encode(std::string_view s);
+
+// ---- errors ----------------------------------------------------------------------------
+
+/// True for HTTP statuses 200-299.
+bool is_2xx(int status);
+
+/// A ProviderError with the given fields. `retry_after` is kept only for
+/// ErrorClass::rate_limited and ErrorClass::retryable (dropped otherwise).
+ProviderError make_error(ErrorClass cls, const std::string& profile, int http_status, std::string code,
+                         std::string message, std::optional<std::chrono::milliseconds> retry_after = std::nullopt);
+
+/// An answer the adapter cannot use (unparseable, a missing or mistyped
+/// field), code "bad_response". For a submit (`is_submit`) the task may exist:
+/// ErrorClass::unknown_outcome with message "unusable submit answer (<what>)"
+/// + `submit_advice`; otherwise ErrorClass::retryable with "unusable answer
+/// (<what>)" + `retry_advice`. The advice texts are the provider's own
+/// (e.g. "; will retry").
+ProviderError bad_response(int http_status, std::string_view what, const std::string& profile, bool is_submit,
+                           std::string_view submit_advice, std::string_view retry_advice);
+
+/// The provider-specific words of from_net_error().
+struct NetErrorText {
+  std::string_view sent_prefix;  ///< submit sent, no answer: message = sent_prefix + what + sent_suffix
+  std::string_view sent_suffix;
+  std::string_view bad_url;  ///< label for NetErrc::bad_url, e.g. "bad URL"
+  std::string_view timeout;  ///< label for NetErrc::timeout, e.g. "timeout"
+  std::string_view network;  ///< label for any other failure, e.g. "network error"
+};
+
+/// Maps a transport failure to a ProviderError with http_status 0 and code
+/// "timeout" (NetErrc::timeout) or "network" (anything else). `what` is
+/// e.message with URL queries elided. A submit that may have reached the
+/// server (`is_submit` and e.request_sent) → unknown_outcome,
+/// "<sent_prefix><what><sent_suffix>"; NetErrc::bad_url → permanent,
+/// "<bad_url> (<what>; check base_url)"; everything else, timeouts included,
+/// → retryable, "<timeout|network> (<what>[; the request was not sent]; will
+/// retry)".
+ProviderError from_net_error(const NetError& e, const std::string& profile, bool is_submit,
+                             const NetErrorText& text);
+
+/// A permanent error for a problem found locally (code "local", http_status
+/// 0, provider = profile.name), its message with profile.api_key redacted.
+ProviderError local_error(const ProfileConfig& profile, std::string message);
+
+/// `e` with `secret` redacted from its message (see redact()).
+ProviderError scrub(ProviderError e, std::string_view secret);
+
+// ---- JSON field readers ------------------------------------------------------------------
+//
+// Each returns false and sets `why` ("missing <key>", "empty <key>", "<key>
+// is not a string/number/an integer") on a problem, true otherwise; `out` is
+// only written on success.
+
+/// A string field. Absent or null → true with `out` untouched (false with
+/// "missing <key>" when `required`); a required empty string → false ("empty
+/// <key>"). With `allow_integer`, an integer is taken as its decimal text
+/// (ids, codes written as numbers).
+bool read_string(const boost::json::object& o, std::string_view key, bool required, std::string& out,
+                 std::string& why, bool allow_integer = false);
+
+/// A JSON number, or a numeric string (trimmed; some Java services serialize
+/// BigDecimal so) as a double. Absent or null → true with `out` untouched
+/// (false with "missing <key>" when `required`).
+bool read_number(const boost::json::object& o, std::string_view key, bool required, std::optional<double>& out,
+                 std::string& why);
+
+/// `v` as an int64: an integral JSON number, or, with `allow_numeric_string`,
+/// a string holding a decimal integer (surrounding blanks ignored). nullopt
+/// for null `v`, any other value, or an out-of-range number.
+std::optional<std::int64_t> int64_of(const boost::json::value* v, bool allow_numeric_string = true);
+
+/// An optional integer field (see int64_of()). Absent or null → true with
+/// `out` untouched; anything else not an integer → false ("<key> is not an
+/// integer").
+bool read_int64(const boost::json::object& o, std::string_view key, std::optional<std::int64_t>& out,
+                std::string& why, bool allow_numeric_string = true);
+
+// ---- the {"code", "message", "result"} envelope --------------------------------------------
+
+/// A body of the shape {"code": "<string or integer>", "message": "...",
+/// "result": ...}, as juhuo and seedance2 answer. What a code means is each
+/// provider's business.
+struct CodeEnvelope {
+  boost::json::value doc;  ///< the whole parsed body (an object)
+  std::string code;        ///< non-empty; an integer code as its decimal text
+  std::string message;     ///< "" when absent or not a string
+
+  /// "result", or nullptr when absent or null.
+  const boost::json::value* result() const;
+};
+
+/// `body` as a CodeEnvelope: a JSON object whose "code" is a non-empty string
+/// or an integer. nullopt otherwise (not JSON, not an object, no code, code
+/// empty or of another type).
+std::optional<CodeEnvelope> parse_code_envelope(std::string_view body);
+
+// ---- HTTP --------------------------------------------------------------------------------
+
+/// `base_url` without trailing '/' characters, followed by `path_and_query`.
+std::string join_url(std::string_view base_url, std::string_view path_and_query);
+
+/// The header that carries a bearer token: {"Authorization", "Bearer <api_key>"}.
+std::pair<std::string, std::string> bearer_auth(std::string_view api_key);
+
+/// An API request: `method`, `url`, headers `auth`, then `Accept:
+/// application/json`, then `Content-Type: <content_type>` when non-empty;
+/// `body`; `timeout`.
+HttpRequest make_api_request(std::string method, std::string url, std::pair<std::string, std::string> auth,
+                             std::string body, std::string content_type, std::chrono::milliseconds timeout);
+
+/// Retry-After (RFC 9110 10.2.3) relative to `now`: delay-seconds or an
+/// HTTP-date, parsed by reelbatch::parse_retry_after (scheduler/backoff.hpp;
+/// see there for the accepted forms). A past date gives 0; a negative,
+/// fractional or unparseable value, nullopt. The result is capped at 24 h.
+std::optional<std::chrono::milliseconds> parse_retry_after(
+    std::string_view value, std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
+
+/// parse_retry_after() of the response's Retry-After header; nullopt when the
+/// header is absent or empty.
+std::optional<std::chrono::milliseconds> retry_after_of(const HttpResponse& r);
+
+// ---- files -------------------------------------------------------------------------------
+
+/// Reads the whole file at `path` into `out` (blocking; for small reference
+/// files). Returns false with `why` = "cannot open <path>" or "cannot read
+/// <path>" on failure.
+bool read_file(const std::filesystem::path& path, std::string& out, std::string& why);
+
+/// The image/video content types by extension, case-insensitive, as juhuo
+/// (doc 4.1) and seedance2 (文件上传) both document: .png → image/png,
+/// .jpg/.jpeg → image/jpeg, .webp → image/webp, .mp4 → video/mp4, .mov →
+/// video/quicktime, .webm → video/webm; nullopt for any other extension or
+/// none.
+std::optional<std::string> content_type_for(const std::filesystem::path& p);
+/// True for the image rows of content_type_for()'s table.
+bool is_image_content_type(std::string_view content_type);
+/// True for the video rows of content_type_for()'s table.
+bool is_video_content_type(std::string_view content_type);
+
+/// A storage-safe file name of at most `max_length` bytes (≥ 32):
+/// "<stem>-<first 12 hex of sha256>.<ext>". The stem is the local stem with
+/// every byte outside [A-Za-z0-9_-] mapped to '_', runs of '_' collapsed,
+/// leading/trailing '_' trimmed, "file" when nothing is left, and truncated so
+/// the whole name fits. The extension is the local one lowercased with
+/// non-alphanumerics dropped, at most 16 bytes ("bin" when none). Only hex
+/// digits of `sha256_hex` are used (the "-<hash>" part is omitted if it has
+/// none). Examples: "橘猫.webp" → "file-<h>.webp", "old map.png" →
+/// "old_map-<h>.png", "a.b.c.PNG" → "a_b_c-<h>.png".
+std::string upload_file_name(const std::filesystem::path& local, std::string_view sha256_hex,
+                             std::size_t max_length = 128);
+
+}  // namespace reelbatch::adapter
