@@ -61,8 +61,8 @@ std::unique_ptr<Provider> make_provider(const ProfileConfig& profile, HttpClient
   if (profile.kind == "vibegen") return vibegen::make_vibegen_provider(profile, http);
   if (profile.kind == "openai") return openai::make_openai_provider(profile, http);
   if (profile.kind == "seedance2") return seedance2::make_seedance2_provider(profile, http);
-  throw ConfigError("providers." + profile.name + ".kind: provider kind '" + profile.kind +
-                    "' is not implemented in this build (available: juhuo, turing, vibegen, seedance2, openai)");
+  throw ConfigError("providers." + profile.name + ".kind: unknown provider kind '" + profile.kind +
+                    "' (known: juhuo, turing, vibegen, seedance2, openai)");
 }
 
 PollPolicy effective_poll(const Provider& p) {

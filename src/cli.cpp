@@ -72,7 +72,7 @@ std::optional<std::pair<std::string, unsigned short>> parse_listen(const std::st
 }
 
 // Commands that only read the database need no API keys.
-std::optional<std::string> env_or_placeholder(const std::string& name) {
+std::optional<std::string> env_not_required(const std::string& name) {
   if (auto v = process_env()(name)) return v;
   return std::string("(not needed)");
 }
@@ -216,7 +216,7 @@ int cmd_run(const RunArgs& args) {
 }
 
 int cmd_status(const std::string& config_path, bool list_jobs) {
-  const auto loaded = load_config_or_report(config_path, env_or_placeholder);
+  const auto loaded = load_config_or_report(config_path, env_not_required);
   if (!loaded) return kExitUsage;
   const Config& cfg = *loaded;
   if (!fs::exists(cfg.storage_path)) {
@@ -243,7 +243,7 @@ int cmd_status(const std::string& config_path, bool list_jobs) {
 }
 
 int cmd_resolve(const std::string& config_path, const std::string& job_ref, bool resubmit) {
-  const auto loaded = load_config_or_report(config_path, env_or_placeholder);
+  const auto loaded = load_config_or_report(config_path, env_not_required);
   if (!loaded) return kExitUsage;
   const Config& cfg = *loaded;
   std::optional<DatabaseLock> lease;
