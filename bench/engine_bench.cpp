@@ -7,8 +7,8 @@
 // Prints rows, wall time, rows per second, CPU time and database size.
 #include "config/config.hpp"
 #include "providers/emulator/emulator.hpp"
-#include "src/engine.hpp"
-#include "src/ingest.hpp"
+#include "src/engine/engine.hpp"
+#include "src/ingest/ingest.hpp"
 #include "src/net/http_client.hpp"
 #include "storage/store.hpp"
 

@@ -2,7 +2,7 @@
 // type and range, unknown keys are errors (they are usually typos), and every
 // message has the form "<file>: <dotted.key>: <reason>".
 #include "config/config.hpp"
-#include "src/common/text.hpp"
+#include "src/core/text.hpp"
 
 #include <toml++/toml.h>
 

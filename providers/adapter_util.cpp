@@ -1,8 +1,8 @@
 // Helpers shared by the provider adapters; see adapter_util.hpp.
 #include "providers/adapter_util.hpp"
 
-#include "scheduler/backoff.hpp"
-#include "src/common/text.hpp"
+#include "src/net/retry_after.hpp"
+#include "src/core/text.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>

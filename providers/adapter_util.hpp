@@ -189,7 +189,7 @@ HttpRequest make_api_request(std::string method, std::string url, std::pair<std:
                              std::string body, std::string content_type, std::chrono::milliseconds timeout);
 
 /// Retry-After (RFC 9110 10.2.3) relative to `now`: delay-seconds or an
-/// HTTP-date, parsed by reelbatch::parse_retry_after (scheduler/backoff.hpp;
+/// HTTP-date, parsed by reelbatch::parse_retry_after (src/net/retry_after.hpp;
 /// see there for the accepted forms). A past date gives 0; a negative,
 /// fractional or unparseable value, nullopt. The result is capped at 24 h.
 std::optional<std::chrono::milliseconds> parse_retry_after(

@@ -20,26 +20,6 @@ const char* to_string(RemoteState s) {
   return "unknown";
 }
 
-const char* to_string(ErrorClass c) {
-  switch (c) {
-    case ErrorClass::retryable: return "retryable";
-    case ErrorClass::rate_limited: return "rate_limited";
-    case ErrorClass::out_of_credit: return "out_of_credit";
-    case ErrorClass::auth: return "auth";
-    case ErrorClass::permanent: return "permanent";
-    case ErrorClass::unknown_outcome: return "unknown_outcome";
-  }
-  return "unknown";
-}
-
-std::string ProviderError::describe() const {
-  std::string s = provider + ": ";
-  if (http_status != 0) s += "HTTP " + std::to_string(http_status) + ", ";
-  if (!code.empty()) s += "code " + code + ": ";
-  s += message;
-  return s;
-}
-
 boost::asio::awaitable<ProviderResult<TaskPage>> Provider::async_list(int, int) {
   co_return fail(ProviderError{ErrorClass::permanent, profile().name, 0, "unsupported",
                                profile().kind + " has no task list API", std::nullopt});

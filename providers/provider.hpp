@@ -5,8 +5,9 @@
 #pragma once
 
 #include "config/config.hpp"
-#include "providers/job_spec.hpp"
-#include "src/common/result.hpp"
+#include "src/core/job_spec.hpp"
+#include "src/core/error.hpp"
+#include "src/core/result.hpp"
 
 #include <boost/asio/awaitable.hpp>
 
@@ -39,30 +40,6 @@ struct TaskStatus {
   std::string error_code;      ///< provider's task error code when failed
   std::string error_message;
   std::optional<std::int64_t> created_at_ms;  ///< Unix ms, when reported
-};
-
-/// How the engine reacts to a failed request (issue 3's table).
-enum class ErrorClass {
-  retryable,       ///< try again after backoff (5xx, network before send)
-  rate_limited,    ///< try again after retry_after (or backoff)
-  out_of_credit,   ///< pause the profile; rows wait
-  auth,            ///< pause the profile; the key is wrong or revoked
-  permanent,       ///< the row fails with this error
-  unknown_outcome  ///< a submit may or may not have been accepted: reconcile
-};
-const char* to_string(ErrorClass c);
-
-/// A provider's answer that is not success, or a transport failure talking to it.
-struct ProviderError {
-  ErrorClass cls = ErrorClass::permanent;
-  std::string provider;  ///< profile name
-  int http_status = 0;   ///< 0 when no response was received
-  std::string code;      ///< provider's code ("4000"), or ours ("network", "timeout", "local")
-  std::string message;   ///< provider's message, or ours
-  std::optional<std::chrono::milliseconds> retry_after;
-
-  /// "juhuo: HTTP 200, code 4000: 参数错误:duration范围为4-15".
-  std::string describe() const;
 };
 
 template <class T>

@@ -7,18 +7,6 @@ namespace reelbatch {
 
 namespace {
 
-constexpr std::array<std::pair<JobState, const char*>, 9> kStateNames{{
-    {JobState::pending, "pending"},
-    {JobState::uploading, "uploading"},
-    {JobState::submitting, "submitting"},
-    {JobState::running, "running"},
-    {JobState::downloading, "downloading"},
-    {JobState::succeeded, "succeeded"},
-    {JobState::failed, "failed"},
-    {JobState::cancelled, "cancelled"},
-    {JobState::held, "held"},
-}};
-
 Transition to(JobState next, bool counts_attempt = false) { return Transition{next, counts_attempt}; }
 
 // A submission's outcome is known-failed: retry while attempts remain.
@@ -86,24 +74,6 @@ std::optional<Transition> next_state(JobState s, JobEvent e, const JobContext& c
     case JobState::cancelled:
       return std::nullopt;
   }
-  return std::nullopt;
-}
-
-bool is_terminal(JobState s) {
-  return s == JobState::succeeded || s == JobState::failed || s == JobState::cancelled;
-}
-
-bool occupies_slot(JobState s) { return s == JobState::submitting || s == JobState::running; }
-
-const char* to_string(JobState s) {
-  for (const auto& [state, name] : kStateNames)
-    if (state == s) return name;
-  return "unknown";
-}
-
-std::optional<JobState> job_state_from_string(std::string_view s) {
-  for (const auto& [state, name] : kStateNames)
-    if (s == name) return state;
   return std::nullopt;
 }
 

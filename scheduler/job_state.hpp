@@ -6,25 +6,12 @@
 // and "Data flow".
 #pragma once
 
+#include "src/core/job_state.hpp"
+
 #include <optional>
 #include <string_view>
 
 namespace reelbatch {
-
-/// Where a job (one manifest row) is. The names from to_string() are what the
-/// store keeps in `jobs.state`; do not rename them.
-enum class JobState {
-  pending,      ///< ingested, waiting for a lane slot
-  uploading,    ///< uploading reference assets (free, repeatable)
-  submitting,   ///< intent recorded, submit POST in flight (a crash here is ambiguous)
-  running,      ///< remote task id known, polling
-  downloading,  ///< remote task succeeded, output URLs recorded
-  succeeded,    ///< terminal: file on disk, checksum recorded
-  failed,       ///< terminal: with the provider's error or ours
-  cancelled,    ///< terminal
-  held,         ///< a submit's outcome is unknown and could not be reconciled;
-                ///< waits for an explicit decision, never resubmitted silently
-};
 
 /// What happened to a job. See next_state() for which state accepts which.
 enum class JobEvent {
@@ -104,21 +91,6 @@ struct Transition {
 ///
 /// Terminal states (succeeded, failed, cancelled) accept no event.
 std::optional<Transition> next_state(JobState s, JobEvent e, const JobContext& ctx);
-
-/// True for succeeded, failed and cancelled: the job will never change again.
-bool is_terminal(JobState s);
-
-/// True for submitting and running: the provider is (or may be) generating
-/// for us, so the job holds one of the profile's max_in_flight slots.
-bool occupies_slot(JobState s);
-
-/// The state's name as stored in the database ("pending", "uploading", ...),
-/// equal to the enumerator's name. Never null.
-const char* to_string(JobState s);
-
-/// The state named `s` (exact, lower case, as written by to_string), or
-/// nullopt for any other text.
-std::optional<JobState> job_state_from_string(std::string_view s);
 
 /// The event's name ("admit", "assets_ready", ...), equal to the
 /// enumerator's name, for logs and event records. Never null.

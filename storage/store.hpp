@@ -10,7 +10,7 @@
 // each is one short transaction.
 #pragma once
 
-#include "providers/job_spec.hpp"
+#include "src/core/job_spec.hpp"
 
 #include <boost/json/object.hpp>
 

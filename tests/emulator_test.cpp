@@ -5,7 +5,7 @@
 #include "providers/emulator/emulator.hpp"
 #include "tests/support/emulator_client.hpp"
 #include "providers/juhuo/emulator.hpp"
-#include "src/common/sha256.hpp"
+#include "src/core/sha256.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/read_until.hpp>

@@ -5,9 +5,9 @@
 #include "config/config.hpp"
 #include "providers/emulator/emulator.hpp"
 #include "providers/provider.hpp"
-#include "src/common/sha256.hpp"
-#include "src/engine.hpp"
-#include "src/ingest.hpp"
+#include "src/core/sha256.hpp"
+#include "src/engine/engine.hpp"
+#include "src/ingest/ingest.hpp"
 #include "src/net/http_client.hpp"
 #include "storage/store.hpp"
 

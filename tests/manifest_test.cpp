@@ -1,8 +1,8 @@
 // Unit tests: the CSV reader, manifest parsing (CSV and JSONL) and the
 // canonical job spec JSON.
-#include "providers/job_spec.hpp"
-#include "src/csv.hpp"
-#include "src/manifest.hpp"
+#include "src/core/job_spec.hpp"
+#include "src/ingest/csv.hpp"
+#include "src/ingest/manifest.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>

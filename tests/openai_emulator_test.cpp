@@ -20,7 +20,7 @@
 #include "tests/support/emulator_client.hpp"
 #include "providers/openai/emulator.hpp"
 #include "providers/openai/openai.hpp"
-#include "src/common/sha256.hpp"
+#include "src/core/sha256.hpp"
 #include "src/net/http_client.hpp"
 
 namespace reelbatch::emulator {

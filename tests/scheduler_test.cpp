@@ -6,6 +6,7 @@
 #include "scheduler/job_state.hpp"
 #include "scheduler/lane.hpp"
 #include "scheduler/token_bucket.hpp"
+#include "src/net/retry_after.hpp"
 
 #include <gtest/gtest.h>
 

@@ -8,7 +8,7 @@
 #include "tests/support/emulator_client.hpp"
 #include "providers/seedance2/emulator.hpp"
 #include "providers/seedance2/seedance2.hpp"
-#include "src/common/sha256.hpp"
+#include "src/core/sha256.hpp"
 #include "src/net/http_client.hpp"
 
 #include <boost/asio/co_spawn.hpp>

@@ -14,7 +14,7 @@
 
 #include "providers/turing/emulator.hpp"  // the emulator's multipart parser, to read built bodies back
 #include "providers/turing/turing.hpp"
-#include "src/common/sha256.hpp"
+#include "src/core/sha256.hpp"
 
 namespace reelbatch::turing {
 namespace {

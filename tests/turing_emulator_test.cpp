@@ -22,7 +22,7 @@
 #include "tests/support/emulator_client.hpp"
 #include "providers/turing/emulator.hpp"
 #include "providers/turing/turing.hpp"
-#include "src/common/sha256.hpp"
+#include "src/core/sha256.hpp"
 #include "src/net/http_client.hpp"
 
 namespace reelbatch::emulator {

@@ -7,7 +7,7 @@
 #include "tests/support/emulator_client.hpp"
 #include "providers/vibegen/emulator.hpp"
 #include "providers/vibegen/vibegen.hpp"
-#include "src/common/sha256.hpp"
+#include "src/core/sha256.hpp"
 #include "src/net/http_client.hpp"
 
 #include <boost/asio/co_spawn.hpp>

@@ -1,6 +1,6 @@
 #include "providers/emulator/blob.hpp"
 
-#include "src/common/sha256.hpp"
+#include "src/core/sha256.hpp"
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>

@@ -2,7 +2,7 @@
 // HTTP Range, ETag, HEAD. Also the assets embedded at build time.
 #pragma once
 
-#include "providers/emulator/http_server.hpp"
+#include "src/net/http_server.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -10,6 +10,15 @@
 #include <string_view>
 
 namespace reelbatch::emulator {
+
+// The emulator serves through the shared HTTP server (src/net/http_server.hpp).
+using net::Handler;
+using net::Headers;
+using net::HttpServer;
+using net::percent_decode;
+using net::Request;
+using net::Response;
+using net::ServerLimits;
 
 /// providers/emulator/assets/sample.mp4 (a 2 s H.264 MP4), embedded at build time.
 std::string_view asset_sample_mp4();

@@ -5,7 +5,7 @@
 #include "providers/vibegen/emulator.hpp"
 #include "providers/openai/emulator.hpp"
 #include "providers/seedance2/emulator.hpp"
-#include "src/common/sha256.hpp"
+#include "src/core/sha256.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>

@@ -20,7 +20,7 @@
 #pragma once
 
 #include "providers/emulator/blob.hpp"
-#include "providers/emulator/http_server.hpp"
+#include "src/net/http_server.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/json/value.hpp>

@@ -1,7 +1,7 @@
 #include "providers/emulator/module_util.hpp"
 
-#include "src/common/sha256.hpp"
-#include "src/common/text.hpp"
+#include "src/core/sha256.hpp"
+#include "src/core/text.hpp"
 #include "src/net/http_client.hpp"
 
 #include <boost/asio/co_spawn.hpp>

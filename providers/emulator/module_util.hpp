@@ -7,7 +7,7 @@
 #pragma once
 
 #include "providers/emulator/emulator.hpp"
-#include "providers/emulator/http_server.hpp"
+#include "src/net/http_server.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/object.hpp>

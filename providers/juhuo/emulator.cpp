@@ -2,9 +2,9 @@
 // interpretations of the API document.
 #include "providers/juhuo/emulator.hpp"
 #include "providers/emulator/module_util.hpp"
-#include "src/common/text.hpp"
+#include "src/core/text.hpp"
 
-#include "src/common/sha256.hpp"
+#include "src/core/sha256.hpp"
 
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>

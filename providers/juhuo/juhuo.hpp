@@ -37,7 +37,7 @@
 #pragma once
 
 #include "providers/adapter_util.hpp"
-#include "providers/job_spec.hpp"
+#include "src/core/job_spec.hpp"
 #include "providers/provider.hpp"
 #include "src/net/http_client.hpp"
 

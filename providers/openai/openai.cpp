@@ -16,7 +16,7 @@
 #include <random>
 
 #include "providers/adapter_util.hpp"
-#include "src/common/text.hpp"
+#include "src/core/text.hpp"
 
 namespace reelbatch::openai {
 namespace json = boost::json;

@@ -107,7 +107,7 @@
 #include <string_view>
 #include <vector>
 
-#include "providers/job_spec.hpp"
+#include "src/core/job_spec.hpp"
 #include "providers/provider.hpp"
 #include "src/net/http_client.hpp"
 

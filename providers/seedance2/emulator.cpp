@@ -3,8 +3,8 @@
 #include "providers/seedance2/emulator.hpp"
 #include "providers/emulator/module_util.hpp"
 
-#include "src/common/sha256.hpp"
-#include "src/common/text.hpp"
+#include "src/core/sha256.hpp"
+#include "src/core/text.hpp"
 #include "src/net/http_client.hpp"
 
 #include <boost/asio/steady_timer.hpp>

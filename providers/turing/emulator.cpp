@@ -14,8 +14,8 @@
 
 #include "providers/emulator/module_util.hpp"
 #include "providers/juhuo/emulator.hpp"  // juhuo_cover_bytes: the last-frame JPEG
-#include "src/common/sha256.hpp"
-#include "src/common/text.hpp"
+#include "src/core/sha256.hpp"
+#include "src/core/text.hpp"
 
 namespace reelbatch::emulator {
 namespace json = boost::json;

@@ -16,8 +16,8 @@
 #include <system_error>
 
 #include "providers/adapter_util.hpp"
-#include "src/common/sha256.hpp"
-#include "src/common/text.hpp"
+#include "src/core/sha256.hpp"
+#include "src/core/text.hpp"
 
 namespace reelbatch::turing {
 namespace json = boost::json;

@@ -6,7 +6,7 @@
 #include "providers/vibegen/vibegen.hpp"
 
 #include "providers/adapter_util.hpp"
-#include "src/common/text.hpp"
+#include "src/core/text.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/parse.hpp>

@@ -75,7 +75,7 @@
 // requests to profile.base_url; never logged, scrubbed from every message.
 #pragma once
 
-#include "providers/job_spec.hpp"
+#include "src/core/job_spec.hpp"
 #include "providers/provider.hpp"
 #include "src/net/http_client.hpp"
 

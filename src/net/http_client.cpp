@@ -1,5 +1,5 @@
 #include "src/net/http_client.hpp"
-#include "src/common/text.hpp"
+#include "src/core/text.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>

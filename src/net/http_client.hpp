@@ -6,7 +6,7 @@
 // system's CA store and host name verification.
 #pragma once
 
-#include "src/common/result.hpp"
+#include "src/core/result.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>

@@ -1,3 +1,3 @@
-#include "src/cli.hpp"
+#include "src/app/cli.hpp"
 
 int main(int argc, char** argv) { return reelbatch::run_cli(argc, argv); }

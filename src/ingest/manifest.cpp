@@ -1,8 +1,8 @@
-#include "src/manifest.hpp"
-#include "src/common/text.hpp"
+#include "src/ingest/manifest.hpp"
+#include "src/core/text.hpp"
 
-#include "src/common/sha256.hpp"
-#include "src/csv.hpp"
+#include "src/core/sha256.hpp"
+#include "src/ingest/csv.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>

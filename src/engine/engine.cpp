@@ -1,4 +1,4 @@
-#include "src/engine.hpp"
+#include "src/engine/engine.hpp"
 
 #include "providers/provider.hpp"
 #include "scheduler/backoff.hpp"
@@ -6,8 +6,8 @@
 #include "scheduler/job_state.hpp"
 #include "scheduler/lane.hpp"
 #include "scheduler/token_bucket.hpp"
-#include "src/common/sha256.hpp"
-#include "src/downloader.hpp"
+#include "src/core/sha256.hpp"
+#include "src/output/downloader.hpp"
 #include "src/net/http_client.hpp"
 #include "storage/store.hpp"
 

@@ -7,7 +7,7 @@
 // optionals are null; assets are arrays of {"name", "location"}; the keys of
 // `params` (and of objects nested in it) are sorted bytewise so that the same
 // extras written in a different order give the same JSON.
-#include "providers/job_spec.hpp"
+#include "src/core/job_spec.hpp"
 
 #include <boost/json/array.hpp>
 #include <boost/json/value.hpp>

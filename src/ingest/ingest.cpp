@@ -1,7 +1,7 @@
-#include "src/ingest.hpp"
+#include "src/ingest/ingest.hpp"
 
 #include "providers/provider.hpp"
-#include "src/manifest.hpp"
+#include "src/ingest/manifest.hpp"
 #include "src/net/http_client.hpp"
 #include "storage/store.hpp"
 

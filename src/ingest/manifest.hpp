@@ -39,7 +39,7 @@
 // valid UTF-8.
 #pragma once
 
-#include "providers/job_spec.hpp"
+#include "src/core/job_spec.hpp"
 
 #include <filesystem>
 #include <stdexcept>

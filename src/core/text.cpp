@@ -1,4 +1,4 @@
-#include "src/common/text.hpp"
+#include "src/core/text.hpp"
 
 #include <algorithm>
 #include <vector>

@@ -1,4 +1,4 @@
-#include "src/common/sha256.hpp"
+#include "src/core/sha256.hpp"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>

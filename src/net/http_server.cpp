@@ -1,5 +1,5 @@
-#include "providers/emulator/http_server.hpp"
-#include "src/common/text.hpp"
+#include "src/net/http_server.hpp"
+#include "src/core/text.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -17,7 +17,7 @@
 #include <system_error>
 #include <unordered_map>
 
-namespace reelbatch::emulator {
+namespace reelbatch::net {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
@@ -403,4 +403,4 @@ std::size_t HttpServer::sessions() const {
   return impl_->sessions.size();
 }
 
-}  // namespace reelbatch::emulator
+}  // namespace reelbatch::net

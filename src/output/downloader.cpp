@@ -1,6 +1,6 @@
-#include "src/downloader.hpp"
+#include "src/output/downloader.hpp"
 
-#include "src/common/sha256.hpp"
+#include "src/core/sha256.hpp"
 #include "src/net/http_client.hpp"
 
 #include <boost/asio/co_spawn.hpp>

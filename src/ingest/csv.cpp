@@ -1,4 +1,4 @@
-#include "src/csv.hpp"
+#include "src/ingest/csv.hpp"
 
 #include <cstddef>
 

@@ -3,7 +3,7 @@
 // fsync the folder. The SHA-256 is computed while streaming.
 #pragma once
 
-#include "src/common/result.hpp"
+#include "src/core/result.hpp"
 
 #include <boost/asio/awaitable.hpp>
 

@@ -15,7 +15,7 @@
 // that executor, or while nothing runs it.
 #pragma once
 
-#include "src/common/text.hpp"
+#include "src/core/text.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 
@@ -29,7 +29,7 @@
 #include <utility>
 #include <vector>
 
-namespace reelbatch::emulator {
+namespace reelbatch::net {
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
@@ -100,4 +100,4 @@ class HttpServer {
   std::shared_ptr<Impl> impl_;
 };
 
-}  // namespace reelbatch::emulator
+}  // namespace reelbatch::net

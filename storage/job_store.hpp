@@ -1,0 +1,265 @@
+// The durable record of every batch, job, submit attempt, upload and event,
+// behind one interface so the embedded SQLite store (storage/sqlite/) and a
+// shared PostgreSQL store (several daemons, next) pass the same contract
+// suite (tests/job_store_contract_test.cpp). DESIGN.md, "Invariants" 1-2 and
+// "Beyond one machine".
+//
+// Concurrency model:
+// - Every job carries a fencing token (`JobRecord::fence`). A job is moved
+//   only by try_transition(), a compare-and-set on (state, fence): two
+//   writers that read the same job can never both move it, and a writer that
+//   read the job before someone else claimed it fails instead of overwriting.
+// - An engine claims the jobs it works on (claim_jobs) under a lease: an
+//   owner id, an expiry, and a fresh fencing token. It renews its leases
+//   (renew_leases) and releases them on a clean stop (release_leases). Jobs
+//   whose lease expired (their owner died) can be claimed again by anyone.
+// - Writers that claim nothing (a CLI `resolve` while no engine runs) read
+//   the job and CAS with the fence they read.
+//
+// Error contract (STYLE.md): an unavailable or corrupt database throws
+// (SQLite::Exception, pqxx exceptions, StoreError for schema problems); the
+// engine treats that as fatal. Expected outcomes (an id already used, a CAS
+// lost to another writer) are return values. Every method commits before it
+// returns and is one short transaction. An instance is used from one thread
+// at a time.
+#pragma once
+
+#include "src/core/job_spec.hpp"
+#include "src/core/job_state.hpp"
+
+#include <boost/json/object.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace reelbatch {
+
+/// Schema problems (a database newer than this build, a bad migration).
+class StoreError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct BatchRecord {
+  std::int64_t id = 0;
+  std::string name;           ///< folder name under the output root
+  std::string manifest_path;  ///< absolute; identifies the batch across runs
+  std::string out_dir;        ///< absolute output folder of the batch
+  std::int64_t created_at_ms = 0;  ///< Unix ms
+};
+
+/// One job (manifest row) and everything known about it.
+struct JobRecord {
+  std::int64_t id = 0;
+  std::int64_t batch_id = 0;
+  std::string key;           ///< idempotency key (JobSpec::id), unique in the database
+  std::string content_hash;  ///< hex sha256 of the normalized row
+  std::string file;          ///< manifest file and line it came from
+  int line = 0;
+  std::int64_t seq = 0;      ///< ingest order, unique; manifest order within a batch
+  JobSpec spec;
+  JobState state = JobState::pending;
+  int attempts = 0;          ///< submissions known to have failed remotely
+  std::string remote_id;
+  std::string native_state;  ///< provider's last reported state word
+  std::int64_t intent_at_ms = 0;  ///< Unix ms when the current submit intent was recorded
+  std::string video_url, cover_url, last_frame_url;
+  std::int64_t url_expires_at_ms = 0;  ///< Unix ms
+  std::optional<double> cost;  ///< credits, in the profile's unit
+  std::string error_code, error_message;
+  std::string output_path;   ///< the finished video
+  std::uint64_t bytes = 0;   ///< size of the finished video
+  std::string sha256;        ///< hex digest of the finished video
+  std::int64_t created_at_ms = 0, updated_at_ms = 0;  ///< Unix ms
+  // Lease (set by claim_jobs, cleared by release_leases).
+  std::string lease_owner;            ///< empty: not claimed
+  std::int64_t lease_expires_at_ms = 0;  ///< Unix ms
+  std::int64_t fence = 0;             ///< fencing token: bumped by every claim
+};
+
+/// An appended event. State transitions have from != to; notes (an upload,
+/// a remote state word) have from == to == the job's state.
+struct EventRecord {
+  std::int64_t id = 0;
+  std::int64_t ts_ms = 0;  ///< Unix ms, set by the store
+  std::int64_t job_id = 0;
+  std::string kind;        ///< "state" for transitions, "remote_state", "upload", ...
+  JobState from_state = JobState::pending;
+  JobState to_state = JobState::pending;
+  boost::json::object detail;
+};
+
+/// The outcome of one submit attempt.
+enum class AttemptOutcome {
+  pending,        ///< intent recorded, no answer yet
+  accepted,       ///< the provider returned a task id
+  rejected,       ///< the provider refused it: nothing was created
+  unknown,        ///< the answer was lost: it may have created a task
+  remote_failed,  ///< the created task failed
+};
+/// "pending", "accepted", ... as stored. Never null.
+const char* to_string(AttemptOutcome o);
+
+/// A finished attempt, written with a transition in one transaction.
+struct AttemptUpdate {
+  std::int64_t attempt_id = 0;
+  AttemptOutcome outcome = AttemptOutcome::pending;
+  std::string remote_id;  ///< set for accepted
+  std::string error;      ///< ProviderError::describe() for the others
+};
+
+/// A row offered for ingest.
+struct IngestRow {
+  JobSpec spec;
+  std::string content_hash;
+  std::string file;
+  int line = 0;
+};
+
+struct IngestResult {
+  int added = 0;     ///< new jobs
+  int existing = 0;  ///< the same row was ingested before (any batch): nothing added
+  /// Rows whose id is taken by a different row: "file:line: id: ..." messages.
+  std::vector<std::string> conflicts;
+  /// Job ids of every accepted row (new or existing), in row order.
+  std::vector<std::int64_t> job_ids;
+};
+
+/// A filter over jobs; empty members match everything.
+struct JobFilter {
+  std::vector<std::int64_t> batch_ids;
+  std::vector<JobState> states;
+  std::string profile;  ///< the spec's `provider`
+};
+
+/// One page of jobs in `seq` order: the jobs with seq > after_seq, at most
+/// `limit` (1..10000).
+struct JobQuery {
+  JobFilter filter;
+  std::int64_t after_seq = 0;
+  int limit = 1000;
+};
+
+struct JobPage {
+  std::vector<JobRecord> jobs;
+  /// The after_seq of the next page; nullopt when this page is the last.
+  std::optional<std::int64_t> next_after_seq;
+};
+
+/// What claim_jobs takes.
+struct ClaimRequest {
+  std::string owner;                 ///< this engine's owner id (host:pid:random)
+  std::chrono::milliseconds ttl{30000};  ///< lease lifetime from now
+  JobFilter filter;
+  /// At most this many jobs, highest priority first, then lowest seq.
+  int limit = 100;
+};
+
+class JobStore {
+ public:
+  virtual ~JobStore() = default;
+
+  /// Schema version of the database (SQLite: PRAGMA user_version).
+  virtual int schema_version() const = 0;
+
+  // ---- batches ----------------------------------------------------------------
+
+  /// The batch for `manifest_path` (absolute), created on first use with
+  /// `name` and `out_dir`.
+  virtual BatchRecord ensure_batch(const std::string& name, const std::string& manifest_path,
+                                   const std::string& out_dir) = 0;
+  /// Every batch, by id.
+  virtual std::vector<BatchRecord> batches() const = 0;
+  virtual std::optional<BatchRecord> batch(std::int64_t id) const = 0;
+
+  /// Inserts new rows as `pending` jobs of `batch_id` in one transaction,
+  /// with an "ingest" event each. A row whose key exists with the same
+  /// content hash is counted as existing; with a different hash it is a
+  /// conflict and not added.
+  virtual IngestResult ingest(std::int64_t batch_id, const std::vector<IngestRow>& rows) = 0;
+
+  // ---- jobs -------------------------------------------------------------------
+
+  virtual std::optional<JobRecord> job(std::int64_t id) const = 0;
+  /// Looks a job up by its idempotency key, else by its numeric id.
+  virtual std::optional<JobRecord> find_job(const std::string& id_or_key) const = 0;
+  /// One page of jobs matching `q.filter`, by seq.
+  virtual JobPage jobs(const JobQuery& q) const = 0;
+  /// Number of jobs per state among those matching `filter` (states with no
+  /// job are absent).
+  virtual std::map<JobState, int> count_by_state(const JobFilter& filter) const = 0;
+  /// Remote task ids ever recorded for `profile` (on jobs and attempts), for
+  /// reconciling lost submits.
+  virtual std::vector<std::string> remote_ids(const std::string& profile) const = 0;
+
+  /// Compare-and-set: iff the stored job `job.id` is in state `from` with
+  /// fencing token `job.fence`, writes every mutable column of `job` (state,
+  /// attempts, remote id, URLs, cost, error, output; not the lease) and
+  /// appends `event` (its job_id, from and to are set from the job), and,
+  /// when given, the attempt's outcome, in one transaction; sets
+  /// job.updated_at_ms and returns true. Otherwise writes nothing and
+  /// returns false (another writer moved or claimed the job).
+  /// A note (no state change) is try_transition(job, job.state, event).
+  virtual bool try_transition(JobRecord& job, JobState from, EventRecord event,
+                              const AttemptUpdate* attempt = nullptr) = 0;
+
+  // ---- leases -----------------------------------------------------------------
+
+  /// Claims up to `req.limit` jobs matching `req.filter` that nobody holds
+  /// (no owner, or the lease expired; jobs `req.owner` already holds are not
+  /// returned again): sets owner and expiry (now + ttl) and bumps each job's
+  /// fencing token. Returns the claimed jobs with their new lease, highest
+  /// priority first, then by seq.
+  virtual std::vector<JobRecord> claim_jobs(const ClaimRequest& req) = 0;
+  /// Claims one job by id under the same rule (nullopt when another owner
+  /// holds a live lease, or the job does not exist).
+  virtual std::optional<JobRecord> claim_job(std::int64_t id, const std::string& owner,
+                                             std::chrono::milliseconds ttl) = 0;
+  /// Extends every lease `owner` holds to now + ttl. Returns how many.
+  virtual int renew_leases(const std::string& owner, std::chrono::milliseconds ttl) = 0;
+  /// Releases the lease on `job_ids` (all of owner's jobs when empty) held
+  /// by `owner`; the fencing tokens stay. Returns how many.
+  virtual int release_leases(const std::string& owner, const std::vector<std::int64_t>& job_ids = {}) = 0;
+
+  // ---- attempts and events ----------------------------------------------------
+
+  /// Records a submit attempt's intent (before the POST); returns its id.
+  virtual std::int64_t begin_attempt(std::int64_t job_id, const std::string& profile) = 0;
+  /// Records an attempt's outcome on its own (see try_transition for the
+  /// transactional form).
+  virtual void finish_attempt(const AttemptUpdate& update) = 0;
+  /// Attempts recorded for a job, and how many were accepted.
+  virtual std::pair<int, int> attempt_counts(std::int64_t job_id) const = 0;
+  /// The remote id of the job's latest accepted attempt, if any.
+  virtual std::optional<std::string> accepted_remote_id(std::int64_t job_id) const = 0;
+  /// Events of a job, oldest first.
+  virtual std::vector<EventRecord> events(std::int64_t job_id) const = 0;
+
+  // ---- profiles and uploads ---------------------------------------------------
+
+  /// Records that `profile` is paused (auth failure, out of credit, by the
+  /// user) with a reason; an empty reason clears it. Pauses persist until
+  /// cleared.
+  virtual void set_profile_pause(const std::string& profile, const std::string& reason) = 0;
+  /// Paused profiles and why.
+  virtual std::map<std::string, std::string> profile_pauses() const = 0;
+
+  /// An earlier upload of the file with `sha256` for `profile`: its remote reference.
+  virtual std::optional<std::string> find_upload(const std::string& profile, const std::string& sha256) const = 0;
+  virtual void record_upload(const std::string& profile, const std::string& sha256,
+                             const std::string& remote_ref, const std::string& file_name) = 0;
+};
+
+/// Current Unix time in milliseconds.
+std::int64_t now_ms();
+
+/// A new owner id for claims: "<host>:<pid>:<random hex>".
+std::string make_owner_id();
+
+}  // namespace reelbatch
