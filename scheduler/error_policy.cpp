@@ -1,0 +1,162 @@
+#include "scheduler/error_policy.hpp"
+
+#include <algorithm>
+
+namespace reelbatch {
+
+using std::chrono::milliseconds;
+
+namespace {
+
+// Counts below 1 behave as 1 (one call, no retry).
+int at_least_one(int n) { return std::max(1, n); }
+
+CallDecision retry_after(milliseconds delay) {
+  CallDecision d;
+  d.action = CallDecision::Action::retry;
+  d.delay = std::max(delay, milliseconds::zero());
+  return d;
+}
+
+CallDecision give_up() { return CallDecision{}; }
+
+// max_interval * factor without overflow (both >= 0 here).
+milliseconds scaled(milliseconds d, int factor) {
+  const auto rep = std::max<milliseconds::rep>(0, d.count());
+  const auto f = std::max(1, factor);
+  if (rep > milliseconds::max().count() / f) return milliseconds::max();
+  return milliseconds(rep * f);
+}
+
+}  // namespace
+
+milliseconds throttle_delay(std::optional<milliseconds> retry_after, int attempt, double random01,
+                            const ErrorPolicy& policy) {
+  return retry_after_or_backoff(retry_after, attempt, policy.throttle_base, policy.throttle_cap, random01);
+}
+
+CallDecision decide_upload_call(ErrorClass cls, int attempt, std::optional<milliseconds> retry_after_ms,
+                                double random01, const ErrorPolicy& policy) {
+  const bool transient =
+      cls == ErrorClass::retryable || cls == ErrorClass::rate_limited || cls == ErrorClass::unknown_outcome;
+  if (!transient || attempt + 1 >= at_least_one(policy.upload_attempts)) return give_up();
+  return retry_after(retry_after_or_backoff(retry_after_ms, attempt, policy.upload_call_base,
+                                            policy.upload_call_cap, random01));
+}
+
+CallDecision decide_list_call(ErrorClass cls, int attempt, std::optional<milliseconds> retry_after_ms,
+                              double random01, const ErrorPolicy& policy) {
+  if (cls == ErrorClass::permanent || cls == ErrorClass::auth) return give_up();
+  if (attempt + 1 >= at_least_one(policy.list_attempts)) return give_up();
+  return retry_after(retry_after_or_backoff(retry_after_ms, attempt, policy.list_base, policy.list_cap, random01));
+}
+
+CallDecision decide_refresh_call(std::optional<ErrorClass> error, int attempt, double random01,
+                                 const ErrorPolicy& policy) {
+  if (error == ErrorClass::permanent) return give_up();
+  if (attempt + 1 >= at_least_one(policy.refresh_attempts)) return give_up();
+  return retry_after(backoff_delay(attempt, policy.refresh_base, policy.refresh_cap, random01));
+}
+
+CallDecision decide_download_call(int attempt, bool url_expired, double random01, const ErrorPolicy& policy) {
+  if (attempt + 1 >= at_least_one(policy.download_attempts)) return give_up();
+  auto d = retry_after(backoff_delay(attempt, policy.download_base, policy.download_cap, random01));
+  d.refresh_urls = url_expired;
+  return d;
+}
+
+UploadFailureDecision decide_upload_failure(ErrorClass cls, int rounds_done, double random01,
+                                            const ErrorPolicy& policy) {
+  UploadFailureDecision d;
+  switch (cls) {
+    case ErrorClass::auth:
+    case ErrorClass::out_of_credit:
+      d.action = UploadFailureDecision::Action::pause_profile;
+      d.event = JobEvent::paused;
+      return d;
+    case ErrorClass::permanent:
+      d.action = UploadFailureDecision::Action::fail_row;
+      d.event = JobEvent::submit_rejected_permanent;
+      return d;
+    case ErrorClass::retryable:
+    case ErrorClass::rate_limited:
+    case ErrorClass::unknown_outcome:
+      break;
+  }
+  const int rounds = std::max(0, rounds_done) + 1;
+  d.counts_round = true;
+  if (rounds >= at_least_one(policy.upload_rounds)) {
+    d.action = UploadFailureDecision::Action::fail_row;
+    d.event = JobEvent::submit_rejected_permanent;
+    d.message_prefix = "uploads kept failing: ";
+    return d;
+  }
+  d.action = UploadFailureDecision::Action::requeue;
+  d.event = JobEvent::submit_rejected_retryable;
+  d.delay = backoff_delay(rounds, policy.upload_round_base, policy.upload_round_cap, random01);
+  return d;
+}
+
+SubmitFailureDecision decide_submit_failure(ErrorClass cls, int transient_tries_done, int job_attempts,
+                                            std::optional<milliseconds> retry_after_ms,
+                                            milliseconds request_timeout, double random01,
+                                            const ErrorPolicy& policy) {
+  SubmitFailureDecision d;
+  d.attempt_outcome = "rejected";
+  switch (cls) {
+    case ErrorClass::unknown_outcome:
+      d.action = SubmitFailureDecision::Action::reconcile;
+      d.attempt_outcome = "unknown";
+      d.delay = std::max(std::min(request_timeout, policy.reconcile_settle_max), milliseconds::zero());
+      return d;
+    case ErrorClass::rate_limited:
+      d.action = SubmitFailureDecision::Action::requeue;
+      d.event = JobEvent::submit_throttled;
+      d.throttle_for = throttle_delay(retry_after_ms, job_attempts, random01, policy);
+      return d;
+    case ErrorClass::auth:
+    case ErrorClass::out_of_credit:
+      d.action = SubmitFailureDecision::Action::requeue;
+      d.event = JobEvent::submit_throttled;
+      d.pause_profile = true;
+      return d;
+    case ErrorClass::retryable: {
+      const int tries = std::max(0, transient_tries_done) + 1;
+      d.counts_transient_try = true;
+      if (tries >= at_least_one(policy.submit_retries)) {
+        d.action = SubmitFailureDecision::Action::fail_row;
+        d.event = JobEvent::submit_rejected_permanent;
+        d.message_prefix = "gave up after " + std::to_string(tries) + " tries: ";
+        return d;
+      }
+      d.action = SubmitFailureDecision::Action::requeue;
+      d.event = JobEvent::submit_throttled;
+      d.delay = backoff_delay(tries - 1, policy.submit_retry_base, policy.submit_retry_cap, random01);
+      return d;
+    }
+    case ErrorClass::permanent:
+      break;
+  }
+  d.action = SubmitFailureDecision::Action::fail_row;
+  d.event = JobEvent::submit_rejected_permanent;
+  return d;
+}
+
+PollErrorDecision decide_poll_error(ErrorClass cls, int consecutive_errors, const PollSchedule& schedule,
+                                    std::optional<milliseconds> retry_after_ms, double random01,
+                                    const ErrorPolicy& policy) {
+  PollErrorDecision d;
+  if (cls == ErrorClass::permanent) {
+    d.action = PollErrorDecision::Action::fail_task;
+    d.event = JobEvent::remote_failed;
+    return d;
+  }
+  const int errors = std::max(1, consecutive_errors);
+  d.action = PollErrorDecision::Action::wait;
+  if (cls == ErrorClass::rate_limited) d.throttle_for = throttle_delay(retry_after_ms, errors, random01, policy);
+  d.delay = backoff_delay(std::min(errors, policy.poll_error_max_exponent), schedule.interval,
+                          scaled(schedule.max_interval, policy.poll_error_cap_factor), random01);
+  return d;
+}
+
+}  // namespace reelbatch

@@ -1,0 +1,311 @@
+// What the engine does after a failed provider call: retry in place, requeue
+// the row, throttle or pause the profile, reconcile, or fail the row. Pure
+// functions (no I/O, no clock, no sleeping): the randomness for jitter is
+// passed in as a number in [0, 1), the counters as plain ints. The engine
+// performs the actions these functions name; it holds no policy of its own.
+// Implements DESIGN.md, "Invariants" 2 (never pay twice: a lost submit is
+// reconciled, never resubmitted), 3 (honour Retry-After), 6 (a transient fault
+// never fails a row), and README "Error classes" (src/core/error.hpp).
+//
+// Every limit and backoff base lives in ErrorPolicy; its defaults are the
+// values the engine has always used.
+#pragma once
+
+#include "scheduler/backoff.hpp"
+#include "scheduler/job_state.hpp"
+#include "src/core/error.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace reelbatch {
+
+/// Limits and backoff bases of the engine's error handling. A plain struct:
+/// every field has a default (today's value) and a unit. Durations are
+/// std::chrono::milliseconds, >= 0 (negative values count as 0, as in
+/// backoff_delay()); the counts `*_attempts`, `upload_rounds` and
+/// `submit_retries` are >= 1 (values below 1 behave as 1: one call, no
+/// retry).
+struct ErrorPolicy {
+  // ---- uploads -------------------------------------------------------------
+  /// Calls per asset within one upload round (the first call included), before
+  /// the round fails. Default 5.
+  int upload_attempts = 5;
+  /// Backoff base between calls of one round (when the server sent no
+  /// Retry-After). Default 1 s.
+  std::chrono::milliseconds upload_call_base{1000};
+  /// Backoff cap between calls of one round. Default 30 s.
+  std::chrono::milliseconds upload_call_cap{30000};
+  /// Failed upload rounds (transient errors only) before the row fails with
+  /// "uploads kept failing: ...". Default 3.
+  int upload_rounds = 3;
+  /// Backoff base before the row is queued again after a failed round.
+  /// Default 5 s.
+  std::chrono::milliseconds upload_round_base{5000};
+  /// Backoff cap before the row is queued again after a failed round.
+  /// Default 120 s.
+  std::chrono::milliseconds upload_round_cap{120000};
+
+  // ---- submit --------------------------------------------------------------
+  /// Transient (ErrorClass::retryable) submit rejections per row before the
+  /// row fails with "gave up after N tries: ...". They do not use up the
+  /// row's max_attempts (nothing was created or paid). Default 10 (about five
+  /// minutes of backoff in all).
+  int submit_retries = 10;
+  /// Backoff base before a row whose submit failed transiently is queued
+  /// again. Default 2 s.
+  std::chrono::milliseconds submit_retry_base{2000};
+  /// Backoff cap for the same. Default 60 s.
+  std::chrono::milliseconds submit_retry_cap{60000};
+  /// Longest wait after a submit with a lost response before the provider's
+  /// task list is read; the wait is min(request_timeout, this), so a task
+  /// the provider was still creating shows up. Default 10 s.
+  std::chrono::milliseconds reconcile_settle_max{10000};
+
+  // ---- profile throttle (rate_limited) -------------------------------------
+  /// Backoff base of a profile throttle when a 429 carries no Retry-After.
+  /// Default 1 s.
+  std::chrono::milliseconds throttle_base{1000};
+  /// Backoff cap of the same. Default 60 s.
+  std::chrono::milliseconds throttle_cap{60000};
+
+  // ---- polling -------------------------------------------------------------
+  /// Consecutive failed status queries beyond which the poll-error backoff
+  /// stops growing: the exponent is min(consecutive_errors, this), >= 0.
+  /// Default 6.
+  int poll_error_max_exponent = 6;
+  /// The poll-error backoff's cap, as a multiple of the schedule's
+  /// max_interval; its base is the schedule's interval. Default 4 (values
+  /// below 1 count as 1).
+  int poll_error_cap_factor = 4;
+
+  // ---- reconcile (reading the provider's task list) -------------------------
+  /// Task-list pages read at most per lost submit. Default 20.
+  int reconcile_pages = 20;
+  /// Tasks asked for per page. Default 50.
+  int reconcile_page_size = 50;
+  /// Clock-skew allowance: tasks created more than this before the intent
+  /// was recorded are not candidates. Default 120 s.
+  std::chrono::milliseconds reconcile_slack{120000};
+  /// Calls per task-list page (the first included) before reconciling gives
+  /// up and the row is held. Default 5.
+  int list_attempts = 5;
+  /// Backoff base between task-list calls (when no Retry-After). Default 1 s.
+  std::chrono::milliseconds list_base{1000};
+  /// Backoff cap between task-list calls. Default 30 s.
+  std::chrono::milliseconds list_cap{30000};
+
+  // ---- downloads -------------------------------------------------------------
+  /// Status queries per URL refresh (the first included). Default 5.
+  int refresh_attempts = 5;
+  /// Backoff base between URL-refresh queries. Default 1 s.
+  std::chrono::milliseconds refresh_base{1000};
+  /// Backoff cap between URL-refresh queries. Default 30 s.
+  std::chrono::milliseconds refresh_cap{30000};
+  /// Download calls per output file (the first included). Default 8.
+  int download_attempts = 8;
+  /// Backoff base between download calls. Default 1 s.
+  std::chrono::milliseconds download_base{1000};
+  /// Backoff cap between download calls. Default 60 s.
+  std::chrono::milliseconds download_cap{60000};
+};
+
+// ---- calls retried in place (upload, task list, URL refresh, download) -------
+
+/// Whether to call again after one failed call within a loop.
+struct CallDecision {
+  enum class Action {
+    retry,    ///< wait `delay`, then make the same call again
+    give_up,  ///< stop; the caller handles the last error
+  };
+  Action action = Action::give_up;
+  /// For retry: how long to wait first (>= 0). Zero for give_up.
+  std::chrono::milliseconds delay{0};
+  /// For decide_download_call() only: refresh the output URLs (re-query the
+  /// task) before the next call, because the URL had expired.
+  bool refresh_urls = false;
+};
+
+/// After upload call number `attempt` (0-based: 0 is the first call) of one
+/// asset failed with `cls`: retry when `cls` is retryable, rate_limited or
+/// unknown_outcome (an upload is free to repeat) and attempt + 1 <
+/// upload_attempts, after retry_after_or_backoff(retry_after, attempt,
+/// upload_call_base, upload_call_cap, random01); otherwise give up (the round
+/// fails: see decide_upload_failure()). `retry_after`: the server's wait, if
+/// it sent one. `random01` in [0, 1). Never throws.
+/// Implements the upload loop of the engine's prepare().
+CallDecision decide_upload_call(ErrorClass cls, int attempt, std::optional<std::chrono::milliseconds> retry_after,
+                                double random01, const ErrorPolicy& policy);
+
+/// After task-list call number `attempt` (0-based) for one page failed with
+/// `cls`: give up when `cls` is permanent or auth, or attempt + 1 >=
+/// list_attempts (the row is then held: "cannot read the task list: ...");
+/// otherwise retry after retry_after_or_backoff(retry_after, attempt,
+/// list_base, list_cap, random01). Every other class (retryable,
+/// rate_limited, out_of_credit, unknown_outcome) is retried. Never throws.
+/// Implements the page loop of the engine's reconcile().
+CallDecision decide_list_call(ErrorClass cls, int attempt, std::optional<std::chrono::milliseconds> retry_after,
+                              double random01, const ErrorPolicy& policy);
+
+/// After URL-refresh query number `attempt` (0-based) gave no fresh links:
+/// `error` is the query's error class, or nullopt when the query answered but
+/// the task is not (or no longer) succeeded. Give up when `error` is
+/// permanent or attempt + 1 >= refresh_attempts (the download then goes on
+/// with the links it has); otherwise retry after backoff_delay(attempt,
+/// refresh_base, refresh_cap, random01). Retry-After is not consulted, as
+/// today. Never throws. Implements the engine's refresh_urls().
+CallDecision decide_refresh_call(std::optional<ErrorClass> error, int attempt, double random01,
+                                 const ErrorPolicy& policy);
+
+/// After download call number `attempt` (0-based) of one output file failed:
+/// give up when attempt + 1 >= download_attempts (the row fails with the last
+/// download error); otherwise retry after backoff_delay(attempt,
+/// download_base, download_cap, random01), with refresh_urls set when
+/// `url_expired` (the server said the link expired). Never throws.
+/// Implements the engine's fetch().
+CallDecision decide_download_call(int attempt, bool url_expired, double random01, const ErrorPolicy& policy);
+
+// ---- a failed upload round -----------------------------------------------------
+
+/// What to do with a row whose uploads failed (after decide_upload_call()
+/// gave up, or a local file could not be read).
+struct UploadFailureDecision {
+  enum class Action {
+    pause_profile,  ///< auth / out_of_credit: pause the profile, feed `event`
+                    ///< (paused), free the slot, queue the row again now
+    fail_row,       ///< feed `event` (submit_rejected_permanent), free the slot
+    requeue,        ///< feed `event` (submit_rejected_retryable), free the
+                    ///< slot, queue the row again after `delay`
+  };
+  Action action = Action::fail_row;
+  JobEvent event = JobEvent::submit_rejected_permanent;
+  /// For requeue: the wait before the row is queued again.
+  std::chrono::milliseconds delay{0};
+  /// True when this failure uses up an upload round: the caller stores
+  /// rounds_done + 1 (only transient classes count).
+  bool counts_round = false;
+  /// Prepended to the error's description in the row's error message; empty
+  /// means the plain description. "uploads kept failing: " when the rounds
+  /// ran out.
+  std::string message_prefix;
+};
+
+/// After an upload round failed with `cls`. `rounds_done`: rounds of this row
+/// that failed before this one with a transient class (0 for the first).
+/// - auth, out_of_credit: pause_profile (no round counted).
+/// - permanent: fail_row (no round counted, no prefix).
+/// - otherwise (retryable, rate_limited, unknown_outcome) one round more is
+///   counted, rounds = rounds_done + 1: fail_row with "uploads kept failing: "
+///   when rounds >= upload_rounds, else requeue after backoff_delay(rounds,
+///   upload_round_base, upload_round_cap, random01).
+/// Never throws. Implements the upload error handling of the engine's drive().
+UploadFailureDecision decide_upload_failure(ErrorClass cls, int rounds_done, double random01,
+                                            const ErrorPolicy& policy);
+
+// ---- a failed submit -----------------------------------------------------------
+
+/// What to do after the submit POST failed.
+struct SubmitFailureDecision {
+  enum class Action {
+    reconcile,  ///< the outcome is unknown: record the attempt as `attempt_outcome`
+                ///< ("unknown"), keep the submit section and the slot, wait
+                ///< `delay`, then reconcile (ReconcileSearch). No event yet.
+    requeue,    ///< record the attempt as "rejected", feed `event`
+                ///< (submit_throttled), end the submit section, free the slot,
+                ///< queue the row again after `delay` (zero: now). Also throttle
+                ///< the profile for `throttle_for` when set, or pause it when
+                ///< `pause_profile`.
+    fail_row,   ///< record the attempt as "rejected", feed `event`
+                ///< (submit_rejected_permanent), end the submit section, free the slot.
+  };
+  Action action = Action::fail_row;
+  /// The state-machine event to feed; nullopt for reconcile (the row stays
+  /// submitting until the search decides).
+  std::optional<JobEvent> event;
+  /// How the store records the attempt: "unknown" or "rejected".
+  std::string attempt_outcome;
+  /// For reconcile: the settle wait. For requeue: the wait before queueing.
+  std::chrono::milliseconds delay{0};
+  /// rate_limited: hold every request of the profile for this long.
+  std::optional<std::chrono::milliseconds> throttle_for;
+  /// auth, out_of_credit: pause the profile until the next run.
+  bool pause_profile = false;
+  /// True when this failure uses up a transient try: the caller stores
+  /// transient_tries_done + 1 (ErrorClass::retryable only).
+  bool counts_transient_try = false;
+  /// Prepended to the error's description in the row's error message (empty:
+  /// the plain description). "gave up after N tries: " when the transient
+  /// tries ran out. Every action but reconcile sets the row's error (code,
+  /// message) from the provider error.
+  std::string message_prefix;
+};
+
+/// After the submit POST failed with `cls`.
+/// `transient_tries_done`: earlier ErrorClass::retryable submit failures of
+/// this row (0 for the first). `job_attempts`: the row's known-failed
+/// submissions (JobRecord::attempts), the throttle's backoff exponent.
+/// `retry_after`: the server's wait, if sent. `request_timeout`: the
+/// profile's per-request deadline. `random01` in [0, 1).
+/// - unknown_outcome: reconcile after min(request_timeout,
+///   reconcile_settle_max) (negative counts as 0), attempt "unknown".
+/// - rate_limited: requeue now, event submit_throttled, throttle_for =
+///   retry_after_or_backoff(retry_after, job_attempts, throttle_base,
+///   throttle_cap, random01).
+/// - auth, out_of_credit: requeue now, event submit_throttled, pause_profile.
+/// - retryable: tries = transient_tries_done + 1; when tries >=
+///   submit_retries fail_row (submit_rejected_permanent) with the prefix
+///   "gave up after <tries> tries: ", else requeue (submit_throttled) after
+///   backoff_delay(tries - 1, submit_retry_base, submit_retry_cap, random01).
+/// - permanent: fail_row, event submit_rejected_permanent, no prefix.
+/// Every case but unknown_outcome records the attempt as "rejected" (no task
+/// was created). Never throws. Implements the switch after the submit in the
+/// engine's drive() (DESIGN.md "Invariants" 2 and 6).
+SubmitFailureDecision decide_submit_failure(ErrorClass cls, int transient_tries_done, int job_attempts,
+                                            std::optional<std::chrono::milliseconds> retry_after,
+                                            std::chrono::milliseconds request_timeout, double random01,
+                                            const ErrorPolicy& policy);
+
+// ---- a failed status query -----------------------------------------------------
+
+/// What to do after a status query of a running task failed.
+struct PollErrorDecision {
+  enum class Action {
+    fail_task,  ///< permanent: feed `event` (remote_failed, not retryable), free the slot
+    wait,       ///< wait `delay`, then query again (after throttling the
+                ///< profile for `throttle_for` when set)
+  };
+  Action action = Action::wait;
+  /// For fail_task: remote_failed.
+  std::optional<JobEvent> event;
+  /// For wait: the wait before the next query (the poll schedule's own delay
+  /// comes on top, as in the engine's loop).
+  std::chrono::milliseconds delay{0};
+  /// rate_limited: hold every request of the profile for this long.
+  std::optional<std::chrono::milliseconds> throttle_for;
+};
+
+/// After a status query failed with `cls`. `consecutive_errors`: failed
+/// queries in a row for this task, counting this one (>= 1, lower values
+/// count as 1; the engine increments its counter before asking and resets it
+/// on a good answer).
+/// `schedule`: the profile's poll schedule.
+/// - permanent: fail_task.
+/// - otherwise wait backoff_delay(min(consecutive_errors,
+///   poll_error_max_exponent), schedule.interval, schedule.max_interval *
+///   poll_error_cap_factor, random01); rate_limited also sets throttle_for =
+///   retry_after_or_backoff(retry_after, consecutive_errors, throttle_base,
+///   throttle_cap, random01).
+/// Never throws. Implements the error handling of the engine's poll_loop().
+PollErrorDecision decide_poll_error(ErrorClass cls, int consecutive_errors, const PollSchedule& schedule,
+                                    std::optional<std::chrono::milliseconds> retry_after, double random01,
+                                    const ErrorPolicy& policy);
+
+/// The profile throttle after a 429: retry_after_or_backoff(retry_after,
+/// attempt, throttle_base, throttle_cap, random01). Exposed for callers that
+/// throttle outside the decisions above. Never throws.
+std::chrono::milliseconds throttle_delay(std::optional<std::chrono::milliseconds> retry_after, int attempt,
+                                         double random01, const ErrorPolicy& policy);
+
+}  // namespace reelbatch
