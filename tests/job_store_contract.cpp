@@ -4,7 +4,6 @@
 #include "tests/job_store_contract.hpp"
 
 #include <algorithm>
-#include <set>
 #include <stdexcept>
 
 namespace reelbatch {
