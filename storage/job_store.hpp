@@ -1,7 +1,7 @@
 // The durable record of every batch, job, submit attempt, upload and event,
 // behind one interface so the embedded SQLite store (storage/sqlite/) and a
 // shared PostgreSQL store (several daemons, next) pass the same contract
-// suite (tests/job_store_contract_test.cpp). DESIGN.md, "Invariants" 1-2 and
+// suite (tests/job_store_contract.{hpp,cpp}). DESIGN.md, "Invariants" 1-2 and
 // "Beyond one machine".
 //
 // Concurrency model:
@@ -13,6 +13,8 @@
 //   owner id, an expiry, and a fresh fencing token. It renews its leases
 //   (renew_leases) and releases them on a clean stop (release_leases). Jobs
 //   whose lease expired (their owner died) can be claimed again by anyone.
+//   A lease is live while now < lease_expires_at_ms (Unix ms, the store
+//   host's clock): a claim with a ttl of 0 is expired at once.
 // - Writers that claim nothing (a CLI `resolve` while no engine runs) read
 //   the job and CAS with the fence they read.
 //
@@ -84,7 +86,8 @@ struct JobRecord {
 };
 
 /// An appended event. State transitions have from != to; notes (an upload,
-/// a remote state word) have from == to == the job's state.
+/// a remote state word) have from == to == the job's state. Ingest writes
+/// one "ingest" event per new job (pending -> pending, detail {file, line}).
 struct EventRecord {
   std::int64_t id = 0;
   std::int64_t ts_ms = 0;  ///< Unix ms, set by the store
@@ -139,7 +142,7 @@ struct JobFilter {
 };
 
 /// One page of jobs in `seq` order: the jobs with seq > after_seq, at most
-/// `limit` (1..10000).
+/// `limit` (1..10000; values outside are clamped to that range).
 struct JobQuery {
   JobFilter filter;
   std::int64_t after_seq = 0;
@@ -154,10 +157,11 @@ struct JobPage {
 
 /// What claim_jobs takes.
 struct ClaimRequest {
-  std::string owner;                 ///< this engine's owner id (host:pid:random)
+  std::string owner;                 ///< this engine's owner id (make_owner_id()); not empty
   std::chrono::milliseconds ttl{30000};  ///< lease lifetime from now
   JobFilter filter;
-  /// At most this many jobs, highest priority first, then lowest seq.
+  /// At most this many jobs, highest priority first, then lowest seq;
+  /// 0 or less claims nothing.
   int limit = 100;
 };
 
@@ -204,8 +208,12 @@ class JobStore {
   /// appends `event` (its job_id, from and to are set from the job), and,
   /// when given, the attempt's outcome, in one transaction; sets
   /// job.updated_at_ms and returns true. Otherwise writes nothing and
-  /// returns false (another writer moved or claimed the job).
+  /// returns false (another writer moved or claimed the job), leaving `job`
+  /// as it was. Only a claim changes the fence: two writers holding the same
+  /// record may both write a note (from == state), the later one winning.
   /// A note (no state change) is try_transition(job, job.state, event).
+  /// Throws StoreError, and writes nothing, when `attempt` names no attempt
+  /// of this job (a caller bug).
   virtual bool try_transition(JobRecord& job, JobState from, EventRecord event,
                               const AttemptUpdate* attempt = nullptr) = 0;
 
@@ -215,13 +223,18 @@ class JobStore {
   /// (no owner, or the lease expired; jobs `req.owner` already holds are not
   /// returned again): sets owner and expiry (now + ttl) and bumps each job's
   /// fencing token. Returns the claimed jobs with their new lease, highest
-  /// priority first, then by seq.
+  /// priority first, then by seq. Throws std::invalid_argument for an
+  /// empty owner.
   virtual std::vector<JobRecord> claim_jobs(const ClaimRequest& req) = 0;
   /// Claims one job by id under the same rule (nullopt when another owner
-  /// holds a live lease, or the job does not exist).
+  /// holds a live lease, or the job does not exist). A job `owner` already
+  /// holds is claimed afresh: new expiry, fence bumped (copies the owner
+  /// read before are stale afterwards). Throws std::invalid_argument for
+  /// an empty owner.
   virtual std::optional<JobRecord> claim_job(std::int64_t id, const std::string& owner,
                                              std::chrono::milliseconds ttl) = 0;
-  /// Extends every lease `owner` holds to now + ttl. Returns how many.
+  /// Extends every lease `owner` holds to now + ttl, including its expired
+  /// leases nobody has claimed since. Returns how many.
   virtual int renew_leases(const std::string& owner, std::chrono::milliseconds ttl) = 0;
   /// Releases the lease on `job_ids` (all of owner's jobs when empty) held
   /// by `owner`; the fencing tokens stay. Returns how many.
@@ -232,7 +245,7 @@ class JobStore {
   /// Records a submit attempt's intent (before the POST); returns its id.
   virtual std::int64_t begin_attempt(std::int64_t job_id, const std::string& profile) = 0;
   /// Records an attempt's outcome on its own (see try_transition for the
-  /// transactional form).
+  /// transactional form). Throws StoreError when the attempt does not exist.
   virtual void finish_attempt(const AttemptUpdate& update) = 0;
   /// Attempts recorded for a job, and how many were accepted.
   virtual std::pair<int, int> attempt_counts(std::int64_t job_id) const = 0;

@@ -1,0 +1,38 @@
+#include "storage/job_store.hpp"
+
+#include <unistd.h>
+
+#include <array>
+#include <random>
+
+namespace reelbatch {
+
+const char* to_string(AttemptOutcome o) {
+  switch (o) {
+    case AttemptOutcome::pending: return "pending";
+    case AttemptOutcome::accepted: return "accepted";
+    case AttemptOutcome::rejected: return "rejected";
+    case AttemptOutcome::unknown: return "unknown";
+    case AttemptOutcome::remote_failed: return "remote_failed";
+  }
+  return "unknown";
+}
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string make_owner_id() {
+  std::array<char, 256> host{};
+  if (::gethostname(host.data(), host.size() - 1) != 0) host[0] = '\0';
+  std::string name = host[0] ? std::string(host.data()) : std::string("localhost");
+  std::random_device rd;
+  std::uniform_int_distribution<unsigned> nibble(0, 15);
+  std::string random(8, '0');
+  for (auto& c : random) c = "0123456789abcdef"[nibble(rd)];
+  return name + ":" + std::to_string(::getpid()) + ":" + random;
+}
+
+}  // namespace reelbatch

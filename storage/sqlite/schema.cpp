@@ -1,0 +1,136 @@
+#include "storage/sqlite/schema.hpp"
+
+#include "storage/sqlite/sqlite_store.hpp"
+
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include <iterator>
+#include <string>
+
+namespace reelbatch::sqlite_schema {
+
+namespace {
+
+// Each entry migrates from version i to i + 1. Never edit a shipped entry:
+// append a new one and bump kSchemaVersion.
+const char* const kMigrations[] = {
+    R"sql(
+CREATE TABLE batches (
+  id            INTEGER PRIMARY KEY,
+  name          TEXT NOT NULL,
+  manifest_path TEXT NOT NULL UNIQUE,
+  out_dir       TEXT NOT NULL,
+  created_at_ms INTEGER NOT NULL
+);
+CREATE TABLE jobs (
+  id             INTEGER PRIMARY KEY,
+  batch_id       INTEGER NOT NULL REFERENCES batches(id),
+  key            TEXT NOT NULL UNIQUE,
+  content_hash   TEXT NOT NULL,
+  file           TEXT NOT NULL,
+  line           INTEGER NOT NULL,
+  seq            INTEGER NOT NULL,
+  profile        TEXT NOT NULL,
+  priority       INTEGER NOT NULL DEFAULT 0,
+  spec_json      TEXT NOT NULL,
+  state          TEXT NOT NULL,
+  attempts       INTEGER NOT NULL DEFAULT 0,
+  remote_id      TEXT NOT NULL DEFAULT '',
+  native_state   TEXT NOT NULL DEFAULT '',
+  intent_at_ms   INTEGER NOT NULL DEFAULT 0,
+  video_url      TEXT NOT NULL DEFAULT '',
+  cover_url      TEXT NOT NULL DEFAULT '',
+  last_frame_url TEXT NOT NULL DEFAULT '',
+  url_expires_at_ms INTEGER NOT NULL DEFAULT 0,
+  cost           REAL,
+  error_code     TEXT NOT NULL DEFAULT '',
+  error_message  TEXT NOT NULL DEFAULT '',
+  output_path    TEXT NOT NULL DEFAULT '',
+  bytes          INTEGER NOT NULL DEFAULT 0,
+  sha256         TEXT NOT NULL DEFAULT '',
+  created_at_ms  INTEGER NOT NULL,
+  updated_at_ms  INTEGER NOT NULL
+);
+CREATE INDEX jobs_batch ON jobs(batch_id, seq);
+CREATE INDEX jobs_state ON jobs(state);
+CREATE INDEX jobs_remote ON jobs(profile, remote_id);
+CREATE TABLE attempts (
+  id            INTEGER PRIMARY KEY,
+  job_id        INTEGER NOT NULL REFERENCES jobs(id),
+  profile       TEXT NOT NULL,
+  intent_at_ms  INTEGER NOT NULL,
+  outcome       TEXT NOT NULL DEFAULT 'pending',
+  remote_id     TEXT NOT NULL DEFAULT '',
+  error         TEXT NOT NULL DEFAULT '',
+  finished_at_ms INTEGER
+);
+CREATE INDEX attempts_job ON attempts(job_id);
+CREATE TABLE events (
+  id         INTEGER PRIMARY KEY,
+  ts_ms      INTEGER NOT NULL,
+  job_id     INTEGER NOT NULL,
+  kind       TEXT NOT NULL,
+  from_state TEXT NOT NULL DEFAULT '',
+  to_state   TEXT NOT NULL DEFAULT '',
+  detail     TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX events_job ON events(job_id, id);
+CREATE TABLE uploads (
+  profile    TEXT NOT NULL,
+  sha256     TEXT NOT NULL,
+  remote_ref TEXT NOT NULL,
+  file_name  TEXT NOT NULL,
+  uploaded_at_ms INTEGER NOT NULL,
+  PRIMARY KEY (profile, sha256)
+);
+-- Events are append-only.
+CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+)sql",
+    // 1 -> 2: profile pauses survive the run, for `reelbatch status`.
+    R"sql(
+CREATE TABLE profile_pauses (
+  profile TEXT PRIMARY KEY,
+  reason  TEXT NOT NULL,
+  at_ms   INTEGER NOT NULL
+);
+)sql",
+    // 2 -> 3: leases with fencing tokens (JobStore, "Concurrency model"), an
+    // index for claiming, and seq made unique. Ingest numbers jobs MAX(seq) + 1
+    // inside one write transaction, so seq is unique already; a duplicate
+    // (a hand-edited file) is renumbered after every other job first.
+    R"sql(
+UPDATE jobs SET seq = (SELECT MAX(seq) FROM jobs) + id
+  WHERE EXISTS (SELECT 1 FROM jobs AS k WHERE k.seq = jobs.seq AND k.id < jobs.id);
+ALTER TABLE jobs ADD COLUMN lease_owner TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN lease_expires_at_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN fence INTEGER NOT NULL DEFAULT 0;
+CREATE UNIQUE INDEX jobs_seq ON jobs(seq);
+CREATE INDEX jobs_claim ON jobs(profile, state, priority DESC, seq);
+CREATE INDEX jobs_lease ON jobs(lease_owner);
+)sql",
+};
+
+static_assert(std::size(kMigrations) == kSchemaVersion, "one migration per schema version");
+
+}  // namespace
+
+void migrate(SQLite::Database& db) {
+  for (;;) {
+    // The version is read inside the write transaction, so two processes
+    // opening one old file at once migrate it once.
+    SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
+    const int version = db.execAndGet("PRAGMA user_version").getInt();
+    if (version > kSchemaVersion)
+      throw StoreError("database " + db.getFilename() + " has schema version " + std::to_string(version) +
+                       ", newer than this build's " + std::to_string(kSchemaVersion));
+    if (version == kSchemaVersion) return;  // nothing written: the rollback is a no-op
+    db.exec(kMigrations[version]);
+    db.exec("PRAGMA user_version = " + std::to_string(version + 1));
+    tx.commit();
+  }
+}
+
+}  // namespace reelbatch::sqlite_schema

@@ -1,0 +1,529 @@
+#include "storage/sqlite/sqlite_store.hpp"
+
+#include "storage/sqlite/schema.hpp"
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <stdexcept>
+#include <string_view>
+#include <variant>
+
+namespace reelbatch {
+namespace json = boost::json;
+
+namespace {
+
+constexpr auto kImmediate = SQLite::TransactionBehavior::IMMEDIATE;
+
+// The columns read_job() reads, in its order.
+constexpr const char* kJobColumns =
+    "id, batch_id, key, content_hash, file, line, seq, spec_json, state, attempts, remote_id, "
+    "native_state, intent_at_ms, video_url, cover_url, last_frame_url, url_expires_at_ms, cost, "
+    "error_code, error_message, output_path, bytes, sha256, created_at_ms, updated_at_ms, "
+    "lease_owner, lease_expires_at_ms, fence";
+
+std::string job_select(const std::string& rest) { return std::string("SELECT ") + kJobColumns + " FROM jobs " + rest; }
+
+JobState parse_state(const std::string& text, const std::string& what) {
+  if (auto s = job_state_from_string(text)) return *s;
+  throw StoreError(what + " has unknown state '" + text + "'");
+}
+
+JobRecord read_job(SQLite::Statement& q) {
+  JobRecord j;
+  int c = 0;
+  j.id = q.getColumn(c++).getInt64();
+  j.batch_id = q.getColumn(c++).getInt64();
+  j.key = q.getColumn(c++).getString();
+  j.content_hash = q.getColumn(c++).getString();
+  j.file = q.getColumn(c++).getString();
+  j.line = q.getColumn(c++).getInt();
+  j.seq = q.getColumn(c++).getInt64();
+  j.spec = job_spec_from_json(json::parse(q.getColumn(c++).getString()).as_object());
+  j.state = parse_state(q.getColumn(c++).getString(), "job " + std::to_string(j.id) + " ('" + j.key + "')");
+  j.attempts = q.getColumn(c++).getInt();
+  j.remote_id = q.getColumn(c++).getString();
+  j.native_state = q.getColumn(c++).getString();
+  j.intent_at_ms = q.getColumn(c++).getInt64();
+  j.video_url = q.getColumn(c++).getString();
+  j.cover_url = q.getColumn(c++).getString();
+  j.last_frame_url = q.getColumn(c++).getString();
+  j.url_expires_at_ms = q.getColumn(c++).getInt64();
+  auto cost = q.getColumn(c++);
+  if (!cost.isNull()) j.cost = cost.getDouble();
+  j.error_code = q.getColumn(c++).getString();
+  j.error_message = q.getColumn(c++).getString();
+  j.output_path = q.getColumn(c++).getString();
+  j.bytes = static_cast<std::uint64_t>(q.getColumn(c++).getInt64());
+  j.sha256 = q.getColumn(c++).getString();
+  j.created_at_ms = q.getColumn(c++).getInt64();
+  j.updated_at_ms = q.getColumn(c++).getInt64();
+  j.lease_owner = q.getColumn(c++).getString();
+  j.lease_expires_at_ms = q.getColumn(c++).getInt64();
+  j.fence = q.getColumn(c++).getInt64();
+  return j;
+}
+
+BatchRecord read_batch(SQLite::Statement& q) {
+  return BatchRecord{q.getColumn(0).getInt64(), q.getColumn(1).getString(), q.getColumn(2).getString(),
+                     q.getColumn(3).getString(), q.getColumn(4).getInt64()};
+}
+
+// A WHERE clause over jobs with its arguments: only generated "?" lists are
+// spliced into the SQL, every value is bound.
+struct Where {
+  std::string sql = "1";
+  std::vector<std::variant<std::int64_t, std::string>> args;
+};
+
+std::string placeholders(std::size_t n) {
+  std::string s;
+  for (std::size_t i = 0; i < n; ++i) s += i ? ",?" : "?";
+  return s;
+}
+
+Where where_of(const JobFilter& f) {
+  Where w;
+  if (!f.batch_ids.empty()) {
+    w.sql += " AND batch_id IN (" + placeholders(f.batch_ids.size()) + ")";
+    for (auto id : f.batch_ids) w.args.emplace_back(id);
+  }
+  if (!f.states.empty()) {
+    w.sql += " AND state IN (" + placeholders(f.states.size()) + ")";
+    for (auto s : f.states) w.args.emplace_back(std::string(to_string(s)));
+  }
+  if (!f.profile.empty()) {
+    w.sql += " AND profile = ?";
+    w.args.emplace_back(f.profile);
+  }
+  return w;
+}
+
+/// Binds `args` from parameter `index` on; returns the next free index.
+int bind_args(SQLite::Statement& q, const Where& w, int index) {
+  for (const auto& a : w.args) std::visit([&](const auto& v) { q.bind(index++, v); }, a);
+  return index;
+}
+
+std::int64_t expiry(std::int64_t now, std::chrono::milliseconds ttl) { return now + ttl.count(); }
+
+}  // namespace
+
+SqliteJobStore::SqliteJobStore(const std::filesystem::path& path) {
+  const bool in_memory = path == ":memory:";
+  if (!in_memory && path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
+  db_ = std::make_unique<SQLite::Database>(path.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+  db_->setBusyTimeout(5000);
+  db_->exec("PRAGMA journal_mode=WAL");
+  db_->exec("PRAGMA synchronous=FULL");
+  db_->exec("PRAGMA foreign_keys=ON");
+  sqlite_schema::migrate(*db_);
+}
+
+SqliteJobStore::~SqliteJobStore() = default;
+
+int SqliteJobStore::schema_version() const { return db_->execAndGet("PRAGMA user_version").getInt(); }
+
+// ---- batches and ingest ------------------------------------------------------
+
+BatchRecord SqliteJobStore::ensure_batch(const std::string& name, const std::string& manifest_path,
+                                         const std::string& out_dir) {
+  SQLite::Transaction tx(*db_, kImmediate);
+  SQLite::Statement ins(*db_,
+                        "INSERT OR IGNORE INTO batches(name, manifest_path, out_dir, created_at_ms) "
+                        "VALUES (?, ?, ?, ?)");
+  ins.bind(1, name);
+  ins.bind(2, manifest_path);
+  ins.bind(3, out_dir);
+  ins.bind(4, now_ms());
+  ins.exec();
+  SQLite::Statement q(*db_,
+                      "SELECT id, name, manifest_path, out_dir, created_at_ms FROM batches WHERE manifest_path = ?");
+  q.bind(1, manifest_path);
+  q.executeStep();
+  BatchRecord b = read_batch(q);
+  q.reset();
+  tx.commit();
+  return b;
+}
+
+std::vector<BatchRecord> SqliteJobStore::batches() const {
+  SQLite::Statement q(*db_, "SELECT id, name, manifest_path, out_dir, created_at_ms FROM batches ORDER BY id");
+  std::vector<BatchRecord> out;
+  while (q.executeStep()) out.push_back(read_batch(q));
+  return out;
+}
+
+std::optional<BatchRecord> SqliteJobStore::batch(std::int64_t id) const {
+  SQLite::Statement q(*db_, "SELECT id, name, manifest_path, out_dir, created_at_ms FROM batches WHERE id = ?");
+  q.bind(1, id);
+  if (!q.executeStep()) return std::nullopt;
+  return read_batch(q);
+}
+
+IngestResult SqliteJobStore::ingest(std::int64_t batch_id, const std::vector<IngestRow>& rows) {
+  IngestResult r;
+  SQLite::Transaction tx(*db_, kImmediate);
+  std::int64_t seq = db_->execAndGet("SELECT COALESCE(MAX(seq), 0) FROM jobs").getInt64();
+  SQLite::Statement find(*db_, "SELECT id, content_hash, file, line FROM jobs WHERE key = ?");
+  SQLite::Statement ins(*db_,
+                        "INSERT INTO jobs(batch_id, key, content_hash, file, line, seq, profile, priority, "
+                        "spec_json, state, created_at_ms, updated_at_ms) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)");
+  SQLite::Statement ev(*db_,
+                       "INSERT INTO events(ts_ms, job_id, kind, from_state, to_state, detail) "
+                       "VALUES (?, ?, 'ingest', 'pending', 'pending', ?)");
+  const auto now = now_ms();
+  for (const auto& row : rows) {
+    find.reset();
+    find.bind(1, row.spec.id);
+    if (find.executeStep()) {
+      if (find.getColumn(1).getString() == row.content_hash) {
+        ++r.existing;
+        r.job_ids.push_back(find.getColumn(0).getInt64());
+      } else {
+        r.conflicts.push_back(row.file + ":" + std::to_string(row.line) + ": id: '" + row.spec.id +
+                              "' is already used by a different row (" + find.getColumn(2).getString() + ":" +
+                              std::to_string(find.getColumn(3).getInt()) + ")");
+      }
+      continue;
+    }
+    ins.reset();
+    ins.bind(1, batch_id);
+    ins.bind(2, row.spec.id);
+    ins.bind(3, row.content_hash);
+    ins.bind(4, row.file);
+    ins.bind(5, row.line);
+    ins.bind(6, ++seq);
+    ins.bind(7, row.spec.provider);
+    ins.bind(8, row.spec.priority);
+    ins.bind(9, json::serialize(to_json(row.spec)));
+    ins.bind(10, now);
+    ins.bind(11, now);
+    ins.exec();
+    const auto id = db_->getLastInsertRowid();
+    ev.reset();
+    ev.bind(1, now);
+    ev.bind(2, id);
+    ev.bind(3, json::serialize(json::object{{"file", row.file}, {"line", row.line}}));
+    ev.exec();
+    ++r.added;
+    r.job_ids.push_back(id);
+  }
+  find.reset();
+  tx.commit();
+  return r;
+}
+
+// ---- jobs --------------------------------------------------------------------
+
+std::optional<JobRecord> SqliteJobStore::job(std::int64_t id) const {
+  SQLite::Statement q(*db_, job_select("WHERE id = ?"));
+  q.bind(1, id);
+  if (!q.executeStep()) return std::nullopt;
+  return read_job(q);
+}
+
+std::optional<JobRecord> SqliteJobStore::find_job(const std::string& id_or_key) const {
+  {
+    SQLite::Statement q(*db_, job_select("WHERE key = ?"));
+    q.bind(1, id_or_key);
+    if (q.executeStep()) return read_job(q);
+  }
+  std::int64_t id = 0;
+  const auto* end = id_or_key.data() + id_or_key.size();
+  const auto [ptr, ec] = std::from_chars(id_or_key.data(), end, id);
+  if (ec != std::errc{} || ptr != end || id_or_key.empty()) return std::nullopt;
+  return job(id);
+}
+
+JobPage SqliteJobStore::jobs(const JobQuery& query) const {
+  const int limit = std::clamp(query.limit, 1, 10000);
+  const Where w = where_of(query.filter);
+  SQLite::Statement q(*db_, job_select("WHERE seq > ? AND " + w.sql + " ORDER BY seq LIMIT ?"));
+  q.bind(1, query.after_seq);
+  q.bind(bind_args(q, w, 2), limit + 1);
+  JobPage page;
+  while (q.executeStep()) {
+    if (static_cast<int>(page.jobs.size()) == limit) {  // a row beyond this page: there is a next one
+      page.next_after_seq = page.jobs.back().seq;
+      break;
+    }
+    page.jobs.push_back(read_job(q));
+  }
+  return page;
+}
+
+std::map<JobState, int> SqliteJobStore::count_by_state(const JobFilter& filter) const {
+  const Where w = where_of(filter);
+  SQLite::Statement q(*db_, "SELECT state, COUNT(*), MIN(id) FROM jobs WHERE " + w.sql + " GROUP BY state");
+  bind_args(q, w, 1);
+  std::map<JobState, int> out;
+  while (q.executeStep()) {
+    const auto state = parse_state(q.getColumn(0).getString(), "job " + std::to_string(q.getColumn(2).getInt64()));
+    out[state] = q.getColumn(1).getInt();
+  }
+  return out;
+}
+
+std::vector<std::string> SqliteJobStore::remote_ids(const std::string& profile) const {
+  SQLite::Statement q(*db_,
+                      "SELECT remote_id FROM attempts WHERE profile = ? AND remote_id != '' "
+                      "UNION SELECT remote_id FROM jobs WHERE profile = ? AND remote_id != '' ORDER BY 1");
+  q.bind(1, profile);
+  q.bind(2, profile);
+  std::vector<std::string> out;
+  while (q.executeStep()) out.push_back(q.getColumn(0).getString());
+  return out;
+}
+
+bool SqliteJobStore::try_transition(JobRecord& j, JobState from, EventRecord e, const AttemptUpdate* attempt) {
+  SQLite::Transaction tx(*db_, kImmediate);
+  const auto now = now_ms();
+  {
+    SQLite::Statement u(*db_,
+                        "UPDATE jobs SET state=?, attempts=?, remote_id=?, native_state=?, intent_at_ms=?, "
+                        "video_url=?, cover_url=?, last_frame_url=?, url_expires_at_ms=?, cost=?, error_code=?, "
+                        "error_message=?, output_path=?, bytes=?, sha256=?, updated_at_ms=? "
+                        "WHERE id=? AND state=? AND fence=?");
+    int c = 1;
+    u.bind(c++, to_string(j.state));
+    u.bind(c++, j.attempts);
+    u.bind(c++, j.remote_id);
+    u.bind(c++, j.native_state);
+    u.bind(c++, j.intent_at_ms);
+    u.bind(c++, j.video_url);
+    u.bind(c++, j.cover_url);
+    u.bind(c++, j.last_frame_url);
+    u.bind(c++, j.url_expires_at_ms);
+    if (j.cost) u.bind(c++, *j.cost); else u.bind(c++);
+    u.bind(c++, j.error_code);
+    u.bind(c++, j.error_message);
+    u.bind(c++, j.output_path);
+    u.bind(c++, static_cast<std::int64_t>(j.bytes));
+    u.bind(c++, j.sha256);
+    u.bind(c++, now);
+    u.bind(c++, j.id);
+    u.bind(c++, to_string(from));
+    u.bind(c++, j.fence);
+    if (u.exec() == 0) return false;  // moved or claimed by another writer: tx rolls back
+  }
+  if (attempt) write_attempt(*attempt, j.id);
+  SQLite::Statement ev(*db_,
+                       "INSERT INTO events(ts_ms, job_id, kind, from_state, to_state, detail) VALUES (?,?,?,?,?,?)");
+  ev.bind(1, now);
+  ev.bind(2, j.id);
+  ev.bind(3, e.kind);
+  ev.bind(4, to_string(from));
+  ev.bind(5, to_string(j.state));
+  ev.bind(6, json::serialize(e.detail));
+  ev.exec();
+  tx.commit();
+  j.updated_at_ms = now;
+  return true;
+}
+
+// ---- leases ------------------------------------------------------------------
+
+std::optional<JobRecord> SqliteJobStore::claim_one(std::int64_t id, const std::string& owner,
+                                                   std::int64_t expires_at_ms, std::int64_t now, bool allow_own) {
+  SQLite::Statement u(*db_,
+                      std::string("UPDATE jobs SET lease_owner = ?1, lease_expires_at_ms = ?2, fence = fence + 1 "
+                                  "WHERE id = ?3 AND (lease_owner = '' OR lease_expires_at_ms <= ?4 "
+                                  "OR (?5 AND lease_owner = ?1)) RETURNING ") +
+                          kJobColumns);
+  u.bind(1, owner);
+  u.bind(2, expires_at_ms);
+  u.bind(3, id);
+  u.bind(4, now);
+  u.bind(5, allow_own ? 1 : 0);
+  if (!u.executeStep()) return std::nullopt;
+  auto j = read_job(u);
+  u.reset();
+  return j;
+}
+
+std::vector<JobRecord> SqliteJobStore::claim_jobs(const ClaimRequest& req) {
+  if (req.owner.empty()) throw std::invalid_argument("claim_jobs: empty owner");
+  std::vector<JobRecord> out;
+  if (req.limit <= 0) return out;
+  SQLite::Transaction tx(*db_, kImmediate);
+  const auto now = now_ms();
+  std::vector<std::int64_t> ids;
+  {
+    const Where w = where_of(req.filter);
+    SQLite::Statement q(*db_, "SELECT id FROM jobs WHERE (lease_owner = '' OR lease_expires_at_ms <= ?) AND " +
+                                  w.sql + " ORDER BY priority DESC, seq LIMIT ?");
+    q.bind(1, now);
+    q.bind(bind_args(q, w, 2), req.limit);
+    while (q.executeStep()) ids.push_back(q.getColumn(0).getInt64());
+  }
+  out.reserve(ids.size());
+  for (auto id : ids)
+    if (auto j = claim_one(id, req.owner, expiry(now, req.ttl), now, false)) out.push_back(std::move(*j));
+  tx.commit();
+  return out;
+}
+
+std::optional<JobRecord> SqliteJobStore::claim_job(std::int64_t id, const std::string& owner,
+                                                   std::chrono::milliseconds ttl) {
+  if (owner.empty()) throw std::invalid_argument("claim_job: empty owner");
+  SQLite::Transaction tx(*db_, kImmediate);
+  const auto now = now_ms();
+  auto j = claim_one(id, owner, expiry(now, ttl), now, true);
+  tx.commit();
+  return j;
+}
+
+int SqliteJobStore::renew_leases(const std::string& owner, std::chrono::milliseconds ttl) {
+  if (owner.empty()) return 0;  // '' marks a free job: nobody to renew for
+  SQLite::Statement u(*db_, "UPDATE jobs SET lease_expires_at_ms = ? WHERE lease_owner = ?");
+  u.bind(1, expiry(now_ms(), ttl));
+  u.bind(2, owner);
+  return u.exec();
+}
+
+int SqliteJobStore::release_leases(const std::string& owner, const std::vector<std::int64_t>& job_ids) {
+  if (owner.empty()) return 0;  // '' marks a free job: nobody to release for
+  if (job_ids.empty()) {
+    SQLite::Statement u(*db_, "UPDATE jobs SET lease_owner = '', lease_expires_at_ms = 0 WHERE lease_owner = ?");
+    u.bind(1, owner);
+    return u.exec();
+  }
+  SQLite::Transaction tx(*db_, kImmediate);
+  int n = 0;
+  {
+    SQLite::Statement u(*db_,
+                        "UPDATE jobs SET lease_owner = '', lease_expires_at_ms = 0 WHERE id = ? AND lease_owner = ?");
+    for (auto id : job_ids) {
+      u.reset();
+      u.bind(1, id);
+      u.bind(2, owner);
+      n += u.exec();
+    }
+  }
+  tx.commit();
+  return n;
+}
+
+// ---- attempts and events -----------------------------------------------------
+
+std::int64_t SqliteJobStore::begin_attempt(std::int64_t job_id, const std::string& profile) {
+  SQLite::Statement q(*db_, "INSERT INTO attempts(job_id, profile, intent_at_ms, outcome) VALUES (?, ?, ?, ?)");
+  q.bind(1, job_id);
+  q.bind(2, profile);
+  q.bind(3, now_ms());
+  q.bind(4, to_string(AttemptOutcome::pending));
+  q.exec();
+  return db_->getLastInsertRowid();
+}
+
+void SqliteJobStore::finish_attempt(const AttemptUpdate& update) { write_attempt(update, 0); }
+
+void SqliteJobStore::write_attempt(const AttemptUpdate& a, std::int64_t job_id) {
+  SQLite::Statement q(*db_,
+                      "UPDATE attempts SET outcome=?, remote_id=?, error=?, finished_at_ms=? "
+                      "WHERE id=? AND (? = 0 OR job_id = ?)");
+  q.bind(1, to_string(a.outcome));
+  q.bind(2, a.remote_id);
+  q.bind(3, a.error);
+  q.bind(4, now_ms());
+  q.bind(5, a.attempt_id);
+  q.bind(6, job_id);
+  q.bind(7, job_id);
+  if (q.exec() == 0)
+    throw StoreError("attempt " + std::to_string(a.attempt_id) + " does not exist" +
+                     (job_id ? " for job " + std::to_string(job_id) : std::string()));
+}
+
+std::pair<int, int> SqliteJobStore::attempt_counts(std::int64_t job_id) const {
+  SQLite::Statement q(*db_, "SELECT COUNT(*), COALESCE(SUM(outcome = ?), 0) FROM attempts WHERE job_id = ?");
+  q.bind(1, to_string(AttemptOutcome::accepted));
+  q.bind(2, job_id);
+  q.executeStep();
+  return {q.getColumn(0).getInt(), q.getColumn(1).getInt()};
+}
+
+std::optional<std::string> SqliteJobStore::accepted_remote_id(std::int64_t job_id) const {
+  SQLite::Statement q(*db_,
+                      "SELECT remote_id FROM attempts WHERE job_id = ? AND outcome = ? AND remote_id != '' "
+                      "ORDER BY id DESC LIMIT 1");
+  q.bind(1, job_id);
+  q.bind(2, to_string(AttemptOutcome::accepted));
+  if (!q.executeStep()) return std::nullopt;
+  return q.getColumn(0).getString();
+}
+
+std::vector<EventRecord> SqliteJobStore::events(std::int64_t job_id) const {
+  SQLite::Statement q(*db_,
+                      "SELECT id, ts_ms, job_id, kind, from_state, to_state, detail FROM events "
+                      "WHERE job_id = ? ORDER BY id");
+  q.bind(1, job_id);
+  std::vector<EventRecord> out;
+  while (q.executeStep()) {
+    EventRecord e;
+    e.id = q.getColumn(0).getInt64();
+    e.ts_ms = q.getColumn(1).getInt64();
+    e.job_id = q.getColumn(2).getInt64();
+    e.kind = q.getColumn(3).getString();
+    const auto what = "event " + std::to_string(e.id) + " of job " + std::to_string(e.job_id);
+    // Schema 1-2 wrote ingest events with an empty from_state.
+    const auto from = q.getColumn(4).getString();
+    e.from_state = from.empty() ? JobState::pending : parse_state(from, what);
+    e.to_state = parse_state(q.getColumn(5).getString(), what);
+    auto v = json::parse(q.getColumn(6).getString());
+    if (v.is_object()) e.detail = std::move(v.as_object());
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+// ---- profiles and uploads ----------------------------------------------------
+
+void SqliteJobStore::set_profile_pause(const std::string& profile, const std::string& reason) {
+  if (reason.empty()) {
+    SQLite::Statement q(*db_, "DELETE FROM profile_pauses WHERE profile = ?");
+    q.bind(1, profile);
+    q.exec();
+    return;
+  }
+  SQLite::Statement q(*db_, "INSERT OR REPLACE INTO profile_pauses(profile, reason, at_ms) VALUES (?, ?, ?)");
+  q.bind(1, profile);
+  q.bind(2, reason);
+  q.bind(3, now_ms());
+  q.exec();
+}
+
+std::map<std::string, std::string> SqliteJobStore::profile_pauses() const {
+  SQLite::Statement q(*db_, "SELECT profile, reason FROM profile_pauses ORDER BY profile");
+  std::map<std::string, std::string> out;
+  while (q.executeStep()) out[q.getColumn(0).getString()] = q.getColumn(1).getString();
+  return out;
+}
+
+std::optional<std::string> SqliteJobStore::find_upload(const std::string& profile, const std::string& sha256) const {
+  SQLite::Statement q(*db_, "SELECT remote_ref FROM uploads WHERE profile = ? AND sha256 = ?");
+  q.bind(1, profile);
+  q.bind(2, sha256);
+  if (!q.executeStep()) return std::nullopt;
+  return q.getColumn(0).getString();
+}
+
+void SqliteJobStore::record_upload(const std::string& profile, const std::string& sha256,
+                                   const std::string& remote_ref, const std::string& file_name) {
+  SQLite::Statement q(*db_,
+                      "INSERT OR REPLACE INTO uploads(profile, sha256, remote_ref, file_name, uploaded_at_ms) "
+                      "VALUES (?, ?, ?, ?, ?)");
+  q.bind(1, profile);
+  q.bind(2, sha256);
+  q.bind(3, remote_ref);
+  q.bind(4, file_name);
+  q.bind(5, now_ms());
+  q.exec();
+}
+
+}  // namespace reelbatch
