@@ -10,6 +10,7 @@
 
 #include "scheduler/error_policy.hpp"
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
