@@ -10,9 +10,10 @@
 #include "src/engine/engine.hpp"
 #include "src/ingest/ingest.hpp"
 #include "src/net/http_client.hpp"
-#include "storage/store.hpp"
+#include "storage/sqlite/sqlite_store.hpp"
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
@@ -57,7 +58,7 @@ int main(int argc, char** argv) {
   const Config cfg = load_config(dir / "reelbatch.toml", [](const std::string&) -> std::optional<std::string> {
     return std::string("sk-benchmark00000000000000000000000");
   });
-  Store store(cfg.storage_path);
+  SqliteJobStore store(cfg.storage_path);
   const auto report = ingest_manifests(cfg, store, {dir / "bench.csv"});
 
   rusage before{}, after{};
@@ -65,13 +66,29 @@ int main(int argc, char** argv) {
   const auto t0 = std::chrono::steady_clock::now();
   asio::io_context io;
   HttpClient http(io.get_executor());
-  Engine engine(cfg, store, http);
-  RunSummary summary;
-  asio::co_spawn(io, engine.async_run(report.batch_ids), [&](std::exception_ptr e, RunSummary s) {
+  EngineOptions eopts;
+  eopts.batches = report.batch_ids;
+  Engine engine(cfg, store, http, eopts);
+  asio::co_spawn(io, engine.async_run(), [&](std::exception_ptr e) {
     if (e) std::rethrow_exception(e);
-    summary = s;
   });
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        co_await engine.async_drain(report.batch_ids);
+        engine.stop();
+      },
+      asio::detached);
   io.run();
+  struct {
+    int succeeded = 0, failed = 0;
+  } summary;
+  JobFilter f;
+  f.batch_ids = report.batch_ids;
+  for (const auto& [state, n] : store.count_by_state(f)) {
+    if (state == JobState::succeeded) summary.succeeded += n;
+    if (state == JobState::failed) summary.failed += n;
+  }
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   ::getrusage(RUSAGE_SELF, &after);
   auto cpu = [](const rusage& r) {

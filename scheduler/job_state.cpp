@@ -19,6 +19,10 @@ Transition after_known_failure(const JobContext& ctx, bool retryable) {
 }  // namespace
 
 std::optional<Transition> next_state(JobState s, JobEvent e, const JobContext& ctx) {
+  if (s == JobState::failed || s == JobState::cancelled) {
+    if (e == JobEvent::retry) return to(JobState::pending);
+    if (e == JobEvent::retry_download) return to(JobState::downloading);
+  }
   if (is_terminal(s)) return std::nullopt;
   if (e == JobEvent::cancel) return to(JobState::cancelled);
 
@@ -98,6 +102,8 @@ const char* to_string(JobEvent e) {
     case JobEvent::release_held_resubmit: return "release_held_resubmit";
     case JobEvent::release_held_fail: return "release_held_fail";
     case JobEvent::paused: return "paused";
+    case JobEvent::retry: return "retry";
+    case JobEvent::retry_download: return "retry_download";
   }
   return "unknown";
 }

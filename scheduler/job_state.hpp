@@ -36,6 +36,10 @@ enum class JobEvent {
   release_held_resubmit,      ///< `reelbatch resolve --resubmit` on a held job
   release_held_fail,          ///< `reelbatch resolve --fail` on a held job
   paused,                     ///< the profile is out of credit or its auth failed: back to pending
+  retry,                      ///< `reelbatch retry` on a failed or cancelled job whose task was not
+                              ///< paid for (or never created): submit it again
+  retry_download,             ///< `reelbatch retry` on a failed or cancelled job whose remote task
+                              ///< succeeded (paid): fetch its outputs again, never resubmit
 };
 
 /// Facts about the job that some transitions depend on.
@@ -88,8 +92,10 @@ struct Transition {
 /// | held        | release_held_resubmit                    | pending                                       |         |
 /// | held        | release_held_fail                        | failed                                        |         |
 /// | non-terminal| cancel                                   | cancelled                                     |         |
+/// | failed, cancelled | retry                              | pending                                       |         |
+/// | failed, cancelled | retry_download                     | downloading                                   |         |
 ///
-/// Terminal states (succeeded, failed, cancelled) accept no event.
+/// Terminal states accept no other event; succeeded accepts none.
 std::optional<Transition> next_state(JobState s, JobEvent e, const JobContext& ctx);
 
 /// The event's name ("admit", "assets_ready", ...), equal to the

@@ -240,6 +240,11 @@ class JobStore {
   /// by `owner`; the fencing tokens stay. Returns how many.
   virtual int release_leases(const std::string& owner, const std::vector<std::int64_t>& job_ids = {}) = 0;
 
+  /// Owners holding at least one lease, live or expired, sorted. An engine
+  /// uses it at start to release the leases of owners it knows are dead
+  /// (same host, process gone) instead of waiting for them to expire.
+  virtual std::vector<std::string> lease_owners() const = 0;
+
   // ---- attempts and events ----------------------------------------------------
 
   /// Records a submit attempt's intent (before the POST); returns its id.

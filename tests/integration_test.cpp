@@ -9,7 +9,7 @@
 #include "src/engine/engine.hpp"
 #include "src/ingest/ingest.hpp"
 #include "src/net/http_client.hpp"
-#include "storage/store.hpp"
+#include "storage/sqlite/sqlite_store.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -133,21 +133,51 @@ Config load_test_config(const fs::path& path) {
   });
 }
 
-RunSummary run_engine(const Config& cfg, Store& store, const std::vector<std::int64_t>& batches) {
+// What a run of the given batches ended with, read back from the store.
+struct RunSummary {
+  int succeeded = 0;
+  int failed = 0;
+  int waiting = 0;  // not finished: pending on a paused profile
+  std::vector<std::string> paused;  // "profile: reason"
+};
+
+// `reelbatch run` in-process: the engine, limited to `batches`, runs until
+// they drain.
+RunSummary run_engine(const Config& cfg, JobStore& store, const std::vector<std::int64_t>& batches) {
   asio::io_context io;
   HttpClient http(io.get_executor());
   EngineOptions opts;
   opts.seed = 42;
+  opts.batches = batches;
   Engine engine(cfg, store, http, opts);
-  std::optional<RunSummary> out;
   std::exception_ptr error;
-  asio::co_spawn(io, engine.async_run(batches), [&](std::exception_ptr e, RunSummary s) {
-    error = e;
-    out = std::move(s);
-  });
+  asio::co_spawn(io, engine.async_run(), [&](std::exception_ptr e) { error = e; });
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        co_await engine.async_drain(batches);
+        engine.stop();
+      },
+      asio::detached);
   io.run();
   if (error) std::rethrow_exception(error);
-  return *out;
+  RunSummary out;
+  JobFilter f;
+  f.batch_ids = batches;
+  for (const auto& [state, n] : store.count_by_state(f)) {
+    if (state == JobState::succeeded) out.succeeded += n;
+    else if (state == JobState::failed) out.failed += n;
+    else if (!is_terminal(state) && state != JobState::held) out.waiting += n;
+  }
+  for (const auto& [profile, reason] : store.profile_pauses()) out.paused.push_back(profile + ": " + reason);
+  return out;
+}
+
+// Every job of the store, in ingest order.
+std::vector<JobRecord> all_jobs(const JobStore& store) {
+  JobQuery q;
+  q.limit = 10000;
+  return store.jobs(q).jobs;
 }
 
 // The prompt a submission carried: `prompt`, else the text item of a
@@ -163,7 +193,7 @@ std::string submitted_prompt(const emulator::Submission& s) {
 
 // Every job succeeded, its files match the emulator's record, and every
 // row was submitted exactly once.
-void verify_outputs(const Store& store, const std::vector<emulator::Submission>& subs, std::size_t rows) {
+void verify_outputs(const JobStore& store, const std::vector<emulator::Submission>& subs, std::size_t rows) {
   std::map<std::string, const emulator::Submission*> by_task;
   std::map<std::string, int> by_prompt;
   for (const auto& s : subs) {
@@ -173,10 +203,10 @@ void verify_outputs(const Store& store, const std::vector<emulator::Submission>&
   EXPECT_EQ(subs.size(), rows);
   for (const auto& [prompt, n] : by_prompt) EXPECT_EQ(n, 1) << "submitted " << n << " times: " << prompt;
 
-  const auto jobs = store.jobs();
+  const auto jobs = all_jobs(store);
   ASSERT_EQ(jobs.size(), rows);
   for (const auto& j : jobs) {
-    ASSERT_EQ(j.state, "succeeded") << j.key << ": " << j.error_message;
+    ASSERT_EQ(j.state, JobState::succeeded) << j.key << ": " << j.error_message;
     auto it = by_task.find(j.remote_id);
     ASSERT_NE(it, by_task.end()) << j.key << " has unknown task " << j.remote_id;
     const auto& sub = *it->second;
@@ -211,7 +241,7 @@ TEST(Integration, FiftyRowsRunToCompletion) {
   TempDir dir;
   const auto manifest = write_manifest(dir.path, 50);
   const Config cfg = load_test_config(write_config(dir.path, emu.base_url(), 8));
-  Store store(cfg.storage_path);
+  SqliteJobStore store(cfg.storage_path);
   const auto report = ingest_manifests(cfg, store, {manifest});
   ASSERT_TRUE(report.errors.empty()) << report.errors.front();
   ASSERT_EQ(report.added, 50);
@@ -247,7 +277,7 @@ TEST(Integration, InjectedFaultsNeitherLoseNorDuplicateRows) {
   TempDir dir;
   const auto manifest = write_manifest(dir.path, 30);
   const Config cfg = load_test_config(write_config(dir.path, emu.base_url(), 6, "request_timeout = \"1s\"\n"));
-  Store store(cfg.storage_path);
+  SqliteJobStore store(cfg.storage_path);
   const auto report = ingest_manifests(cfg, store, {manifest});
   ASSERT_EQ(report.added, 30);
   const auto summary = run_engine(cfg, store, report.batch_ids);
@@ -266,7 +296,7 @@ TEST(Integration, OutOfCreditPausesTheProfile) {
   TempDir dir;
   const auto manifest = write_manifest(dir.path, 8);
   const Config cfg = load_test_config(write_config(dir.path, emu.base_url(), 1));
-  Store store(cfg.storage_path);
+  SqliteJobStore store(cfg.storage_path);
   const auto report = ingest_manifests(cfg, store, {manifest});
   const auto summary = run_engine(cfg, store, report.batch_ids);
   EXPECT_GT(summary.succeeded, 0);
@@ -298,7 +328,7 @@ TEST(Integration, MixedManifestOverAllFiveProviders) {
     if (name == "VIBEGEN_API_KEY") return std::string("sk-video-integration");
     return "key-for-" + name;
   });
-  Store store(cfg.storage_path);
+  SqliteJobStore store(cfg.storage_path);
   const auto report = ingest_manifests(cfg, store, {examples / "mixed.csv"});
   ASSERT_TRUE(report.errors.empty()) << report.errors.front();
   ASSERT_EQ(report.added, 65);
@@ -313,7 +343,7 @@ TEST(Integration, MixedManifestOverAllFiveProviders) {
                               {"juhuo", 13}, {"openai", 13}, {"seedance2", 13}, {"turing", 13}, {"vibegen", 13}}));
   EXPECT_EQ(emu.emu.responses_with_status(429), 0u);
   // seedance2 rows with return_last_frame got their last frame.
-  for (const auto& j : store.jobs()) {
+  for (const auto& j : all_jobs(store)) {
     if (j.spec.params.contains("return_last_frame")) {
       EXPECT_TRUE(fs::exists(fs::path(j.output_path).replace_extension().string() + ".last_frame.jpg")) << j.key;
     }
@@ -343,7 +373,7 @@ TEST(Integration, TwoProfilesOfOneKindKeepTheirOwnAccounts) {
   const Config cfg = load_config(dir.path / "two.toml", [&](const std::string& n) -> std::optional<std::string> {
     return n == "KEY_A" ? key_a : key_b;
   });
-  Store store(cfg.storage_path);
+  SqliteJobStore store(cfg.storage_path);
   const auto report = ingest_manifests(cfg, store, {dir.path / "two.csv"});
   ASSERT_TRUE(report.errors.empty()) << report.errors.front();
   const auto summary = run_engine(cfg, store, report.batch_ids);
@@ -365,11 +395,11 @@ TEST(Integration, LostSubmitIsReconciledNotRepeated) {
   TempDir dir;
   const auto manifest = write_manifest(dir.path, 2);
   const Config cfg = load_test_config(write_config(dir.path, emu.base_url(), 4));
-  Store store(cfg.storage_path);
+  SqliteJobStore store(cfg.storage_path);
   const auto report = ingest_manifests(cfg, store, {manifest});
   ASSERT_EQ(report.added, 2);
 
-  auto jobs = store.jobs();
+  auto jobs = all_jobs(store);
   // Row 0: the POST reached the provider, the answer was lost.
   {
     asio::io_context io;
@@ -384,9 +414,11 @@ TEST(Integration, LostSubmitIsReconciledNotRepeated) {
     ASSERT_TRUE(r && *r) << (r ? r->error().describe() : "no result");
   }
   for (auto& j : jobs) {
-    j.state = "submitting";
+    j.state = JobState::submitting;
     j.intent_at_ms = now_ms() - 1000;
-    store.save(j, EventRecord{0, 0, j.id, "state", "pending", "submitting", {}});
+    EventRecord e;
+    e.kind = "state";
+    ASSERT_TRUE(store.try_transition(j, JobState::pending, e));
   }
   ASSERT_EQ(emu.emu.submissions().size(), 1u);
 
@@ -449,7 +481,7 @@ TEST(Integration, KilledRunResumesWithoutDuplicateSubmissions) {
   EXPECT_EQ(wait_exit(pid, 300s), 0);
 
   const Config cfg = load_test_config(config);
-  Store store(cfg.storage_path);
+  SqliteJobStore store(cfg.storage_path);
   verify_outputs(store, emu.emu.submissions(), kRows);
 }
 

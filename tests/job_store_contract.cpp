@@ -515,6 +515,7 @@ TEST_P(JobStoreContract, RenewsAndReleasesLeases) {
   EXPECT_GE(s.job(ids[0])->lease_expires_at_ms, before + 7'200'000);
   EXPECT_LT(s.job(ids[2])->lease_expires_at_ms, before + 7'200'000) << "not engine-1's";
   EXPECT_EQ(s.renew_leases("nobody", 1h), 0);
+  EXPECT_EQ(s.lease_owners(), (std::vector<std::string>{"engine-1", "engine-2"}));
 
   EXPECT_EQ(s.release_leases("engine-1", {ids[0]}), 1);
   EXPECT_EQ(s.release_leases("engine-1", {ids[0]}), 0);
@@ -525,6 +526,7 @@ TEST_P(JobStoreContract, RenewsAndReleasesLeases) {
   EXPECT_EQ(released.fence, held[0].fence) << "release keeps the fence";
   EXPECT_EQ(s.release_leases("engine-1"), 1);
   EXPECT_EQ(s.release_leases("engine-1"), 0);
+  EXPECT_EQ(s.lease_owners(), (std::vector<std::string>{"engine-2"}));
   EXPECT_EQ(keys(s.claim_jobs(ClaimRequest{"engine-3", 1h, {}, 10})), (std::vector<std::string>{"a", "b"}));
 }
 

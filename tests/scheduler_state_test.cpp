@@ -45,6 +45,8 @@ constexpr JobEvent kAllEvents[] = {
     JobEvent::release_held_resubmit,
     JobEvent::release_held_fail,
     JobEvent::paused,
+    JobEvent::retry,
+    JobEvent::retry_download,
 };
 
 struct Legal {
@@ -80,6 +82,10 @@ const std::vector<Legal>& legal_transitions() {
         {JobState::downloading, JobEvent::url_expired, JobState::downloading, false},
         {JobState::held, JobEvent::release_held_resubmit, JobState::pending, false},
         {JobState::held, JobEvent::release_held_fail, JobState::failed, false},
+        {JobState::failed, JobEvent::retry, JobState::pending, false},
+        {JobState::failed, JobEvent::retry_download, JobState::downloading, false},
+        {JobState::cancelled, JobEvent::retry, JobState::pending, false},
+        {JobState::cancelled, JobEvent::retry_download, JobState::downloading, false},
     };
     for (JobState s : kAllStates)
       if (!is_terminal(s)) t.push_back({s, JobEvent::cancel, JobState::cancelled, false});
@@ -118,7 +124,7 @@ TEST(JobState, EveryOtherPairIsIllegal) {
       ++illegal;
     }
   }
-  EXPECT_EQ(illegal, 9 * 19 - static_cast<int>(legal_transitions().size()));
+  EXPECT_EQ(illegal, 9 * 21 - static_cast<int>(legal_transitions().size()));
 }
 
 TEST(JobState, IllegalSamples) {
@@ -139,9 +145,13 @@ TEST(JobState, IllegalSamples) {
   // Releasing only applies to held jobs.
   EXPECT_FALSE(next_state(JobState::submitting, JobEvent::release_held_resubmit, ctx));
   EXPECT_FALSE(next_state(JobState::pending, JobEvent::release_held_fail, ctx));
-  // Terminal states accept nothing, not even cancel.
+  // Terminal states accept nothing, not even cancel, but an explicit retry
+  // of a failed or cancelled job; a succeeded job accepts nothing at all.
   for (JobState s : {JobState::succeeded, JobState::failed, JobState::cancelled})
-    for (JobEvent e : kAllEvents) EXPECT_FALSE(next_state(s, e, ctx)) << describe(s, e);
+    for (JobEvent e : kAllEvents) {
+      if (s != JobState::succeeded && (e == JobEvent::retry || e == JobEvent::retry_download)) continue;
+      EXPECT_FALSE(next_state(s, e, ctx)) << describe(s, e);
+    }
 }
 
 TEST(JobState, RetryableSubmitRejectionsConsumeAttempts) {

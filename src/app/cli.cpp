@@ -3,17 +3,18 @@
 #include "config/config.hpp"
 #include "providers/emulator/emulator.hpp"
 #include "providers/provider.hpp"
-#include "scheduler/job_state.hpp"
+#include "src/app/service.hpp"
 #include "src/engine/engine.hpp"
 #include "src/ingest/ingest.hpp"
 #include "src/ingest/manifest.hpp"
 #include "src/net/http_client.hpp"
-#include "storage/lock.hpp"
-#include "storage/store.hpp"
+#include "storage/sqlite/sqlite_store.hpp"
 
 #include <CLI/CLI.hpp>
 #include <SQLiteCpp/Exception.h>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -93,20 +94,38 @@ struct RunArgs {
   std::string out;
 };
 
+std::map<std::string, int> by_name(const std::map<JobState, int>& counts) {
+  std::map<std::string, int> out;
+  for (const auto& [state, n] : counts) out[to_string(state)] = n;
+  return out;
+}
+
+// Runs `body` (given the engine) on a fresh io_context with an HttpClient and
+// an Engine that is not running its loops: for one-shot control commands.
+template <class F>
+int with_engine(const Config& cfg, JobStore& store, F body) {
+  asio::io_context io;
+  HttpClient http(io.get_executor());
+  Engine engine(cfg, store, http);
+  Service service(cfg, store, engine);
+  int rc = kExitOk;
+  std::exception_ptr error;
+  asio::co_spawn(io, body(service, http), [&](std::exception_ptr e, int r) {
+    error = e;
+    rc = r;
+  });
+  io.run();
+  if (error) std::rethrow_exception(error);
+  return rc;
+}
+
 int cmd_run(const RunArgs& args) {
   auto loaded = load_config_or_report(args.config, process_env());
   if (!loaded) return kExitUsage;
   Config& cfg = *loaded;
   if (!args.out.empty()) cfg.output_dir = fs::absolute(args.out).lexically_normal();
 
-  std::optional<DatabaseLock> lease;
-  try {
-    lease.emplace(cfg.storage_path);
-  } catch (const LockError& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return kExitUsage;
-  }
-  Store store(cfg.storage_path);
+  SqliteJobStore store(cfg.storage_path);
   IngestReport report;
   try {
     std::vector<fs::path> paths(args.manifests.begin(), args.manifests.end());
@@ -120,22 +139,29 @@ int cmd_run(const RunArgs& args) {
   }
   for (const auto& e : report.errors) std::cerr << e << "\n";
   const int rejected = report.rejected;
-  const auto& batch_ids = report.batch_ids;
+  const auto batch_ids = report.batch_ids;
 
   asio::io_context io;
   HttpClient http(io.get_executor());
+  EngineOptions eopts;
+  eopts.batches = batch_ids;
+  Engine engine(cfg, store, http, eopts);
+  Service service(cfg, store, engine);
 
   const bool tty = ::isatty(STDERR_FILENO) != 0;
   const auto started = std::chrono::steady_clock::now();
   std::string last_line;
   auto last_print = started - std::chrono::hours(1);
-  EngineOptions eopts;
-  eopts.on_progress = [&](const Progress& p) {
+  auto show_progress = [&] {
     const auto now = std::chrono::steady_clock::now();
     const auto secs = std::chrono::duration_cast<std::chrono::seconds>(now - started).count();
-    std::string line = format_counts(p.by_state);
-    if (p.credits_spent > 0) line += fmt::format("  | {:.2f} credits", p.credits_spent);
-    for (const auto& pause : p.paused) line += "  | paused " + pause;
+    JobFilter f;
+    f.batch_ids = batch_ids;
+    std::string line = format_counts(by_name(store.count_by_state(f)));
+    for (const auto& lane : engine.snapshot().lanes) {
+      if (lane.credits_spent > 0) line += fmt::format("  | {} {:.2f} credits", lane.profile, lane.credits_spent);
+      if (!lane.pause_reason.empty()) line += "  | paused " + lane.profile + ": " + lane.pause_reason;
+    }
     if (tty) {
       std::fprintf(stderr, "\r\033[K[%lld:%02lld] %s", static_cast<long long>(secs / 60),
                    static_cast<long long>(secs % 60), line.c_str());
@@ -147,38 +173,44 @@ int cmd_run(const RunArgs& args) {
     }
   };
 
-  Engine engine(cfg, store, http, eopts);
-  std::optional<RunSummary> summary;
-  std::exception_ptr error;
-  asio::co_spawn(io, engine.async_run(batch_ids), [&](std::exception_ptr e, RunSummary s) {
-    if (e) error = e; else summary = std::move(s);
-  });
-
-  asio::signal_set signals(io, SIGINT, SIGTERM);
+  bool interrupted = false;
   int signal_count = 0;
+  std::exception_ptr error;
+  asio::steady_timer ticker(io);
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  // The run ends when the engine's loop returns (after stop()): then the
+  // ticker and the signal wait go, and io.run() returns.
+  asio::co_spawn(io, engine.async_run(), [&](std::exception_ptr e) {
+    if (e) error = e;
+    ticker.cancel();
+    signals.cancel();
+  });
+  asio::co_spawn(io, engine.async_drain(batch_ids), [&](std::exception_ptr e) {
+    if (e && !error) error = e;
+    engine.stop();
+  });
+  std::function<void(const boost::system::error_code&)> tick = [&](const boost::system::error_code& ec) {
+    if (ec) return;
+    show_progress();
+    ticker.expires_after(std::chrono::seconds(1));
+    ticker.async_wait(tick);
+  };
+  tick({});
   std::function<void(const boost::system::error_code&, int)> on_signal =
       [&](const boost::system::error_code& ec, int) {
         if (ec) return;
         if (++signal_count == 1) {
-          std::fprintf(stderr, "\ninterrupted: finishing in-flight requests (Ctrl-C again to quit at once); run the same command again to resume\n");
-          engine.request_stop();
+          std::fprintf(stderr,
+                       "\ninterrupted: stopping (Ctrl-C again to quit at once); run the same command again to "
+                       "resume\n");
+          interrupted = true;
+          engine.stop();
           signals.async_wait(on_signal);
         } else {
           io.stop();
         }
       };
   signals.async_wait(on_signal);
-  // io.run() returns when the run completes and the signal wait is cancelled.
-  asio::steady_timer done_check(io);
-  std::function<void(const boost::system::error_code&)> poll_done = [&](const boost::system::error_code&) {
-    if (summary || error) {
-      signals.cancel();
-      return;
-    }
-    done_check.expires_after(std::chrono::milliseconds(100));
-    done_check.async_wait(poll_done);
-  };
-  poll_done({});
   io.run();
   if (tty) std::fprintf(stderr, "\n");
 
@@ -190,28 +222,31 @@ int cmd_run(const RunArgs& args) {
       return kExitFailed;
     }
   }
-  if (!summary) return kExitInterrupted;
+  if (signal_count > 1) return kExitInterrupted;
 
-  const auto& s = *summary;
-  std::cout << "summary: " << format_counts(s.by_state);
+  const auto t = service.totals(batch_ids);
+  std::cout << "summary: " << format_counts(by_name(t.counts));
   if (rejected > 0) std::cout << "  rejected " << rejected;
-  std::cout << fmt::format("\ncredits spent: {:.2f}\n", s.credits_spent);
+  std::cout << fmt::format("\ncredits spent: {:.2f}\n", t.credits);
   for (auto id : batch_ids) {
     auto b = store.batch(id);
     std::cout << "outputs: " << b->out_dir << " (results.jsonl)\n";
   }
-  for (const auto& pz : s.paused) std::cout << "paused profile " << pz << "\n";
-  int shown = 0;
-  for (const auto& j : store.jobs(batch_ids)) {
-    if (j.state != "failed" && j.state != "held") continue;
-    if (++shown > 20) {
-      std::cout << "  ... (reelbatch status --jobs lists all)\n";
-      break;
-    }
-    std::cout << "  " << j.state << " " << j.key << " (" << j.file << ":" << j.line << "): " << j.error_message << "\n";
+  for (const auto& [profile, reason] : service.pauses())
+    std::cout << "paused profile " << profile << ": " << reason << " (`reelbatch resume " << profile
+              << "` once fixed)\n";
+  for (const auto& j : t.problems)
+    std::cout << "  " << to_string(j.state) << " " << j.key << " (" << j.file << ":" << j.line
+              << "): " << j.error_message << "\n";
+  if (t.problem_count > static_cast<int>(t.problems.size()))
+    std::cout << "  ... (reelbatch status --jobs lists all)\n";
+  if (interrupted) return kExitInterrupted;
+  int settled_ok = 0, total = 0;
+  for (const auto& [state, n] : t.counts) {
+    total += n;
+    if (state == JobState::succeeded) settled_ok += n;
   }
-  if (s.interrupted) return kExitInterrupted;
-  const bool all_ok = rejected == 0 && s.failed == 0 && s.held == 0 && s.waiting == 0 && s.cancelled == 0;
+  const bool all_ok = rejected == 0 && settled_ok == total;
   return all_ok ? kExitOk : kExitFailed;
 }
 
@@ -223,154 +258,108 @@ int cmd_status(const std::string& config_path, bool list_jobs) {
     std::cout << "no database at " << cfg.storage_path.string() << " yet\n";
     return kExitOk;
   }
-  Store store(cfg.storage_path);
+  SqliteJobStore store(cfg.storage_path);
   for (const auto& [profile, reason] : store.profile_pauses())
     std::cout << "profile " << profile << " paused: " << reason << "\n";
   for (const auto& b : store.batches()) {
+    JobQuery q;
+    q.filter.batch_ids = {b.id};
     std::cout << "batch " << b.id << " " << b.name << " (" << b.manifest_path << ") -> " << b.out_dir << "\n  "
-              << format_counts(store.count_by_state({b.id})) << "\n";
+              << format_counts(by_name(store.count_by_state(q.filter))) << "\n";
     if (!list_jobs) continue;
-    for (const auto& j : store.jobs({b.id})) {
-      std::cout << "    " << j.id << " " << j.key << " " << j.state;
-      if (!j.remote_id.empty()) std::cout << " task=" << j.remote_id;
-      if (!j.native_state.empty() && j.state == "running") std::cout << " (" << j.native_state << ")";
-      if (!j.output_path.empty()) std::cout << " " << j.output_path;
-      if (!j.error_message.empty()) std::cout << " error: " << j.error_message;
-      std::cout << "\n";
+    for (;;) {
+      const auto page = store.jobs(q);
+      for (const auto& j : page.jobs) {
+        std::cout << "    " << j.id << " " << j.key << " " << to_string(j.state);
+        if (!j.remote_id.empty()) std::cout << " task=" << j.remote_id;
+        if (!j.native_state.empty() && j.state == JobState::running) std::cout << " (" << j.native_state << ")";
+        if (!j.output_path.empty()) std::cout << " " << j.output_path;
+        if (!j.error_message.empty()) std::cout << " error: " << j.error_message;
+        std::cout << "\n";
+      }
+      if (!page.next_after_seq) break;
+      q.after_seq = *page.next_after_seq;
     }
   }
   return kExitOk;
 }
 
-int cmd_resolve(const std::string& config_path, const std::string& job_ref, bool resubmit) {
-  const auto loaded = load_config_or_report(config_path, env_not_required);
+// The one-shot control commands: each opens the store, builds an engine
+// (not running its loops) and asks the service.
+int cmd_control(const std::string& config_path, const EnvLookup& env,
+                const std::function<asio::awaitable<int>(Service&, HttpClient&)>& body) {
+  const auto loaded = load_config_or_report(config_path, env);
   if (!loaded) return kExitUsage;
   const Config& cfg = *loaded;
-  std::optional<DatabaseLock> lease;
-  try {
-    lease.emplace(cfg.storage_path);
-  } catch (const LockError& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return kExitUsage;
-  }
-  Store store(cfg.storage_path);
-  auto j = store.find_job(job_ref);
-  if (!j) {
-    std::cerr << "error: no job " << job_ref << "\n";
-    return kExitUsage;
-  }
-  if (j->state != "held") {
-    std::cerr << "error: job " << j->key << " is " << j->state << ", not held\n";
-    return kExitUsage;
-  }
-  const auto ev = resubmit ? JobEvent::release_held_resubmit : JobEvent::release_held_fail;
-  const auto t = next_state(JobState::held, ev, JobContext{});
-  EventRecord e;
-  e.kind = "state";
-  e.from_state = j->state;
-  e.to_state = to_string(t->next);
-  e.detail = boost::json::object{{"event", to_string(ev)}, {"by", "reelbatch resolve"}};
-  j->state = e.to_state;
-  if (resubmit) j->error_code.clear(), j->error_message.clear();
-  store.save(*j, e);
-  std::cout << "job " << j->key << " is now " << j->state << "\n";
-  return kExitOk;
+  SqliteJobStore store(cfg.storage_path);
+  return with_engine(cfg, store, body);
 }
 
-// Runs `task` to completion on a fresh io_context with an HttpClient.
-template <class F>
-void run_with_http(F task) {
-  asio::io_context io;
-  HttpClient http(io.get_executor());
-  std::exception_ptr error;
-  asio::co_spawn(io, task(http), [&](std::exception_ptr e) { error = e; });
-  io.run();
-  if (error) std::rethrow_exception(error);
+int print_result(const ControlResult& r) {
+  (r.ok ? std::cout : std::cerr) << (r.ok ? "" : "error: ") << r.message << "\n";
+  return r.ok ? kExitOk : kExitUsage;
+}
+
+int cmd_resolve(const std::string& config_path, const std::string& job, bool resubmit) {
+  return cmd_control(config_path, env_not_required, [&](Service& s, HttpClient&) -> asio::awaitable<int> {
+    co_return print_result(co_await s.async_resolve(job, resubmit));
+  });
+}
+
+int cmd_retry(const std::string& config_path, const std::string& job) {
+  return cmd_control(config_path, env_not_required, [&](Service& s, HttpClient&) -> asio::awaitable<int> {
+    const auto r = co_await s.async_retry(job);
+    const int rc = print_result(r);
+    if (r.ok) std::cout << "run `reelbatch run` on its manifest again (or let the daemon take it) to finish it\n";
+    co_return rc;
+  });
+}
+
+int cmd_pause(const std::string& config_path, const std::string& profile, bool pause) {
+  return cmd_control(config_path, env_not_required, [&](Service& s, HttpClient&) -> asio::awaitable<int> {
+    const bool ok = pause ? co_await s.async_pause(profile) : co_await s.async_resume(profile);
+    if (!ok) {
+      std::cerr << "error: no profile named " << profile << "\n";
+      co_return kExitUsage;
+    }
+    std::cout << "profile " << profile << (pause ? " paused" : " resumed") << "\n";
+    co_return kExitOk;
+  });
 }
 
 int cmd_balance(const std::string& config_path) {
-  const auto loaded = load_config_or_report(config_path, process_env());
-  if (!loaded) return kExitUsage;
-  const Config& cfg = *loaded;
-  int rc = kExitOk;
-  run_with_http([&](HttpClient& http) -> asio::awaitable<void> {
-    for (const auto& [name, prof] : cfg.profiles) {
-      auto provider = make_provider(prof, http);
-      if (!provider->has_balance()) {
-        std::cout << name << ": " << prof.kind << " has no balance API\n";
-        continue;
-      }
-      auto b = co_await provider->async_balance();
-      if (!b) {
-        std::cout << name << ": error: " << b.error().describe() << "\n";
+  return cmd_control(config_path, process_env(), [&](Service& s, HttpClient& http) -> asio::awaitable<int> {
+    int rc = kExitOk;
+    for (const auto& line : co_await s.async_balance(http)) {
+      if (!line.supported) {
+        std::cout << line.profile << ": " << line.error << "\n";
+      } else if (!line.balance) {
+        std::cout << line.profile << ": error: " << line.error << "\n";
         rc = kExitFailed;
-        continue;
+      } else {
+        std::cout << fmt::format("{}: {:.2f} credits left ({:.2f} used of {:.2f})\n", line.profile,
+                                 line.balance->remain, line.balance->used, line.balance->total);
       }
-      std::cout << fmt::format("{}: {:.2f} credits left ({:.2f} used of {:.2f})\n", name, b->remain, b->used,
-                               b->total);
     }
+    co_return rc;
   });
-  return rc;
 }
 
 // Cancels every unfinished job of TARGET (a job id or key, or a batch id or
 // name): remotely where the provider can (seedance2), locally elsewhere.
 int cmd_cancel(const std::string& config_path, const std::string& target) {
-  const auto loaded = load_config_or_report(config_path, process_env());
-  if (!loaded) return kExitUsage;
-  const Config& cfg = *loaded;
-  std::optional<DatabaseLock> lease;
-  try {
-    lease.emplace(cfg.storage_path);
-  } catch (const LockError& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return kExitUsage;
-  }
-  Store store(cfg.storage_path);
-  std::vector<JobRecord> jobs;
-  for (const auto& b : store.batches())
-    if (b.name == target || std::to_string(b.id) == target) jobs = store.jobs({b.id});
-  if (jobs.empty()) {
-    if (auto j = store.find_job(target)) jobs.push_back(*j);
-  }
-  if (jobs.empty()) {
-    std::cerr << "error: no job or batch named " << target << "\n";
-    return kExitUsage;
-  }
-  int rc = kExitOk;
-  run_with_http([&](HttpClient& http) -> asio::awaitable<void> {
-    std::map<std::string, std::unique_ptr<Provider>> providers;
-    for (auto& j : jobs) {
-      const auto state = job_state_from_string(j.state);
-      if (!state || is_terminal(*state)) continue;
-      const ProfileConfig* prof = cfg.profile(j.spec.provider);
-      std::string how = "locally";
-      if (prof != nullptr && !j.remote_id.empty() && (*state == JobState::running || *state == JobState::submitting)) {
-        auto& p = providers[prof->name];
-        if (!p) p = make_provider(*prof, http);
-        if (p->has_cancel()) {
-          auto r = co_await p->async_cancel(j.remote_id);
-          if (!r) {
-            std::cout << j.key << ": remote cancel failed: " << r.error().describe() << "\n";
-            rc = kExitFailed;
-            continue;
-          }
-          how = "remotely (task " + j.remote_id + ")";
-        } else {
-          how = "locally; " + prof->kind + " has no cancel API, task " + j.remote_id + " may still finish and be billed";
-        }
-      }
-      EventRecord e;
-      e.kind = "state";
-      e.from_state = j.state;
-      e.to_state = "cancelled";
-      e.detail = boost::json::object{{"event", "cancel"}, {"by", "reelbatch cancel"}, {"how", how}};
-      j.state = "cancelled";
-      store.save(j, e);
-      std::cout << j.key << ": cancelled " << how << "\n";
+  return cmd_control(config_path, process_env(), [&](Service& s, HttpClient&) -> asio::awaitable<int> {
+    if (s.resolve_target(target).empty()) {
+      std::cerr << "error: no job or batch named " << target << "\n";
+      co_return kExitUsage;
     }
+    int rc = kExitOk;
+    for (const auto& r : co_await s.async_cancel(target)) {
+      std::cout << r.message << "\n";
+      if (!r.ok) rc = kExitFailed;
+    }
+    co_return rc;
   });
-  return rc;
 }
 
 int cmd_emulator(const std::string& listen, const emulator::Options& opts) {
@@ -442,6 +431,20 @@ int run_cli(int argc, char** argv) {
   g->add_flag("--fail", resolve_fail, "mark it failed");
   g->require_option(1);
 
+  std::string retry_config = default_config, retry_job;
+  auto* retry = app.add_subcommand("retry", "run a failed or cancelled job again (a paid clip is downloaded again, never resubmitted)");
+  retry->add_option("job", retry_job, "job id or idempotency key")->required();
+  retry->add_option("-c,--config", retry_config, "config file");
+
+  std::string pause_config = default_config, pause_profile;
+  auto* pause = app.add_subcommand("pause", "stop submitting to a profile (running tasks are still polled and downloaded)");
+  pause->add_option("profile", pause_profile, "profile name")->required();
+  pause->add_option("-c,--config", pause_config, "config file");
+  std::string resume_config = default_config, resume_profile;
+  auto* resume = app.add_subcommand("resume", "lift a profile's pause (by the user, or after an auth or credit failure)");
+  resume->add_option("profile", resume_profile, "profile name")->required();
+  resume->add_option("-c,--config", resume_config, "config file");
+
   std::string balance_config = default_config;
   auto* balance = app.add_subcommand("balance", "show the credit balance of each profile whose API has one");
   balance->add_option("-c,--config", balance_config, "config file");
@@ -481,6 +484,9 @@ int run_cli(int argc, char** argv) {
     if (*run) return cmd_run(run_args);
     if (*status) return cmd_status(status_config, status_jobs);
     if (*resolve) return cmd_resolve(resolve_config, resolve_job, resolve_resubmit);
+    if (*retry) return cmd_retry(retry_config, retry_job);
+    if (*pause) return cmd_pause(pause_config, pause_profile, true);
+    if (*resume) return cmd_pause(resume_config, resume_profile, false);
     if (*balance) return cmd_balance(balance_config);
     if (*cancel) return cmd_cancel(cancel_config, cancel_target);
     if (*emu) {

@@ -1,4 +1,6 @@
-// The command line (CLI11): run, status, resolve, emulator.
+// The command line (CLI11): run, status, resolve, retry, cancel, pause,
+// resume, balance, emulator. State changes go through the service layer
+// (src/app/service.hpp).
 #pragma once
 
 namespace reelbatch {

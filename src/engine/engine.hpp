@@ -1,82 +1,168 @@
-// The engine: drives every job of a run from `pending` to a terminal state
-// on one io_context: lane admission, uploads, submit, polling, downloads.
-// Decisions come from scheduler/ (pure); this file performs the I/O and
-// commits each transition to the Store before the side effect that follows.
+// The long-lived engine: claims jobs from the JobStore and drives each from
+// `pending` to a terminal state on one executor: lane admission, uploads,
+// submit, reconcile, polling, downloads (DESIGN.md, "The engine and the
+// daemon"). Decisions come from scheduler/ (pure); the stage files
+// (submit.cpp, reconcile.cpp, poll.cpp, download.cpp, recovery.cpp) perform
+// the I/O and commit each transition through JobStore::try_transition before
+// the side effect that follows.
+//
+// It holds in memory only the jobs it works on: jobs are claimed (a lease
+// with a fencing token) a few at a time per profile as lane slots free up,
+// and released when they end.
+//
+// Threading: async_run() and the async_* control functions run on the
+// executor of the HttpClient given at construction. The non-async control
+// functions (stop, add_batch, cancel, ...) are safe from any thread: they
+// post to that executor.
 #pragma once
 
 #include "config/config.hpp"
+#include "src/core/job_state.hpp"
 
 #include <boost/asio/awaitable.hpp>
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+namespace spdlog {
+class logger;
+}
+
 namespace reelbatch {
 
+class Clock;
 class HttpClient;
-class Store;
+class JobStore;
+class Provider;
+struct ErrorPolicy;
 
-/// A snapshot for progress display.
-struct Progress {
-  std::map<std::string, int> by_state;  ///< job state name -> count
-  std::vector<std::string> paused;      ///< "profile: reason" for paused profiles
-  double credits_spent = 0;
-};
-
-/// What a run ended with.
-struct RunSummary {
-  std::map<std::string, int> by_state;
-  int succeeded = 0;
-  int failed = 0;
-  int cancelled = 0;
-  int held = 0;      ///< submit outcome unknown: needs `reelbatch resolve`
-  int waiting = 0;   ///< not finished: their profile is paused (auth, credit)
-  double credits_spent = 0;
-  std::vector<std::string> paused;
-  bool interrupted = false;
-};
+/// Builds the adapter of a profile (tests pass fakes; default: the registry).
+using ProviderFactory = std::function<std::unique_ptr<Provider>(const ProfileConfig&, HttpClient&)>;
 
 struct EngineOptions {
-  /// Called every `progress_interval` on the engine's thread.
-  std::function<void(const Progress&)> on_progress;
-  std::chrono::milliseconds progress_interval{1000};
-  /// Safety margin before URL expiry within which a task is re-queried for
-  /// fresh links before downloading.
+  /// Where the engine logs; nullptr: spdlog's default logger.
+  std::shared_ptr<spdlog::logger> log;
+  /// Jitter seed; 0 = random.
+  std::uint64_t seed = 0;
+  /// Margin before URL expiry within which a task is re-queried for fresh
+  /// links before downloading.
   std::chrono::seconds url_refresh_margin{300};
-  std::uint64_t seed = 0;  ///< jitter seed; 0 = random
+  /// Lease lifetime on claimed jobs; renewed every third of it.
+  std::chrono::milliseconds lease_ttl{30000};
+  /// Only jobs of these batches are claimed (more are added by add_batch);
+  /// nullopt: every batch in the store (the daemon).
+  std::optional<std::vector<std::int64_t>> batches;
+  /// Adapter factory; empty: make_provider (providers/provider.hpp).
+  ProviderFactory provider_factory;
+  /// Clock and timers; nullptr: the system clock on the engine's executor.
+  /// Must outlive the engine.
+  Clock* clock = nullptr;
+  /// Lease owner id; empty: make_owner_id().
+  std::string owner;
+  /// Retry, pause and reconcile limits; nullptr: the defaults.
+  std::shared_ptr<const ErrorPolicy> policy;
+};
+
+/// One profile's lane, as snapshot() sees it.
+struct LaneSnapshot {
+  std::string profile;
+  int in_flight = 0;       ///< slots taken (submitting + running)
+  int max_in_flight = 0;
+  std::size_t queued = 0;  ///< claimed pending jobs waiting for a slot
+  std::string pause_reason;  ///< empty: not paused
+  bool throttled = false;    ///< waiting out a 429
+  double credits_spent = 0;  ///< in the profile's credit unit
+};
+
+/// What the engine is doing now.
+struct EngineSnapshot {
+  std::map<JobState, int> active;  ///< jobs held in memory, by state
+  std::vector<LaneSnapshot> lanes;
+  std::size_t downloads_queued = 0;
+  bool stopping = false;
+};
+
+/// The result of a control request on one job.
+struct ControlResult {
+  bool ok = false;
+  JobState state = JobState::pending;  ///< the job's state afterwards
+  std::string message;  ///< what was done, or why not ("job 12 is succeeded, not held")
 };
 
 class Engine {
  public:
-  /// `cfg`, `store` and `http` must outlive the engine; all run on `http`'s
-  /// executor. Throws ConfigError when a profile's kind is unknown.
-  Engine(const Config& cfg, Store& store, HttpClient& http, EngineOptions opts = {});
+  /// `cfg`, `store` and `http` must outlive the engine; everything runs on
+  /// `http`'s executor. Builds one adapter per profile of `cfg`; throws
+  /// ConfigError when a profile's kind is unknown.
+  Engine(const Config& cfg, JobStore& store, HttpClient& http, EngineOptions opts = {});
   ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
 
-  /// Runs the jobs of `batch_ids` until each is terminal, held, or waiting
-  /// on a paused profile, then returns the summary and writes each batch's
-  /// results.jsonl. Resumes whatever an earlier run left: running tasks are
-  /// polled, never submitted again; submits whose outcome was lost are
-  /// reconciled through the provider's task list.
-  /// Throws SQLite::Exception when the database fails.
-  boost::asio::awaitable<RunSummary> async_run(std::vector<std::int64_t> batch_ids);
+  /// Runs until stop(): resumes the unfinished jobs it can claim (running
+  /// tasks are polled, never submitted again; submits whose outcome was
+  /// lost are reconciled through the provider's task list), then claims and
+  /// drives pending jobs as slots free up. On stop, in-flight requests are
+  /// cancelled (a submit POST already sent is let finish, so its outcome is
+  /// recorded), every coroutine ends, and the leases are released.
+  /// Throws when the database fails (the engine stops first).
+  boost::asio::awaitable<void> async_run();
 
-  /// Stops admitting and polling; async_run returns soon with interrupted set.
-  /// Safe to call from the engine's thread only (e.g. a signal_set handler).
-  void request_stop();
+  /// Returns once every job of `batch_ids` is terminal, held, or pending on
+  /// a paused profile (or the engine stops), after rewriting each batch's
+  /// results.jsonl (src/output/results.hpp). Call while async_run runs.
+  /// Throws std::system_error when a results file cannot be written.
+  boost::asio::awaitable<void> async_drain(std::vector<std::int64_t> batch_ids);
+
+  /// Cancels a job: a running task is cancelled remotely where the API can
+  /// (seedance2), locally elsewhere (the message says the task may still be
+  /// billed). Terminal jobs are left as they are (ok = false).
+  boost::asio::awaitable<ControlResult> async_cancel(std::int64_t job_id);
+  /// Runs a failed or cancelled job again: back to `downloading` when its
+  /// remote task had succeeded (the clip is paid: never submitted again),
+  /// else to `pending` with its attempts reset.
+  boost::asio::awaitable<ControlResult> async_retry(std::int64_t job_id);
+  /// Decides a held job: `resubmit` (the user checked the provider: no task
+  /// exists) back to pending, else failed.
+  boost::asio::awaitable<ControlResult> async_resolve(std::int64_t job_id, bool resubmit);
+  /// Pauses a profile (persisted with `reason` until resumed): no new
+  /// submits; tasks already running are still polled and downloaded.
+  /// Returns false for an unknown profile.
+  boost::asio::awaitable<bool> async_pause(std::string profile, std::string reason);
+  /// Lifts a profile's pause (also an auth / out-of-credit pause). Returns
+  /// false for an unknown profile.
+  boost::asio::awaitable<bool> async_resume(std::string profile);
+
+  /// A snapshot of lanes and held jobs. Call on the engine's executor.
+  EngineSnapshot snapshot() const;
+
+  // ---- safe from any thread ---------------------------------------------------
+
+  /// Stops the engine: async_run returns soon. Idempotent.
+  void stop();
+  /// New pending jobs (a new batch, a resolved job): claim them. With
+  /// EngineOptions::batches set, `batch_id` joins that set.
+  void add_batch(std::int64_t batch_id);
+  /// async_cancel / async_retry / async_resolve / async_pause /
+  /// async_resume / snapshot from another thread.
+  std::future<ControlResult> cancel(std::int64_t job_id);
+  std::future<ControlResult> retry(std::int64_t job_id);
+  std::future<ControlResult> resolve(std::int64_t job_id, bool resubmit);
+  std::future<bool> pause(std::string profile, std::string reason);
+  std::future<bool> resume(std::string profile);
+  std::future<EngineSnapshot> snapshot_async();
+
+  struct Impl;
 
  private:
-  struct Impl;
   std::unique_ptr<Impl> impl_;
 };
-
-/// Rewrites `<out_dir>/results.jsonl` for a batch from the database: one
-/// line per job with its state, output file, size, SHA-256, cost and error.
-void write_results_jsonl(const Store& store, std::int64_t batch_id);
 
 }  // namespace reelbatch

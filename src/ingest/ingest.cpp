@@ -3,7 +3,7 @@
 #include "providers/provider.hpp"
 #include "src/ingest/manifest.hpp"
 #include "src/net/http_client.hpp"
-#include "storage/store.hpp"
+#include "storage/job_store.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <spdlog/spdlog.h>
@@ -13,7 +13,7 @@
 namespace reelbatch {
 namespace fs = std::filesystem;
 
-IngestReport ingest_manifests(const Config& cfg, Store& store, const std::vector<fs::path>& manifests) {
+IngestReport ingest_manifests(const Config& cfg, JobStore& store, const std::vector<fs::path>& manifests) {
   // Adapters are built only for their pure validate(); they make no requests.
   boost::asio::io_context io;
   HttpClient http(io.get_executor());

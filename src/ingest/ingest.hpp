@@ -11,7 +11,7 @@
 
 namespace reelbatch {
 
-class Store;
+class JobStore;
 
 struct IngestReport {
   std::vector<std::int64_t> batch_ids;  ///< one per manifest, in argument order
@@ -28,7 +28,7 @@ struct IngestReport {
 /// Throws ManifestError when a manifest cannot be read or its header is bad,
 /// ConfigError when a profile's kind is unknown, SQLite::Exception on
 /// database failure.
-IngestReport ingest_manifests(const Config& cfg, Store& store,
+IngestReport ingest_manifests(const Config& cfg, JobStore& store,
                               const std::vector<std::filesystem::path>& manifests);
 
 }  // namespace reelbatch

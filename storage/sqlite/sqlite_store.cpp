@@ -387,6 +387,13 @@ int SqliteJobStore::renew_leases(const std::string& owner, std::chrono::millisec
   return u.exec();
 }
 
+std::vector<std::string> SqliteJobStore::lease_owners() const {
+  SQLite::Statement q(*db_, "SELECT DISTINCT lease_owner FROM jobs WHERE lease_owner != '' ORDER BY lease_owner");
+  std::vector<std::string> out;
+  while (q.executeStep()) out.push_back(q.getColumn(0).getString());
+  return out;
+}
+
 int SqliteJobStore::release_leases(const std::string& owner, const std::vector<std::int64_t>& job_ids) {
   if (owner.empty()) return 0;  // '' marks a free job: nobody to release for
   if (job_ids.empty()) {

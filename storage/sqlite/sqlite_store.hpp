@@ -59,6 +59,7 @@ class SqliteJobStore final : public JobStore {
                                      std::chrono::milliseconds ttl) override;
   int renew_leases(const std::string& owner, std::chrono::milliseconds ttl) override;
   int release_leases(const std::string& owner, const std::vector<std::int64_t>& job_ids = {}) override;
+  std::vector<std::string> lease_owners() const override;
 
   std::int64_t begin_attempt(std::int64_t job_id, const std::string& profile) override;
   void finish_attempt(const AttemptUpdate& update) override;

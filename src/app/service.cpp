@@ -1,0 +1,119 @@
+#include "src/app/service.hpp"
+
+#include "providers/provider.hpp"
+
+namespace reelbatch {
+using boost::asio::awaitable;
+
+namespace {
+
+std::optional<std::int64_t> as_id(const std::string& s) {
+  try {
+    std::size_t used = 0;
+    const auto id = std::stoll(s, &used);
+    if (used == s.size()) return id;
+  } catch (const std::exception&) {
+  }
+  return std::nullopt;
+}
+
+// Calls `f` for every job matching `q`, page by page.
+template <class F>
+void for_each_job(const JobStore& store, JobQuery q, F&& f) {
+  for (;;) {
+    const auto page = store.jobs(q);
+    for (const auto& j : page.jobs) f(j);
+    if (!page.next_after_seq) return;
+    q.after_seq = *page.next_after_seq;
+  }
+}
+
+}  // namespace
+
+Service::Service(const Config& cfg, JobStore& store, Engine& engine) : cfg_(cfg), store_(store), engine_(engine) {}
+
+std::vector<BatchStatus> Service::status() const {
+  std::vector<BatchStatus> out;
+  for (auto& b : store_.batches()) {
+    JobFilter f;
+    f.batch_ids = {b.id};
+    out.push_back(BatchStatus{b, store_.count_by_state(f)});
+  }
+  return out;
+}
+
+std::map<std::string, std::string> Service::pauses() const { return store_.profile_pauses(); }
+
+BatchTotals Service::totals(const std::vector<std::int64_t>& batch_ids, int max_listed) const {
+  BatchTotals t;
+  JobQuery q;
+  q.filter.batch_ids = batch_ids;
+  t.counts = store_.count_by_state(q.filter);
+  for_each_job(store_, q, [&](const JobRecord& j) {
+    if (j.cost) t.credits += *j.cost;
+    if (j.state != JobState::failed && j.state != JobState::held) return;
+    ++t.problem_count;
+    if (static_cast<int>(t.problems.size()) < max_listed) t.problems.push_back(j);
+  });
+  return t;
+}
+
+std::vector<std::int64_t> Service::resolve_target(const std::string& target) const {
+  if (auto j = store_.find_job(target)) return {j->id};
+  for (const auto& b : store_.batches()) {
+    if (b.name != target && as_id(target) != b.id) continue;
+    std::vector<std::int64_t> ids;
+    JobQuery q;
+    q.filter.batch_ids = {b.id};
+    for_each_job(store_, q, [&](const JobRecord& j) { ids.push_back(j.id); });
+    return ids;
+  }
+  return {};
+}
+
+awaitable<std::vector<ControlResult>> Service::async_cancel(std::string target) {
+  std::vector<ControlResult> out;
+  for (auto id : resolve_target(target)) {
+    const auto j = store_.job(id);
+    if (!j || is_terminal(j->state)) continue;
+    out.push_back(co_await engine_.async_cancel(id));
+  }
+  co_return out;
+}
+
+awaitable<ControlResult> Service::async_retry(std::string job) {
+  const auto j = store_.find_job(job);
+  if (!j) co_return ControlResult{false, JobState::pending, "no job " + job};
+  co_return co_await engine_.async_retry(j->id);
+}
+
+awaitable<ControlResult> Service::async_resolve(std::string job, bool resubmit) {
+  const auto j = store_.find_job(job);
+  if (!j) co_return ControlResult{false, JobState::pending, "no job " + job};
+  co_return co_await engine_.async_resolve(j->id, resubmit);
+}
+
+awaitable<bool> Service::async_pause(std::string profile) {
+  co_return co_await engine_.async_pause(std::move(profile), "paused by the user");
+}
+
+awaitable<bool> Service::async_resume(std::string profile) { co_return co_await engine_.async_resume(std::move(profile)); }
+
+awaitable<std::vector<BalanceLine>> Service::async_balance(HttpClient& http) {
+  std::vector<BalanceLine> out;
+  for (const auto& [name, prof] : cfg_.profiles) {
+    auto provider = make_provider(prof, http);
+    BalanceLine line{name, std::nullopt, "", provider->has_balance()};
+    if (!line.supported) {
+      line.error = prof.kind + " has no balance API";
+    } else if (auto b = co_await provider->async_balance()) {
+      line.balance = *b;
+    } else {
+      line.error = b.error().describe();
+    }
+    out.push_back(std::move(line));
+  }
+  co_return out;
+}
+
+}  // namespace reelbatch

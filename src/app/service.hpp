@@ -1,0 +1,86 @@
+// The service layer: what a user can ask of reelbatch (status, cancel,
+// retry, resolve, pause, resume, balance), in one place, so the CLI now and
+// the daemon's admin API next call the same code. State changes go through
+// the Engine (src/engine/engine.hpp), which applies them through the job
+// state machine and the store's compare-and-set; this layer resolves names
+// (job key or id, batch name or id, profile) and gathers results.
+//
+// Threading: every function runs on the engine's executor (awaitables) or,
+// for the read-only ones, on the caller's thread with the store.
+#pragma once
+
+#include "config/config.hpp"
+#include "providers/provider.hpp"
+#include "src/engine/engine.hpp"
+#include "storage/job_store.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace reelbatch {
+
+/// One batch and how many of its jobs are in each state.
+struct BatchStatus {
+  BatchRecord batch;
+  std::map<JobState, int> counts;
+};
+
+/// Totals over a set of batches, for a run's summary.
+struct BatchTotals {
+  std::map<JobState, int> counts;
+  double credits = 0;  ///< sum of recorded costs (credits)
+  /// Jobs failed or held, in manifest order, at most `max_listed` of them.
+  std::vector<JobRecord> problems;
+  int problem_count = 0;
+};
+
+/// One profile's balance answer.
+struct BalanceLine {
+  std::string profile;
+  std::optional<Balance> balance;  ///< nullopt when the API has none or failed
+  std::string error;               ///< the provider's error, or "has no balance API"
+  bool supported = true;
+};
+
+class Service {
+ public:
+  /// `cfg`, `store` and `engine` must outlive the service.
+  Service(const Config& cfg, JobStore& store, Engine& engine);
+
+  /// Every batch with its counts, and the paused profiles with their reasons.
+  std::vector<BatchStatus> status() const;
+  std::map<std::string, std::string> pauses() const;
+  /// Counts, credits and the failed/held jobs (up to `max_listed`) of `batch_ids`.
+  BatchTotals totals(const std::vector<std::int64_t>& batch_ids, int max_listed = 20) const;
+
+  /// The jobs a target names: a job key or numeric id, else a batch name or
+  /// numeric id (all its jobs). Empty when nothing matches.
+  std::vector<std::int64_t> resolve_target(const std::string& target) const;
+
+  /// Cancels every unfinished job of `target` (see resolve_target); one
+  /// result per job that was not already finished. Throws nothing for
+  /// provider errors (they are in the results).
+  boost::asio::awaitable<std::vector<ControlResult>> async_cancel(std::string target);
+  /// Retries a failed or cancelled job (key or id).
+  boost::asio::awaitable<ControlResult> async_retry(std::string job);
+  /// Decides a held job (key or id).
+  boost::asio::awaitable<ControlResult> async_resolve(std::string job, bool resubmit);
+  /// Pauses / resumes a profile; false for an unknown profile.
+  boost::asio::awaitable<bool> async_pause(std::string profile);
+  boost::asio::awaitable<bool> async_resume(std::string profile);
+  /// The credit balance of every profile whose API has one (juhuo,
+  /// seedance2), asked through `http`'s adapters.
+  boost::asio::awaitable<std::vector<BalanceLine>> async_balance(HttpClient& http);
+
+ private:
+  const Config& cfg_;
+  JobStore& store_;
+  Engine& engine_;
+};
+
+}  // namespace reelbatch

@@ -1,0 +1,216 @@
+// Internal to src/engine: the engine's state, shared by its stage files
+// (engine.cpp: run loop, claiming, control; submit.cpp; reconcile.cpp;
+// poll.cpp; download.cpp; recovery.cpp). Not included outside src/engine.
+#pragma once
+
+#include "src/engine/clock.hpp"
+#include "src/engine/engine.hpp"
+
+#include "providers/provider.hpp"
+#include "scheduler/backoff.hpp"
+#include "scheduler/download_queue.hpp"
+#include "scheduler/error_policy.hpp"
+#include "scheduler/reconcile.hpp"
+#include "scheduler/job_state.hpp"
+#include "scheduler/lane.hpp"
+#include "scheduler/token_bucket.hpp"
+#include "src/output/downloader.hpp"
+#include "storage/job_store.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/json/object.hpp>
+#include <spdlog/logger.h>
+
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace reelbatch {
+
+using std::chrono::milliseconds;
+
+/// Wakes coroutines waiting for a condition to change. Waiters re-check
+/// their condition after every wake-up (wake-ups may be spurious). Each
+/// waiter has its own timer, so waiters never cancel one another.
+class Notifier {
+ public:
+  explicit Notifier(Clock& clock) : clock_(clock) {}
+  void notify();
+  /// Waits for notify() or at most `max`.
+  boost::asio::awaitable<void> wait(milliseconds max);
+
+ private:
+  Clock& clock_;
+  std::vector<Timer*> waiters_;
+};
+
+/// A job the engine holds (claimed under its lease).
+struct ActiveJob {
+  JobRecord rec;
+  boost::asio::cancellation_signal cancel;  ///< ends its coroutine (stop, user cancel, lost lease)
+  int coroutines = 0;       ///< coroutines driving it now (0 or 1)
+  bool done = false;        ///< it left the engine's hands: forget it once its coroutine ends
+  bool holds_slot = false;  ///< it holds one of its lane's slots
+  bool queued = false;      ///< pending in its lane's queue
+  bool lost = false;        ///< another writer moved it: drop it
+  int upload_rounds = 0;
+  int submit_retries = 0;
+};
+
+struct Engine::Impl {
+  struct Profile {
+    const ProfileConfig* cfg = nullptr;
+    std::unique_ptr<Provider> provider;
+    Lane lane;
+    TokenBucket submit_bucket;
+    TokenBucket poll_bucket;
+    PollSchedule poll;
+    bool submit_busy = false;
+    std::unique_ptr<Notifier> wake;         // slot freed, job queued, pause lifted
+    std::unique_ptr<Notifier> submit_free;  // the submit section is free
+    std::string pause_reason;               // non-empty: paused until resumed
+    SteadyTime throttled_until{};
+    bool drained = false;  // the last claim found no pending job
+    double spent = 0;      // credits, profile's unit
+
+    Profile(const ProfileConfig& c, std::unique_ptr<Provider> p, Clock& clock);
+  };
+
+  /// A profile's submit section (one submit at a time per profile), held
+  /// from the submit POST until its outcome is known; released at the latest
+  /// when the holder ends (cancellation included).
+  struct SubmitSection {
+    Impl& m;
+    Profile& p;
+    bool held = true;
+    void release() {
+      if (!held) return;
+      held = false;
+      m.end_submit(p);
+    }
+    ~SubmitSection() { release(); }
+  };
+
+  Impl(Engine& self, const Config& c, JobStore& s, HttpClient& h, EngineOptions o);
+  ~Impl();
+
+  Engine& self;
+  const Config& cfg;
+  JobStore& store;
+  HttpClient& http;
+  EngineOptions opts;
+  std::shared_ptr<spdlog::logger> log;
+  std::shared_ptr<const ErrorPolicy> policy;
+  boost::asio::any_io_executor ex;
+  std::unique_ptr<Clock> own_clock;
+  Clock& clock;
+  boost::asio::thread_pool pool{1};  // file hashing and download verification off the event loop
+  std::string owner;
+  std::map<std::string, std::unique_ptr<Profile>> profiles;
+  std::map<std::int64_t, std::unique_ptr<ActiveJob>> jobs;  // what the engine holds
+  std::map<std::int64_t, BatchRecord> batches;              // cache
+  DownloadQueue downloads;
+  std::unique_ptr<Notifier> download_wake;
+  std::unique_ptr<Notifier> changed;  // a job changed state, a coroutine ended
+  std::unique_ptr<Notifier> intake_wake;  // new pending jobs may exist
+  std::set<Timer*> sleepers;
+  std::mt19937_64 rng;
+  bool running = false;
+  bool stopping = false;
+  int live = 0;  // coroutines spawned and not finished
+  std::exception_ptr fatal;
+
+  // ---- plumbing (engine.cpp) ----------------------------------------------------
+  double random01();
+  spdlog::logger& logger() { return *log; }
+  Profile* profile_named(const std::string& name);
+  Profile& profile_of(const JobRecord& j);
+  /// Spawns a coroutine that is not tied to one job (loops, workers).
+  void spawn(boost::asio::awaitable<void> task, std::string what);
+  /// Spawns the coroutine driving `job`, bound to its cancellation signal.
+  void spawn_job(ActiveJob& job, boost::asio::awaitable<void> task);
+  /// Runs `task` for `job` inside another coroutine (a download worker),
+  /// bound to the job's cancellation signal; returns when it ends.
+  boost::asio::awaitable<void> run_job(ActiveJob& job, boost::asio::awaitable<void> task);
+  /// Handles the end of a job's coroutine (exception `e` or none).
+  void job_coroutine_ended(std::int64_t id, std::exception_ptr e);
+  /// Forgets a job: releases its lease and drops it from memory.
+  void forget(std::int64_t id);
+  boost::asio::awaitable<void> sleep_for(milliseconds d);
+  boost::asio::awaitable<void> sleep_until(SteadyTime tp);
+  void request_stop();
+  std::int64_t now_unix_ms() const { return clock.unix_ms(); }
+
+  // ---- transitions (engine.cpp) -------------------------------------------------
+  /// Applies `ev` through the state machine and commits it (CAS). Returns
+  /// false when the event is illegal or another writer moved the job (then
+  /// the job is marked lost).
+  bool transition(ActiveJob& j, JobEvent ev, boost::json::object detail = {}, bool remote_retryable = false,
+                  const AttemptUpdate* attempt = nullptr);
+  /// Appends a note event (no state change). Returns false when lost.
+  bool note(ActiveJob& j, std::string kind, boost::json::object detail);
+  void set_error(ActiveJob& j, const ProviderError& err);
+  static boost::json::object error_detail(const ProviderError& err);
+  /// Ends the engine's hold on a job that left its working states: frees
+  /// its slot, releases the lease, forgets it.
+  void finish(ActiveJob& j);
+  void release_slot(ActiveJob& j);
+  void enqueue(ActiveJob& j);
+  void enqueue_later(ActiveJob& j, milliseconds delay);
+  void pause(Profile& p, const ProviderError& err);
+  void throttle(Profile& p, const ProviderError& err, int attempt);
+  void end_submit(Profile& p);
+
+  // ---- claiming and admission (engine.cpp) --------------------------------------
+  JobFilter filter_for(const std::string& profile, std::vector<JobState> states) const;
+  ActiveJob& hold(JobRecord rec);
+  boost::asio::awaitable<void> intake(Profile& p);
+  boost::asio::awaitable<void> dispatcher(Profile& p);
+  boost::asio::awaitable<void> heartbeat();
+  boost::asio::awaitable<void> rescue();
+  /// One pass of rescue(): claims every mid-flight job nobody holds and
+  /// recovers it.
+  boost::asio::awaitable<void> rescue_pass();
+
+  // ---- stages -------------------------------------------------------------------
+  // submit.cpp
+  boost::asio::awaitable<void> drive(std::int64_t id);
+  boost::asio::awaitable<ProviderResult<SubmitRequest>> prepare(Profile& p, ActiveJob& j);
+  boost::asio::awaitable<std::string> hash_file(const std::filesystem::path& path);
+  // reconcile.cpp
+  /// Settles a lost submit; releases `section` once settled. Returns true
+  /// when the submit's task was found (the job is running: poll it next).
+  boost::asio::awaitable<bool> reconcile(Profile& p, ActiveJob& j, SubmitSection& section);
+  /// Reconciles recovered `submitting` jobs of one profile, one at a time,
+  /// holding the profile's submit section (taken by the caller).
+  boost::asio::awaitable<void> reconcile_recovered(Profile& p, std::vector<std::int64_t> ids);
+  // poll.cpp
+  boost::asio::awaitable<void> poll_loop(std::int64_t id);
+  void record_success(Profile& p, ActiveJob& j, const TaskStatus& s);
+  boost::asio::awaitable<bool> refresh_urls(Profile& p, ActiveJob& j);
+  // download.cpp
+  void queue_download(ActiveJob& j);
+  boost::asio::awaitable<void> download_worker();
+  boost::asio::awaitable<void> download_job(std::int64_t id);
+  // recovery.cpp
+  /// Takes up claimed jobs that were mid-flight when their last owner
+  /// stopped (or died): polls running tasks, reconciles lost submits,
+  /// requeues uploads and downloads.
+  boost::asio::awaitable<void> recover(std::vector<JobRecord> claimed);
+  // control.cpp
+  boost::asio::awaitable<ControlResult> cancel_job(std::int64_t job_id);
+  boost::asio::awaitable<ControlResult> retry_job(std::int64_t job_id);
+  boost::asio::awaitable<ControlResult> resolve_job(std::int64_t job_id, bool resubmit);
+  bool pause_profile(const std::string& profile, const std::string& reason);
+  bool resume_profile(const std::string& profile);
+  EngineSnapshot snapshot() const;
+  boost::asio::awaitable<bool> drained(const std::vector<std::int64_t>& batch_ids);
+};
+
+}  // namespace reelbatch

@@ -1,0 +1,115 @@
+// Stage: running task -> poll with the provider's schedule and backoff
+// (scheduler/backoff.hpp next_poll_delay; decide_poll_error for failed
+// queries) -> downloading, failed, or pending again (a transient remote
+// failure the provider did not charge for).
+#include "src/engine/engine_impl.hpp"
+
+namespace reelbatch {
+namespace json = boost::json;
+using boost::asio::awaitable;
+
+void Engine::Impl::record_success(Profile& p, ActiveJob& j, const TaskStatus& s) {
+  JobRecord& r = j.rec;
+  r.video_url = s.video_url;
+  r.cover_url = s.cover_url;
+  r.last_frame_url = s.last_frame_url;
+  r.url_expires_at_ms = now_unix_ms() + std::chrono::duration_cast<milliseconds>(
+                                            p.cfg->url_ttl.value_or(p.provider->default_url_ttl()))
+                                            .count();
+  if (s.cost) {
+    r.cost = s.cost;
+    p.spent += *s.cost;
+  }
+}
+
+awaitable<void> Engine::Impl::poll_loop(std::int64_t id) {
+  ActiveJob& j = *jobs.at(id);
+  JobRecord& r = j.rec;
+  Profile& p = profile_of(r);
+  int polls = 0, since_change = 0, errors = 0;
+  while (!stopping && !j.lost) {
+    co_await sleep_for(next_poll_delay(p.poll, polls, since_change, random01()));
+    co_await sleep_until(std::max(p.poll_bucket.reserve(clock.now()), p.throttled_until));
+    if (stopping || j.lost) co_return;
+    auto q = co_await p.provider->async_query(r.remote_id);
+    ++polls;
+    if (!q) {
+      const auto& err = q.error();
+      ++errors;
+      const auto d = decide_poll_error(err.cls, errors, p.poll, err.retry_after, random01(), *policy);
+      if (d.action == PollErrorDecision::Action::fail_task) {
+        set_error(j, err);
+        if (transition(j, *d.event, error_detail(err), false)) finish(j);
+        co_return;
+      }
+      if (d.throttle_for) p.throttled_until = std::max(p.throttled_until, clock.now() + *d.throttle_for);
+      logger().warn("job {}: status query failed: {}", r.key, err.describe());
+      co_await sleep_for(d.delay);
+      continue;
+    }
+    errors = 0;
+    const TaskStatus& s = *q;
+    if (s.native_state != r.native_state) {
+      r.native_state = s.native_state;
+      since_change = 0;
+      if (!note(j, "remote_state", json::object{{"state", s.native_state}})) co_return;
+    } else {
+      ++since_change;
+    }
+    switch (s.state) {
+      case RemoteState::queued:
+      case RemoteState::running:
+        continue;
+      case RemoteState::succeeded:
+        record_success(p, j, s);
+        if (!transition(j, JobEvent::remote_succeeded,
+                        json::object{{"remote_id", r.remote_id}, {"cost", r.cost ? json::value(*r.cost) : nullptr}}))
+          co_return;
+        release_slot(j);
+        queue_download(j);
+        co_return;
+      case RemoteState::failed:
+      case RemoteState::expired:
+      case RemoteState::cancelled: {
+        r.error_code = s.error_code.empty() ? s.native_state : s.error_code;
+        r.error_message = p.cfg->name + ": task " + r.remote_id + " " + s.native_state +
+                          (s.error_code.empty() ? "" : ", code " + s.error_code) +
+                          (s.error_message.empty() ? "" : ": " + s.error_message);
+        const bool retry = s.state == RemoteState::failed && p.provider->is_retryable_failure(s);
+        json::object d{{"remote_id", r.remote_id}, {"code", s.error_code}, {"message", s.error_message}};
+        const bool ok = s.state == RemoteState::cancelled ? transition(j, JobEvent::cancel, std::move(d))
+                                                          : transition(j, JobEvent::remote_failed, std::move(d), retry);
+        if (!ok) co_return;
+        release_slot(j);
+        if (r.state != JobState::pending) {
+          finish(j);
+          co_return;
+        }
+        r.remote_id.clear();
+        r.native_state.clear();
+        if (note(j, "resubmit", json::object{{"after_attempts", r.attempts}})) enqueue(j);
+        co_return;
+      }
+    }
+  }
+}
+
+awaitable<bool> Engine::Impl::refresh_urls(Profile& p, ActiveJob& j) {
+  for (int attempt = 0; !stopping && !j.lost; ++attempt) {
+    co_await sleep_until(p.poll_bucket.reserve(clock.now()));
+    auto q = co_await p.provider->async_query(j.rec.remote_id);
+    if (q && q->state == RemoteState::succeeded) {
+      const auto spent_before = p.spent;
+      record_success(p, j, *q);
+      p.spent = spent_before;  // already counted when it succeeded
+      co_return note(j, "url_refreshed", json::object{{"expires_at_ms", j.rec.url_expires_at_ms}});
+    }
+    const auto d = decide_refresh_call(q ? std::nullopt : std::optional<ErrorClass>(q.error().cls), attempt,
+                                       random01(), *policy);
+    if (d.action == CallDecision::Action::give_up) break;
+    co_await sleep_for(d.delay);
+  }
+  co_return false;
+}
+
+}  // namespace reelbatch

@@ -1,0 +1,95 @@
+// Stage: a submit whose response was lost. The provider's task list is read
+// page by page (decide_list_call for retries) and fed to the sans-io
+// ReconcileSearch (scheduler/reconcile.hpp), which says whether the lost
+// submit created a task (poll it), created nothing (submit again), or cannot
+// be settled (hold the row for `reelbatch resolve`). DESIGN.md, "Invariants" 2.
+#include "src/engine/engine_impl.hpp"
+
+#include <unordered_set>
+
+namespace reelbatch {
+namespace json = boost::json;
+using boost::asio::awaitable;
+
+// Runs with the profile's submit section held (the caller's), so no other
+// submit of the profile can add an unknown task meanwhile.
+awaitable<bool> Engine::Impl::reconcile(Profile& p, ActiveJob& j, SubmitSection& section) {
+  JobRecord& r = j.rec;
+  auto held = [&](const std::string& why) {
+    r.error_code = code_name(errc::unknown_outcome);
+    r.error_message = why + "; run `reelbatch resolve " + r.key + " --resubmit` or `--fail` once checked";
+    if (!transition(j, JobEvent::reconcile_inconclusive, json::object{{"reason", why}})) return;
+    logger().error("job {}: held: {}", r.key, why);
+    finish(j);
+  };
+  auto found = [&](const std::string& remote_id, const char* from) -> bool {
+    r.remote_id = remote_id;
+    return transition(j, JobEvent::reconciled_found, json::object{{"remote_id", remote_id}, {"from", from}});
+  };
+
+  if (auto accepted = store.accepted_remote_id(r.id)) {  // written by an older build, or by hand
+    section.release();
+    co_return found(*accepted, "attempts");
+  }
+  if (!p.provider->has_task_list()) {
+    held(p.cfg->kind + " has no task list to check whether the lost submit created a task");
+    co_return false;
+  }
+  const auto known_list = store.remote_ids(p.cfg->name);
+  ReconcileSearch search(std::unordered_set<std::string>(known_list.begin(), known_list.end()), r.intent_at_ms,
+                         *policy);
+  while (search.next() == ReconcileSearch::Next::fetch_next_page) {
+    ProviderResult<TaskPage> page = fail(ProviderError{});
+    for (int attempt = 0; !stopping; ++attempt) {
+      co_await sleep_until(p.poll_bucket.reserve(clock.now()));
+      page = co_await p.provider->async_list(search.page(), search.page_size());
+      if (page) break;
+      const auto d = decide_list_call(page.error().cls, attempt, page.error().retry_after, random01(), *policy);
+      if (d.action == CallDecision::Action::give_up) break;
+      co_await sleep_for(d.delay);
+    }
+    if (stopping || j.lost) co_return false;
+    if (!page) {
+      held("cannot read the task list: " + page.error().describe());
+      co_return false;
+    }
+    std::vector<ListedTask> tasks;
+    tasks.reserve(page->tasks.size());
+    for (const auto& t : page->tasks) tasks.push_back(ListedTask{t.remote_id, t.created_at_ms});
+    search.on_page(tasks);
+  }
+  switch (search.next()) {
+    case ReconcileSearch::Next::absent:
+      if (!note(j, "reconciled", json::object{{"found", false}})) co_return false;
+      logger().info("job {}: the lost submit created no task; submitting again", r.key);
+      if (!transition(j, JobEvent::reconciled_absent)) co_return false;
+      section.release();
+      release_slot(j);
+      enqueue(j);
+      co_return false;
+    case ReconcileSearch::Next::ambiguous:
+      held(search.describe());
+      co_return false;
+    case ReconcileSearch::Next::found:
+      logger().info("job {}: the lost submit created task {}; polling it", r.key, search.found_id());
+      section.release();
+      co_return found(search.found_id(), "task list");
+    case ReconcileSearch::Next::fetch_next_page:
+      break;
+  }
+  co_return false;
+}
+
+awaitable<void> Engine::Impl::reconcile_recovered(Profile& p, std::vector<std::int64_t> ids) {
+  for (auto id : ids) {
+    auto it = jobs.find(id);
+    if (it == jobs.end() || stopping) continue;
+    ActiveJob& j = *it->second;
+    logger().warn("job {}: a submit was in flight when its last owner stopped; reconciling", j.rec.key);
+    p.submit_busy = true;
+    SubmitSection section{*this, p};
+    if (co_await reconcile(p, j, section)) spawn_job(j, poll_loop(id));
+  }
+}
+
+}  // namespace reelbatch
