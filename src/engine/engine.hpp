@@ -18,10 +18,12 @@
 
 #include "config/config.hpp"
 #include "src/core/job_state.hpp"
+#include "src/output/downloader.hpp"
 
 #include <boost/asio/awaitable.hpp>
 
 #include <chrono>
+#include <filesystem>
 #include <cstdint>
 #include <functional>
 #include <future>
@@ -29,6 +31,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace spdlog {
@@ -46,6 +49,13 @@ struct ErrorPolicy;
 /// Builds the adapter of a profile (tests pass fakes; default: the registry).
 using ProviderFactory = std::function<std::unique_ptr<Provider>(const ProfileConfig&, HttpClient&)>;
 
+/// Fetches one output to `path` (default: async_download_file of
+/// src/output/downloader.hpp through the engine's HttpClient); tests pass a
+/// fake that writes a file. `timeout` in milliseconds per chunk.
+using DownloadFn = std::function<boost::asio::awaitable<Result<DownloadedFile, DownloadError>>(
+    const std::string& url, const std::vector<std::pair<std::string, std::string>>& headers,
+    const std::filesystem::path& path, std::chrono::milliseconds timeout)>;
+
 struct EngineOptions {
   /// Where the engine logs; nullptr: spdlog's default logger.
   std::shared_ptr<spdlog::logger> log;
@@ -61,6 +71,8 @@ struct EngineOptions {
   std::optional<std::vector<std::int64_t>> batches;
   /// Adapter factory; empty: make_provider (providers/provider.hpp).
   ProviderFactory provider_factory;
+  /// Output fetcher; empty: async_download_file.
+  DownloadFn download;
   /// Clock and timers; nullptr: the system clock on the engine's executor.
   /// Must outlive the engine.
   Clock* clock = nullptr;
