@@ -1,5 +1,6 @@
 #include "storage/job_store.hpp"
 
+#include <SQLiteCpp/Exception.h>
 #include <unistd.h>
 
 #include <array>
@@ -16,6 +17,10 @@ const char* to_string(AttemptOutcome o) {
     case AttemptOutcome::remote_failed: return "remote_failed";
   }
   return "unknown";
+}
+
+bool is_store_failure(const std::exception& e) {
+  return dynamic_cast<const StoreError*>(&e) != nullptr || dynamic_cast<const SQLite::Exception*>(&e) != nullptr;
 }
 
 std::int64_t now_ms() {

@@ -274,6 +274,11 @@ class JobStore {
                              const std::string& remote_ref, const std::string& file_name) = 0;
 };
 
+/// True when `e` is a database failure of any JobStore implementation
+/// (StoreError, SQLite::Exception, ...): the engine stops on those instead
+/// of letting one job go.
+bool is_store_failure(const std::exception& e);
+
 /// Current Unix time in milliseconds.
 std::int64_t now_ms();
 

@@ -110,13 +110,10 @@ bool is_cancellation(const std::exception_ptr& e) {
 bool is_database_failure(const std::exception_ptr& e) {
   try {
     std::rethrow_exception(e);
-  } catch (const StoreError&) {
-    return true;
   } catch (const std::exception& ex) {
-    // SQLite::Exception and pqxx errors: both derive from std::runtime_error
-    // with no common base of ours; recognise SQLiteCpp's by its type name.
-    const std::string type = typeid(ex).name();
-    return type.find("SQLite") != std::string::npos || type.find("pqxx") != std::string::npos;
+    return is_store_failure(ex);
+  } catch (...) {
+    return false;
   }
 }
 
