@@ -1,6 +1,7 @@
 #include "src/app/cli.hpp"
 
 #include "config/config.hpp"
+#include "providers/registry.hpp"
 #include "providers/emulator/emulator.hpp"
 #include "providers/provider.hpp"
 #include "scheduler/job_state.hpp"
