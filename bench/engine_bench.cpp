@@ -6,6 +6,7 @@
 //
 // Prints rows, wall time, rows per second, CPU time and database size.
 #include "config/config.hpp"
+#include "providers/registry.hpp"
 #include "providers/emulator/emulator.hpp"
 #include "src/engine/engine.hpp"
 #include "src/ingest/ingest.hpp"

@@ -55,7 +55,8 @@ std::string fmt_ms(milliseconds d) {
 // Reads one TOML document into a Config, throwing ConfigError at the first problem.
 class Loader {
  public:
-  Loader(const fs::path& source, const EnvLookup& env) : source_(source), file_(source.string()), env_(env) {}
+  Loader(const fs::path& source, const std::vector<std::string>& kinds, const EnvLookup& env)
+      : source_(source), file_(source.string()), kinds_(kinds), env_(env) {}
 
   Config load(const toml::table& root) {
     Config cfg;
@@ -243,7 +244,7 @@ class Loader {
 
     // kind
     const toml::node* kind = t.get("kind");
-    const auto& kinds = known_provider_kinds();
+    const auto& kinds = kinds_;
     std::string kind_list;
     for (const auto& k : kinds) kind_list += (kind_list.empty() ? "" : ", ") + k;
     if (!kind) fail(key("kind"), "required (one of " + kind_list + ")");
@@ -364,6 +365,7 @@ class Loader {
 
   fs::path source_;
   std::string file_;
+  const std::vector<std::string>& kinds_;
   const EnvLookup& env_;
 };
 
@@ -432,7 +434,8 @@ std::optional<milliseconds> parse_duration(std::string_view text) {
   return milliseconds(static_cast<std::int64_t>(std::llround(total_ms)));
 }
 
-Config parse_config(std::string_view toml_text, const fs::path& source, const EnvLookup& env) {
+Config parse_config_for_kinds(std::string_view toml_text, const fs::path& source,
+                              const std::vector<std::string>& kinds, const EnvLookup& env) {
   const std::string file = source.string();
 #if TOML_EXCEPTIONS
   toml::table root;
@@ -451,10 +454,10 @@ Config parse_config(std::string_view toml_text, const fs::path& source, const En
   }
   toml::table root = std::move(result).table();
 #endif
-  return Loader(source, env).load(root);
+  return Loader(source, kinds, env).load(root);
 }
 
-Config load_config(const fs::path& file, const EnvLookup& env) {
+Config load_config_for_kinds(const fs::path& file, const std::vector<std::string>& kinds, const EnvLookup& env) {
   std::error_code ec;
   if (fs::is_directory(file, ec)) throw ConfigError(file.string() + ": cannot read config: is a directory");
   errno = 0;
@@ -465,12 +468,7 @@ Config load_config(const fs::path& file, const EnvLookup& env) {
   std::ostringstream ss;
   ss << in.rdbuf();
   if (in.bad()) throw ConfigError(file.string() + ": cannot read config: read error");
-  return parse_config(ss.str(), file, env);
-}
-
-const std::vector<std::string>& known_provider_kinds() {
-  static const std::vector<std::string> kinds = {"juhuo", "turing", "vibegen", "seedance2", "openai"};
-  return kinds;
+  return parse_config_for_kinds(ss.str(), file, kinds, env);
 }
 
 }  // namespace reelbatch

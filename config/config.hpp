@@ -34,7 +34,7 @@ struct JobDefaults {
 /// One provider account (or relay): `[providers.<name>]`.
 struct ProfileConfig {
   std::string name;         ///< the table name; what the manifest's `provider` names
-  std::string kind;         ///< juhuo | turing | vibegen | seedance2 | openai
+  std::string kind;         ///< one of the kinds passed to the parser (providers/registry.hpp)
   std::string base_url;     ///< no trailing slash
   std::string api_key_env;  ///< environment variable holding the key
   std::string api_key;      ///< resolved from api_key_env; never log it
@@ -72,13 +72,20 @@ using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
 EnvLookup process_env();
 
 /// Parses and validates TOML text. `source` names the file in messages and
-/// anchors relative paths. Throws ConfigError on a syntax error, an unknown
-/// kind, a bad value, or an api_key_env variable that is unset or empty.
-Config parse_config(std::string_view toml_text, const std::filesystem::path& source,
-                    const EnvLookup& env = process_env());
+/// anchors relative paths; `kinds` are the provider kinds a profile's `kind`
+/// may name, in the order the messages list them (config holds no list of
+/// its own: callers pass providers/registry.hpp's provider_kind_names(), or
+/// call that header's parse_config()). Throws ConfigError on a syntax error,
+/// an unknown kind ("providers.x.kind: unknown provider kind 'veo' (known:
+/// juhuo, turing, ...)"), a bad value, or an api_key_env variable that is
+/// unset or empty.
+Config parse_config_for_kinds(std::string_view toml_text, const std::filesystem::path& source,
+                              const std::vector<std::string>& kinds, const EnvLookup& env = process_env());
 
-/// Reads and parses a config file. Throws ConfigError (also when unreadable).
-Config load_config(const std::filesystem::path& file, const EnvLookup& env = process_env());
+/// Reads `file` and parses it as parse_config_for_kinds() does. Throws
+/// ConfigError (also when the file is unreadable or a directory).
+Config load_config_for_kinds(const std::filesystem::path& file, const std::vector<std::string>& kinds,
+                             const EnvLookup& env = process_env());
 
 /// Parses a duration string: one or more <number><unit> groups, units ms, s,
 /// m, h, d (e.g. "500ms", "5s", "2m", "1h", "1m30s", "1.5s"); a bare number
@@ -86,8 +93,5 @@ Config load_config(const std::filesystem::path& file, const EnvLookup& env = pro
 /// when the text is malformed. Does not check the sign or range (config keys
 /// require > 0).
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
-
-/// The provider kinds this build knows.
-const std::vector<std::string>& known_provider_kinds();
 
 }  // namespace reelbatch

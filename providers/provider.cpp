@@ -1,10 +1,6 @@
 #include "providers/provider.hpp"
 
-#include "providers/juhuo/juhuo.hpp"
-#include "providers/turing/turing.hpp"
-#include "providers/vibegen/vibegen.hpp"
-#include "providers/openai/openai.hpp"
-#include "providers/seedance2/seedance2.hpp"
+#include "providers/registry.hpp"
 
 namespace reelbatch {
 
@@ -35,14 +31,9 @@ boost::asio::awaitable<ProviderResult<TaskStatus>> Provider::async_cancel(const 
                                profile().kind + " has no cancel API", std::nullopt});
 }
 
-std::unique_ptr<Provider> make_provider(const ProfileConfig& profile, HttpClient& http) {
-  if (profile.kind == "juhuo") return juhuo::make_juhuo_provider(profile, http);
-  if (profile.kind == "turing") return turing::make_turing_provider(profile, http);
-  if (profile.kind == "vibegen") return vibegen::make_vibegen_provider(profile, http);
-  if (profile.kind == "openai") return openai::make_openai_provider(profile, http);
-  if (profile.kind == "seedance2") return seedance2::make_seedance2_provider(profile, http);
-  throw ConfigError("providers." + profile.name + ".kind: unknown provider kind '" + profile.kind +
-                    "' (known: juhuo, turing, vibegen, seedance2, openai)");
+std::unique_ptr<Provider> make_provider(const ProfileConfig& profile, HttpClient& http,
+                                        std::shared_ptr<spdlog::logger> logger) {
+  return provider_kind_of(profile).make(profile, http, std::move(logger));
 }
 
 PollPolicy effective_poll(const Provider& p) {

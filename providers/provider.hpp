@@ -20,12 +20,17 @@
 #include <utility>
 #include <vector>
 
+namespace spdlog {
+class logger;
+}
+
 namespace reelbatch {
 
 class HttpClient;
 
 /// Normalized remote task state.
 enum class RemoteState { queued, running, succeeded, failed, cancelled, expired };
+/// The state's name ("queued", ..., "expired"); "unknown" for other values.
 const char* to_string(RemoteState s);
 
 /// What a status query tells, normalized.
@@ -151,11 +156,17 @@ class Provider {
                                                         OutputKind kind) const = 0;
 };
 
-/// Builds the adapter for `profile.kind`, sending requests through `http`
-/// (which must outlive it). Throws ConfigError for an unknown kind.
-std::unique_ptr<Provider> make_provider(const ProfileConfig& profile, HttpClient& http);
+/// Builds the adapter for `profile.kind` through the registry
+/// (providers/registry.hpp), sending requests through `http` (which must
+/// outlive it) and logging to `logger` (nullptr = spdlog::default_logger()).
+/// Throws ConfigError "providers.<name>.kind: unknown provider kind '<kind>'
+/// (known: juhuo, turing, vibegen, seedance2, openai)" for an unknown kind.
+std::unique_ptr<Provider> make_provider(const ProfileConfig& profile, HttpClient& http,
+                                        std::shared_ptr<spdlog::logger> logger = nullptr);
 
-/// Effective poll schedule: the profile's overrides over the provider's default.
+/// Effective poll schedule: the profile's poll_first / poll_interval /
+/// poll_max_interval (ms) over the provider's default_poll(); max_interval is
+/// raised to interval when below it. Never throws.
 PollPolicy effective_poll(const Provider& p);
 
 }  // namespace reelbatch
@@ -163,7 +174,8 @@ PollPolicy effective_poll(const Provider& p);
 namespace reelbatch {
 
 /// Fills the spec's unset fields (model, duration, resolution, aspect
-/// ratio, audio) from the profile's [defaults] table.
+/// ratio, audio) from the profile's [defaults] table; set fields are kept.
+/// Returns the completed spec. Never throws except std::bad_alloc.
 JobSpec apply_defaults(JobSpec spec, const JobDefaults& defaults);
 
 }  // namespace reelbatch

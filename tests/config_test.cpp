@@ -1,6 +1,7 @@
 // Unit tests: TOML config loading and validation, with an injected
 // environment.
 #include "config/config.hpp"
+#include "providers/registry.hpp"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -13,6 +14,10 @@
 
 namespace reelbatch {
 namespace {
+
+// config holds no list of kinds: the tests pass the one the messages name.
+const std::vector<std::string> kKinds = {"juhuo", "turing", "vibegen", "seedance2", "openai"};
+
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
@@ -35,13 +40,13 @@ const std::string kMinimal =
     "api_key_env = \"JUHUO_API_KEY\"\n";
 
 Config parse(const std::string& text, const fs::path& source = "/etc/reelbatch/reelbatch.toml") {
-  return parse_config(text, source, test_env());
+  return parse_config_for_kinds(text, source, kKinds, test_env());
 }
 
 // The ConfigError message for `text`, or "(no error)".
 std::string error_of(const std::string& text, const EnvLookup& env = test_env()) {
   try {
-    parse_config(text, "/etc/reelbatch/reelbatch.toml", env);
+    parse_config_for_kinds(text, "/etc/reelbatch/reelbatch.toml", kKinds, env);
   } catch (const ConfigError& e) {
     return e.what();
   }
@@ -161,7 +166,7 @@ TEST(Config, MissingOrEmptyEnvironmentVariable) {
   EXPECT_EQ(error_of(kMinimal, env_with({{"JUHUO_API_KEY", " \n"}})),
             "/etc/reelbatch/reelbatch.toml: providers.juhuo.api_key_env: environment variable JUHUO_API_KEY is empty");
   // The key is trimmed (e.g. read from a file with a final newline).
-  const auto cfg = parse_config(kMinimal, "c.toml", env_with({{"JUHUO_API_KEY", "sk-abc\n"}}));
+  const auto cfg = parse_config_for_kinds(kMinimal, "c.toml", kKinds, env_with({{"JUHUO_API_KEY", "sk-abc\n"}}));
   EXPECT_EQ(cfg.profiles.at("juhuo").api_key, "sk-abc");
 }
 
@@ -321,12 +326,12 @@ TEST(Config, LoadConfigReadsFileAndReportsUnreadable) {
   fs::create_directories(dir);
   const fs::path file = dir / "reelbatch.toml";
   std::ofstream(file) << kMinimal;
-  const auto cfg = load_config(file, test_env());
+  const auto cfg = load_config_for_kinds(file, kKinds, test_env());
   EXPECT_EQ(cfg.source, file);
   EXPECT_EQ(cfg.storage_path, dir / "reelbatch.db");
   EXPECT_EQ(cfg.output_dir, dir / "out");
   try {
-    load_config(dir / "missing.toml", test_env());
+    load_config_for_kinds(dir / "missing.toml", kKinds, test_env());
     ADD_FAILURE() << "no ConfigError";
   } catch (const ConfigError& e) {
     EXPECT_EQ(std::string(e.what()).rfind((dir / "missing.toml").string() + ": cannot read config", 0), 0u)
@@ -342,7 +347,7 @@ TEST(Config, ExampleFileIsValid) {
   const fs::path example = fs::path(__FILE__).parent_path().parent_path() / "config" / "reelbatch.example.toml";
 #endif
   if (!fs::exists(example)) GTEST_SKIP() << example << " not found";
-  const auto cfg = load_config(example, test_env());
+  const auto cfg = load_config_for_kinds(example, kKinds, test_env());
   const ProfileConfig* p = cfg.profile("juhuo");
   ASSERT_NE(p, nullptr);
   EXPECT_EQ(p->kind, "juhuo");
@@ -357,7 +362,7 @@ TEST(Config, ExampleFileIsValid) {
   std::string text, line;
   const std::regex commented_key(R"(^# (\[|[a-z_]+ = ))");
   while (std::getline(in, line)) text += (std::regex_search(line, commented_key) ? line.substr(2) : line) + "\n";
-  const auto all = parse_config(text, example, env_with({{"JUHUO_API_KEY", "k1"}, {"SEEDANCE_API_KEY", "k2"}}));
+  const auto all = parse_config_for_kinds(text, example, kKinds, env_with({{"JUHUO_API_KEY", "k1"}, {"SEEDANCE_API_KEY", "k2"}}));
   ASSERT_EQ(all.profiles.size(), 2u);
   const auto& j = all.profiles.at("juhuo");
   EXPECT_TRUE(j.poll_first && j.poll_interval && j.poll_max_interval && j.url_ttl && j.credit_cap);
@@ -366,8 +371,22 @@ TEST(Config, ExampleFileIsValid) {
 }
 
 TEST(Config, KnownKinds) {
-  EXPECT_EQ(known_provider_kinds(),
-            (std::vector<std::string>{"juhuo", "turing", "vibegen", "seedance2", "openai"}));
+  // The registry is the one list; config takes it as a parameter.
+  EXPECT_EQ(provider_kind_names(), kKinds);
+  for (const auto& k : kKinds) EXPECT_NE(find_provider_kind(k), nullptr) << k;
+  EXPECT_EQ(find_provider_kind("veo"), nullptr);
+}
+
+TEST(Config, KindsAreAParameter) {
+  try {
+    parse_config_for_kinds(kMinimal, "c.toml", {"veo", "sora"}, test_env());
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "c.toml: providers.juhuo.kind: unknown provider kind 'juhuo' (known: veo, sora)");
+  }
+  // The registry's parse_config passes this build's kinds.
+  EXPECT_EQ(parse_config(kMinimal, "c.toml", test_env()).profiles.at("juhuo").kind, "juhuo");
 }
 
 }  // namespace

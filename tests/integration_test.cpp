@@ -3,6 +3,7 @@
 // against it. Each test checks every output's SHA-256 and size against the
 // emulator's own record and that no row was submitted twice.
 #include "config/config.hpp"
+#include "providers/registry.hpp"
 #include "providers/emulator/emulator.hpp"
 #include "providers/provider.hpp"
 #include "src/core/sha256.hpp"

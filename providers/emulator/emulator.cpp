@@ -1,11 +1,6 @@
 #include "providers/emulator/emulator.hpp"
 
-#include "providers/juhuo/emulator.hpp"
-#include "providers/turing/emulator.hpp"
-#include "providers/vibegen/emulator.hpp"
-#include "providers/openai/emulator.hpp"
-#include "providers/seedance2/emulator.hpp"
-#include "src/core/sha256.hpp"
+#include "providers/registry.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -27,48 +22,11 @@ namespace asio = boost::asio;
 namespace json = boost::json;
 namespace fs = std::filesystem;
 
-// ---- records ------------------------------------------------------------------
-
-json::value to_json(const Submission& s) {
-  return json::object{
-      {"provider", s.provider},
-      {"task_id", s.task_id},
-      {"api_key_fingerprint", s.api_key_fingerprint},
-      {"body", s.body},
-      {"received_at_ms", s.received_at_ms},
-      {"video_sha256", s.video_sha256},
-      {"video_bytes", s.video_bytes},
-      {"cover_sha256", s.cover_sha256},
-      {"cover_bytes", s.cover_bytes},
-  };
-}
-
-Submission submission_from_json(const json::value& v) {
-  const auto& o = v.as_object();
-  Submission s;
-  s.provider = std::string(o.at("provider").as_string());
-  s.task_id = std::string(o.at("task_id").as_string());
-  s.api_key_fingerprint = std::string(o.at("api_key_fingerprint").as_string());
-  s.body = std::string(o.at("body").as_string());
-  s.received_at_ms = o.at("received_at_ms").to_number<std::int64_t>();
-  s.video_sha256 = std::string(o.at("video_sha256").as_string());
-  s.video_bytes = o.at("video_bytes").to_number<std::uint64_t>();
-  s.cover_sha256 = std::string(o.at("cover_sha256").as_string());
-  s.cover_bytes = o.at("cover_bytes").to_number<std::uint64_t>();
-  return s;
-}
-
-std::string key_fingerprint(std::string_view api_key) { return sha256_hex(api_key).substr(0, 12); }
-
-std::chrono::milliseconds Services::scaled(std::chrono::milliseconds d) const {
-  const double scale = options ? std::max(0.0, options->time_scale) : 1.0;
-  return std::chrono::milliseconds(static_cast<std::int64_t>(static_cast<double>(d.count()) * scale));
-}
-
 // ---- core ---------------------------------------------------------------------
 
 struct Emulator::Core : std::enable_shared_from_this<Core> {
   Options opts;
+  std::shared_ptr<spdlog::logger> log;  // never null
   asio::any_io_executor strand;
   std::unique_ptr<UrlSigner> signer;
   std::vector<std::unique_ptr<Module>> modules;
@@ -86,7 +44,10 @@ struct Emulator::Core : std::enable_shared_from_this<Core> {
   std::uint64_t request_seq = 0;  // provider API requests seen, for fault injection
 
   Core(asio::any_io_executor ex, Options o)
-      : opts(std::move(o)), strand(asio::make_strand(ex)), timer(strand) {
+      : opts(std::move(o)),
+        log(opts.logger ? opts.logger : spdlog::default_logger()),
+        strand(asio::make_strand(ex)),
+        timer(strand) {
     // A tick a quarter of the shortest stage (2 s × scale), within 2..50 ms.
     const auto shortest = static_cast<std::int64_t>(2000.0 * std::max(0.0, opts.time_scale));
     tick_interval = std::chrono::milliseconds(std::clamp<std::int64_t>(shortest / 4, 2, 50));
@@ -96,6 +57,7 @@ struct Emulator::Core : std::enable_shared_from_this<Core> {
     Services s;
     s.options = &opts;
     s.signer = signer.get();
+    s.log = log;
     s.now_ms = [] {
       return std::chrono::duration_cast<std::chrono::milliseconds>(
                  std::chrono::system_clock::now().time_since_epoch())
@@ -132,11 +94,7 @@ struct Emulator::Core : std::enable_shared_from_this<Core> {
     signer = std::make_unique<UrlSigner>(secret && secret->is_string() ? std::string(secret->get_string())
                                                                         : UrlSigner::random_secret());
     if (opts.modules.empty()) {
-      modules.push_back(make_juhuo_module(services()));
-      modules.push_back(make_turing_module(services()));
-      modules.push_back(make_vibegen_module(services()));
-      modules.push_back(make_seedance2_module(services()));
-      modules.push_back(make_openai_module(services()));
+      for (const ProviderKind& kind : provider_kinds()) modules.push_back(kind.make_emulator_module(services()));
     } else {
       for (const auto& factory : opts.modules) modules.push_back(factory(services()));
     }
@@ -152,7 +110,7 @@ struct Emulator::Core : std::enable_shared_from_this<Core> {
     } catch (const std::exception& e) {
       throw std::runtime_error("emulator state file " + opts.state_file.string() + ": " + e.what());
     }
-    spdlog::info("emulator: loaded state from {} ({} submissions)", opts.state_file.string(), subs.size());
+    log->info("emulator: loaded state from {} ({} submissions)", opts.state_file.string(), subs.size());
   }
 
   // Writes the state file (temp + rename). Called on the strand.
@@ -183,7 +141,7 @@ struct Emulator::Core : std::enable_shared_from_this<Core> {
       }
       fs::rename(tmp, opts.state_file);
     } catch (const std::exception& e) {
-      spdlog::error("emulator: cannot write state file {}: {}", opts.state_file.string(), e.what());
+      log->error("emulator: cannot write state file {}: {}", opts.state_file.string(), e.what());
       dirty = true;
     }
   }
@@ -266,7 +224,7 @@ struct Emulator::Core : std::enable_shared_from_this<Core> {
           m->tick(now);
           busy = busy || m->busy();
         } catch (const std::exception& e) {  // keep ticking the others; requests still advance lazily
-          spdlog::error("emulator: {} tick failed: {}", m->name(), e.what());
+          self->log->error("emulator: {} tick failed: {}", m->name(), e.what());
         }
       }
       self->flush_if_dirty();
@@ -309,16 +267,16 @@ unsigned short Emulator::listen(const std::string& host, unsigned short port) {
   const unsigned short bound = core_->server->listen(host, port);
   if (!core_->ticker_started) {
     core_->ticker_started = true;
-    asio::co_spawn(core_->strand, Core::ticker(core_), [](std::exception_ptr e) {
+    asio::co_spawn(core_->strand, Core::ticker(core_), [log = core_->log](std::exception_ptr e) {
       if (!e) return;
       try {
         std::rethrow_exception(e);
       } catch (const std::exception& x) {
-        spdlog::error("emulator: ticker ended by exception: {}", x.what());
+        log->error("emulator: ticker ended by exception: {}", x.what());
       }
     });
   }
-  spdlog::info("emulator: listening on {}:{}", host, bound);
+  core_->log->info("emulator: listening on {}:{}", host, bound);
   return bound;
 }
 

@@ -1,16 +1,27 @@
 // The built-in emulator of the provider APIs (`reelbatch emulator`, tests,
-// demo). One HTTP server; each provider API is a Module served under its own
-// path prefix (/juhuo today; /turing, /vibegen, /seedance2, /openai are
-// sibling modules to add in providers/<name>/emulator.cpp).
+// demo). One HTTP server serves every provider API as a Module under its own
+// path prefix: by default one module per kind of the registry
+// (providers/registry.hpp), built by the kind's module factory
+// (providers/<kind>/emulator.cpp): /juhuo, /turing, /vibegen, /seedance2,
+// /openai. Options::modules replaces that list (tests serve one module).
 //
 // Framework routes:
 //   GET /_emulator/health       200 {"status":"ok"}
 //   GET /_emulator/submissions  JSON array of Submission records (field names as below)
-//   /<module>/...               the module, with the prefix stripped
+//   /<module>/...               the module, with the prefix stripped; with
+//                               Options::fault_rate, some answers are injected
+//                               faults (500, 503, 429 + Retry-After, dropped
+//                               connection) instead
 //
 // Time: every emulated duration is multiplied by Options::time_scale; URL
 // lifetimes are not. The clock is the system clock (unix ms), so a state file
-// reloaded after a restart continues where it stopped.
+// reloaded after a restart continues where it stopped. Persistence: with
+// Options::state_file, the signing secret, the submissions and every
+// module's save() are written (temp + rename) before the answer that changed
+// them leaves, and loaded at start.
+//
+// Logging: Options::logger (nullptr = spdlog's default logger), handed to the
+// modules as Services::log.
 //
 // Threading: all network work and module calls run on a strand of the
 // executor given at construction. listen() and stop() must be called on that
@@ -33,6 +44,10 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+namespace spdlog {
+class logger;
+}
 
 namespace reelbatch::emulator {
 
@@ -57,6 +72,8 @@ struct Options {
   double fault_rate = 0.0;
   /// The provider modules to serve; empty: every built-in provider.
   std::vector<ModuleFactory> modules;
+  /// Where the emulator and its modules log; nullptr = spdlog::default_logger().
+  std::shared_ptr<spdlog::logger> logger;
   std::filesystem::path state_file;                // if set: tasks/uploads/balances persisted here (JSON, temp+rename
                                                    // after each submit/upload/state change) and loaded at start
 };
@@ -71,8 +88,10 @@ struct Submission {               // one accepted submit, as recorded
   std::string cover_sha256; std::uint64_t cover_bytes = 0;
 };
 
+/// The record as a JSON object (keys as the member names).
 boost::json::value to_json(const Submission& s);
-Submission submission_from_json(const boost::json::value& v);  // throws on a malformed record
+/// The inverse of to_json(); throws std::exception on a malformed record.
+Submission submission_from_json(const boost::json::value& v);
 
 /// First 12 hex characters of sha256(key): how an API key appears in records.
 std::string key_fingerprint(std::string_view api_key);
@@ -83,6 +102,7 @@ std::string key_fingerprint(std::string_view api_key);
 struct Services {
   const Options* options = nullptr;
   const UrlSigner* signer = nullptr;          ///< the per-emulator secret (persisted with the state)
+  std::shared_ptr<spdlog::logger> log;        ///< Options::logger, or spdlog's default logger; never null
   std::function<std::int64_t()> now_ms;       ///< unix ms
   std::function<void(Submission)> record_submission;
   std::function<void()> count_rejected_submit;
@@ -112,18 +132,28 @@ class Module {
 
 class Emulator {
  public:
+  /// Builds the modules (Options::modules, or the registry's) and loads
+  /// Options::state_file when it exists. Throws std::runtime_error when the
+  /// state file is not valid JSON or a module rejects its state.
   Emulator(boost::asio::any_io_executor ex, Options opts);
   ~Emulator();
   Emulator(const Emulator&) = delete;
   Emulator& operator=(const Emulator&) = delete;
 
-  // Binds host:port (port 0 = ephemeral) and starts serving; returns the bound port. Throws std::system_error if it cannot bind.
+  /// Binds host:port (port 0 = ephemeral) and starts serving and ticking;
+  /// returns the bound port. Throws std::system_error if it cannot bind,
+  /// std::logic_error after stop().
   unsigned short listen(const std::string& host, unsigned short port);
-  void stop();                                  // stop accepting, close sessions, flush state file
-  std::vector<Submission> submissions() const;  // thread-safe (mutex): tests call it from another thread
-  std::size_t rejected_submits() const;         // submits answered with an error code (thread-safe)
-  bool serves(std::string_view module_name) const;  // a module with this name is registered
-  std::size_t responses_with_status(int status) const;  // provider API answers with this HTTP status (thread-safe)
+  /// Stops accepting, closes sessions and writes the state file. Idempotent.
+  void stop();
+  /// Every accepted submit so far, in order. Thread-safe.
+  std::vector<Submission> submissions() const;
+  /// Submits answered with an error code. Thread-safe.
+  std::size_t rejected_submits() const;
+  /// True when a module named `module_name` ("juhuo") is registered.
+  bool serves(std::string_view module_name) const;
+  /// Provider API answers sent with this HTTP status so far. Thread-safe.
+  std::size_t responses_with_status(int status) const;
 
  private:
   struct Core;

@@ -31,7 +31,7 @@ Response ModuleBase::handle(const Request& req, std::string_view path) {
     advance(s_.now_ms());
     return route(req, path);
   } catch (const std::exception& e) {
-    spdlog::error("{} emulator: {} {}: {}", name(), req.method, path, e.what());
+    s_.log->error("{} emulator: {} {}: {}", name(), req.method, path, e.what());
     return internal_error();
   }
 }
@@ -362,6 +362,7 @@ std::optional<std::vector<FormPart>> parse_form_data(std::string_view body, std:
 
 struct CallbackPoster::Impl {
   std::string log_name;
+  std::shared_ptr<spdlog::logger> log;
   std::mutex mu;
   std::unique_ptr<HttpClient> client;  // before io: outlives the frames io destroys
   asio::io_context io;
@@ -369,8 +370,10 @@ struct CallbackPoster::Impl {
   std::thread thread;
 };
 
-CallbackPoster::CallbackPoster(std::string log_name) : impl_(std::make_unique<Impl>()) {
+CallbackPoster::CallbackPoster(std::string log_name, std::shared_ptr<spdlog::logger> log)
+    : impl_(std::make_unique<Impl>()) {
   impl_->log_name = std::move(log_name);
+  impl_->log = log ? std::move(log) : spdlog::default_logger();
 }
 
 CallbackPoster::~CallbackPoster() {
@@ -389,12 +392,12 @@ void CallbackPoster::post(Delivery delivery) {
     d.work.emplace(d.io.get_executor());
     d.thread = std::thread([&d] { d.io.run(); });
   }
-  asio::co_spawn(d.io, delivery(*d.client), [name = d.log_name](std::exception_ptr e) {
+  asio::co_spawn(d.io, delivery(*d.client), [name = d.log_name, log = d.log](std::exception_ptr e) {
     if (!e) return;
     try {
       std::rethrow_exception(e);
     } catch (const std::exception& x) {
-      spdlog::error("{}: callback delivery ended by exception: {}", name, x.what());
+      log->error("{}: callback delivery ended by exception: {}", name, x.what());
     }
   });
 }

@@ -189,8 +189,9 @@ class CallbackPoster {
  public:
   using Delivery = std::function<boost::asio::awaitable<void>(HttpClient&)>;
 
-  /// `log_name` prefixes the log line of a delivery ended by an exception ("vibegen emulator").
-  explicit CallbackPoster(std::string log_name);
+  /// `log_name` prefixes the log line of a delivery ended by an exception
+  /// ("vibegen emulator"), written to `log` (nullptr = spdlog's default logger).
+  explicit CallbackPoster(std::string log_name, std::shared_ptr<spdlog::logger> log = nullptr);
   ~CallbackPoster();
   CallbackPoster(const CallbackPoster&) = delete;
   CallbackPoster& operator=(const CallbackPoster&) = delete;

@@ -566,7 +566,7 @@ class JuhuoModule final : public ModuleBase {
     acc.tasks.push_back(t.id);
     acc.queued.push_back(t.id);
     const std::string id = t.id;
-    spdlog::info("juhuo emulator: task {} submitted (account {}, {} s, {}p, {}{})", id, fp, t.duration, t.resolution,
+    s_.log->info("juhuo emulator: task {} submitted (account {}, {} s, {}p, {}{})", id, fp, t.duration, t.resolution,
                  t.model, t.will_fail ? ", will fail " + t.fail_code : "");
     tasks_.emplace(id, std::move(t));
     s_.record_submission(std::move(sub));
@@ -683,7 +683,7 @@ class JuhuoModule final : public ModuleBase {
         t.stage_start = end;
         t.error_code = t.fail_code;
         t.error_msg = t.fail_msg;
-        spdlog::info("juhuo emulator: task {} failed: {}", t.id, t.error_code);
+        s_.log->info("juhuo emulator: task {} failed: {}", t.id, t.error_code);
         break;
       }
       t.status = static_cast<St>(static_cast<int>(t.status) + 1);
@@ -691,7 +691,7 @@ class JuhuoModule final : public ModuleBase {
       if (t.status == St::success) {
         t.credit_cost = juhuo_credit_cost(t.model, t.resolution, t.duration);
         acc.used = round2(acc.used + t.credit_cost);
-        spdlog::info("juhuo emulator: task {} succeeded, {:.2f} credits", t.id, t.credit_cost);
+        s_.log->info("juhuo emulator: task {} succeeded, {:.2f} credits", t.id, t.credit_cost);
       }
     }
     return changed;

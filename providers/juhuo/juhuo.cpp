@@ -4,7 +4,10 @@
 // performs the HTTP exchanges. See juhuo.hpp for the doc sections.
 #include "providers/juhuo/juhuo.hpp"
 
-#include "providers/adapter_util.hpp"
+#include "providers/kit/adapter_base.hpp"
+#include "providers/kit/errors.hpp"
+#include "providers/kit/pages.hpp"
+#include "providers/kit/util.hpp"
 #include "src/core/text.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -22,32 +25,25 @@ namespace reelbatch::juhuo {
 namespace json = boost::json;
 using boost::asio::awaitable;
 using std::chrono::milliseconds;
-using adapter::elide_url_queries;
-using adapter::excerpt;
-using adapter::is_2xx;
-using adapter::make_error;
-using adapter::one_of;
-using adapter::read_int64;
-using adapter::read_number;
-using adapter::read_string;
-using adapter::trim;
+using kit::elide_url_queries;
+using kit::excerpt;
+using kit::is_2xx;
+using kit::make_error;
+using kit::one_of;
+using kit::read_int64;
+using kit::read_number;
+using kit::read_string;
+using kit::trim;
 
 namespace {
 
 
 // ---- error construction ---------------------------------------------------------------
 
-enum class Op { upload, submit, query };
+using kit::Op;
 
-struct CodeInfo {
-  std::string_view code;
-  ErrorClass cls;
-  std::string_view zh;  // the doc 10 label
-  std::string_view en;  // our explanation
-};
-
-// Doc 10.1 and 10.2.
-constexpr std::array<CodeInfo, 7> kCodes{{
+// Doc 10.1 and 10.2: code → class, the doc 10 label, our explanation.
+constexpr std::array<kit::CodeInfo, 7> kCodes{{
     {"4000", ErrorClass::permanent, "参数错误", "invalid request parameter; the row is rejected"},
     {"4003", ErrorClass::out_of_credit, "积分余额不足", "API credit balance is exhausted"},
     {"4004", ErrorClass::permanent, "资源不存在", "task not found or not owned by this API key"},
@@ -57,38 +53,27 @@ constexpr std::array<CodeInfo, 7> kCodes{{
     {"5003", ErrorClass::retryable, "服务繁忙", "juhuo is busy; will retry"},
 }};
 
-const CodeInfo* find_code(std::string_view code) {
-  for (const auto& c : kCodes)
-    if (c.code == code) return &c;
-  return nullptr;
-}
-
 // "<juhuo's message> (<zh label>: <en>)", without repeating a label juhuo
 // already wrote, or "<zh> (<en>)" when juhuo said nothing.
 std::string compose(std::string_view message, std::string_view zh, std::string_view en) {
-  message = trim(message);
-  if (message.empty()) return std::string(zh) + " (" + std::string(en) + ")";
-  if (zh.empty() || message.find(zh) != std::string_view::npos)
-    return std::string(message) + " (" + std::string(en) + ")";
-  return std::string(message) + " (" + std::string(zh) + ": " + std::string(en) + ")";
+  return kit::compose(message, zh, en, kit::Bare::label_and_en);
 }
-
 
 // A response we cannot use. For a submit the task may exist.
 ProviderError bad_response(int http_status, const std::string& what, const std::string& profile, Op op) {
-  return adapter::bad_response(http_status, what, profile, op == Op::submit,
-                               "; the task may exist: reconcile with the task list before resubmitting "
-                               "(响应无法解析)",
-                               "; will retry (响应无法解析)");
+  static constexpr kit::BadResponseText kText{
+      "; the task may exist: reconcile with the task list before resubmitting (响应无法解析)",
+      "; will retry (响应无法解析)"};
+  return kit::bad_response(http_status, what, profile, op, kText);
 }
 
-// ---- envelope (doc 3.3): adapter::parse_code_envelope ------------------------------------
+// ---- envelope (doc 3.3): kit::parse_code_envelope ------------------------------------
 
 // The envelope's result on success; the classified error otherwise. An
 // absent or null result comes back as a null value.
 Result<json::value, ProviderError> unwrap(int http_status, std::string_view body, const std::string& profile,
                                           std::optional<milliseconds> retry_after, Op op) {
-  auto env = adapter::parse_code_envelope(body);
+  auto env = kit::parse_code_envelope(body);
   if (http_status == 429)
     return fail(classify(429, env ? std::string_view(env->code) : std::string_view(),
                          env ? env->message : excerpt(body), profile, retry_after));
@@ -231,7 +216,7 @@ std::vector<FieldError> validate(const JobSpec& spec) {
 
 // ---- upload -------------------------------------------------------------------------------
 
-// content_type_for, is_image/video_content_type, upload_file_name: adapter_util (doc 4.1's
+// content_type_for, is_image/video_content_type, upload_file_name: kit/util (doc 4.1's
 // table and fileName rule; see juhuo.hpp).
 
 
@@ -364,7 +349,7 @@ ProviderResult<TaskStatus> parse_task_response(int http_status, std::string_view
 }
 
 std::string task_path(std::string_view task_id) {
-  return std::string(kTaskPathPrefix) + adapter::percent_encode(task_id);
+  return std::string(kTaskPathPrefix) + kit::percent_encode(task_id);
 }
 
 std::string task_list_path(int page_no, int page_size) {
@@ -378,26 +363,10 @@ ProviderResult<TaskPage> parse_task_list_response(int http_status, std::string_v
   if (!r) return fail(r.error());
   const json::object* o = r->if_object();
   if (!o) return fail(bad_response(http_status, "task list without a result object", profile, Op::query));
-  TaskPage page;
-  const json::value* data = o->if_contains("data");
-  if (!data) return fail(bad_response(http_status, "task list without data", profile, Op::query));
-  if (!data->is_null()) {
-    const json::array* arr = data->if_array();
-    if (!arr) return fail(bad_response(http_status, "task list data is not an array", profile, Op::query));
-    for (std::size_t i = 0; i < arr->size(); ++i) {
-      auto t = task_from_json((*arr)[i], false);
-      if (!t) {
-        return fail(
-            bad_response(http_status, "task list item " + std::to_string(i) + ": " + t.error(), profile, Op::query));
-      }
-      page.tasks.push_back(std::move(t).value());
-    }
-  }
-  std::optional<std::int64_t> total;
-  std::string why;
-  if (!read_int64(*o, "total", total, why)) return fail(bad_response(http_status, why, profile, Op::query));
-  page.total = total.value_or(static_cast<std::int64_t>(page.tasks.size()));
-  return page;
+  auto page = kit::read_task_page(*o, [](const json::value& v) { return task_from_json(v, false); },
+                                  /*numeric_string_total=*/true);
+  if (!page) return fail(bad_response(http_status, page.error(), profile, Op::query));
+  return std::move(page).value();
 }
 
 ProviderResult<Balance> parse_balance_response(int http_status, std::string_view body, const std::string& profile,
@@ -406,12 +375,9 @@ ProviderResult<Balance> parse_balance_response(int http_status, std::string_view
   if (!r) return fail(r.error());
   const json::object* o = r->if_object();
   if (!o) return fail(bad_response(http_status, "balance without a result object", profile, Op::query));
-  std::optional<double> total, used, remain;
-  std::string why;
-  if (!read_number(*o, "totalCredits", true, total, why) || !read_number(*o, "usedCredits", true, used, why) ||
-      !read_number(*o, "remainCredits", true, remain, why))
-    return fail(bad_response(http_status, "balance: " + why, profile, Op::query));
-  return Balance{*total, *used, *remain};
+  auto b = kit::read_balance(*o, "totalCredits", "usedCredits", "remainCredits");
+  if (!b) return fail(bad_response(http_status, b.error(), profile, Op::query));
+  return *b;
 }
 
 // ---- errors ----------------------------------------------------------------------------------
@@ -420,12 +386,11 @@ ProviderError classify(int http_status, std::string_view code, std::string messa
                        std::optional<milliseconds> retry_after) {
   const std::string code_s = code.empty() ? std::string("http") : std::string(code);
   if (http_status == 429) {
-    std::string en = "HTTP 429: rate limited by juhuo";
-    if (retry_after) en += "; retry after " + std::to_string(retry_after->count()) + " ms";
+    const std::string en = kit::with_retry_after("HTTP 429: rate limited by juhuo", retry_after);
     return make_error(ErrorClass::rate_limited, profile, http_status, code_s, compose(message, "请求过于频繁", en),
                       retry_after);
   }
-  if (const CodeInfo* info = find_code(code))
+  if (const kit::CodeInfo* info = kit::find_code(kCodes, code))
     return make_error(info->cls, profile, http_status, code_s, compose(message, info->zh, info->en), retry_after);
   if (!code.empty()) {
     // An undocumented envelope code: its family decides, then the HTTP status.
@@ -456,18 +421,18 @@ ProviderError classify(int http_status, std::string_view code, std::string messa
 }
 
 ProviderError from_net_error(const NetError& e, const std::string& profile, bool is_submit) {
-  static constexpr adapter::NetErrorText kText{
+  static constexpr kit::NetErrorText kText{
       "网络错误 (the submit was sent but no answer arrived: ",
       "; juhuo may have created the task: reconcile with the task list before resubmitting)", "地址错误", "请求超时",
       "网络错误"};
-  return adapter::from_net_error(e, profile, is_submit, kText);
+  return kit::from_net_error(e, profile, is_submit, kText);
 }
 
 HttpRequest build_api_request(const ProfileConfig& profile, std::string method, std::string_view path_and_query,
                               std::string body) {
   std::string content_type = body.empty() ? "" : "application/json";
-  return adapter::make_api_request(std::move(method), adapter::join_url(profile.base_url, path_and_query),
-                                   adapter::bearer_auth(profile.api_key), std::move(body), std::move(content_type),
+  return kit::make_api_request(std::move(method), kit::join_url(profile.base_url, path_and_query),
+                                   kit::bearer_auth(profile.api_key), std::move(body), std::move(content_type),
                                    profile.request_timeout);
 }
 
@@ -475,13 +440,12 @@ HttpRequest build_api_request(const ProfileConfig& profile, std::string method, 
 
 namespace {
 
-using adapter::retry_after_of;
+using kit::retry_after_of;
 
-class JuhuoProvider final : public Provider {
+class JuhuoProvider final : public kit::AdapterBase {
  public:
-  JuhuoProvider(const ProfileConfig& profile, HttpClient& http) : profile_(profile), http_(http) {}
-
-  const ProfileConfig& profile() const override { return profile_; }
+  JuhuoProvider(const ProfileConfig& profile, HttpClient& http, std::shared_ptr<spdlog::logger> logger)
+    : AdapterBase(profile, http, std::move(logger), &from_net_error) {}
 
   std::vector<FieldError> validate(const JobSpec& spec) const override { return juhuo::validate(spec); }
 
@@ -496,45 +460,37 @@ class JuhuoProvider final : public Provider {
       co_return fail(local("asset '" + asset.name + "' (" + asset.path.filename().string() +
                            "): file type not in juhuo's contentType table (doc 4.1)"));
     std::string bytes, why;
-    if (!adapter::read_file(asset.path, bytes, why)) co_return fail(local(why));
+    if (!kit::read_file(asset.path, bytes, why)) co_return fail(local(why));
 
-    auto presign = co_await http_.async_request(
-        build_api_request(profile_, "POST", kPresignPath, json::serialize(build_presign_body(asset, *ct))));
-    if (!presign) co_return fail(scrub(from_net_error(presign.error(), name, false)));
-    auto p = parse_presign_response(presign->status, presign->body, name, retry_after_of(*presign));
-    if (!p) co_return fail(scrub(p.error()));
+    auto p = co_await call(
+        build_api_request(profile_, "POST", kPresignPath, json::serialize(build_presign_body(asset, *ct))), kit::Op::upload,
+        &parse_presign_response);
+    if (!p) co_return fail(p.error());
 
     // Allow 1 s per MiB beyond the request timeout for the body itself.
     const auto timeout = profile_.request_timeout + milliseconds(static_cast<std::int64_t>(bytes.size() >> 10));
     const std::size_t size = bytes.size();
-    auto put = co_await http_.async_request(build_upload_request(*p, *ct, std::move(bytes), timeout));
-    if (!put) co_return fail(scrub(from_net_error(put.error(), name, false)));
+    auto put = co_await exchange(build_upload_request(*p, *ct, std::move(bytes), timeout), kit::Op::upload);
+    if (!put) co_return fail(put.error());
     if (auto err = classify_upload_response(put->status, put->body, name, retry_after_of(*put)))
       co_return fail(scrub(std::move(*err)));
-    spdlog::debug("{}: uploaded {} ({} bytes) as {}", name, asset.path.filename().string(), size, p->oss_key);
+    log().debug("{}: uploaded {} ({} bytes) as {}", name, asset.path.filename().string(), size, p->oss_key);
     co_return p->oss_key;
   }
 
   // Doc 5; returns the taskId.
   awaitable<ProviderResult<std::string>> async_submit(const SubmitRequest& req) override {
     const std::string& name = profile_.name;
-    auto r = co_await http_.async_request(
-        build_api_request(profile_, "POST", kSubmitPath, json::serialize(build_submit_body(req))));
-    if (!r) co_return fail(scrub(from_net_error(r.error(), name, true)));
-    auto id = parse_submit_response(r->status, r->body, name, retry_after_of(*r));
-    if (!id) co_return fail(scrub(id.error()));
-    spdlog::debug("{}: job {} submitted as task {}", name, req.spec.id, *id);
+    auto id = co_await call(build_api_request(profile_, "POST", kSubmitPath, json::serialize(build_submit_body(req))), kit::Op::submit, &parse_submit_response);
+    if (!id) co_return fail(id.error());
+    log().debug("{}: job {} submitted as task {}", name, req.spec.id, *id);
     co_return std::move(id).value();
   }
 
   // Doc 6.
   awaitable<ProviderResult<TaskStatus>> async_query(const std::string& remote_id) override {
     if (remote_id.empty()) co_return fail(local("query without a task id"));
-    auto r = co_await http_.async_request(build_api_request(profile_, "GET", task_path(remote_id)));
-    if (!r) co_return fail(scrub(from_net_error(r.error(), profile_.name, false)));
-    auto t = parse_task_response(r->status, r->body, profile_.name, retry_after_of(*r));
-    if (!t) co_return fail(scrub(t.error()));
-    co_return std::move(t).value();
+    co_return co_await call(build_api_request(profile_, "GET", task_path(remote_id)), kit::Op::query, &parse_task_response);
   }
 
   bool has_task_list() const override { return true; }
@@ -542,22 +498,14 @@ class JuhuoProvider final : public Provider {
   // Doc 7.
   awaitable<ProviderResult<TaskPage>> async_list(int page, int page_size) override {
     if (page < 1 || page_size < 1) co_return fail(local("task list page and page size count from 1"));
-    auto r = co_await http_.async_request(build_api_request(profile_, "GET", task_list_path(page, page_size)));
-    if (!r) co_return fail(scrub(from_net_error(r.error(), profile_.name, false)));
-    auto t = parse_task_list_response(r->status, r->body, profile_.name, retry_after_of(*r));
-    if (!t) co_return fail(scrub(t.error()));
-    co_return std::move(t).value();
+    co_return co_await call(build_api_request(profile_, "GET", task_list_path(page, page_size)), kit::Op::query, &parse_task_list_response);
   }
 
   // Doc 8.
   bool has_balance() const override { return true; }
 
   awaitable<ProviderResult<Balance>> async_balance() override {
-    auto r = co_await http_.async_request(build_api_request(profile_, "GET", kBalancePath));
-    if (!r) co_return fail(scrub(from_net_error(r.error(), profile_.name, false)));
-    auto b = parse_balance_response(r->status, r->body, profile_.name, retry_after_of(*r));
-    if (!b) co_return fail(scrub(b.error()));
-    co_return *b;
+    co_return co_await call(build_api_request(profile_, "GET", kBalancePath), kit::Op::query, &parse_balance_response);
   }
 
   // Doc 6 轮询建议: every 5 ~ 10 s.
@@ -582,18 +530,13 @@ class JuhuoProvider final : public Provider {
     return DownloadTarget{*url, {}};
   }
 
- private:
-  ProviderError local(std::string message) const { return adapter::local_error(profile_, std::move(message)); }
-  ProviderError scrub(ProviderError e) const { return adapter::scrub(std::move(e), profile_.api_key); }
-
-  ProfileConfig profile_;
-  HttpClient& http_;
 };
 
 }  // namespace
 
-std::unique_ptr<Provider> make_juhuo_provider(const ProfileConfig& profile, HttpClient& http) {
-  return std::make_unique<JuhuoProvider>(profile, http);
+std::unique_ptr<Provider> make_juhuo_provider(const ProfileConfig& profile, HttpClient& http,
+                                           std::shared_ptr<spdlog::logger> logger) {
+  return std::make_unique<JuhuoProvider>(profile, http, std::move(logger));
 }
 
 }  // namespace reelbatch::juhuo

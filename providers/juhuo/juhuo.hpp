@@ -36,7 +36,8 @@
 // (a different host), never logged, and scrubbed from every error message.
 #pragma once
 
-#include "providers/adapter_util.hpp"
+#include "providers/kit/adapter_base.hpp"
+#include "providers/kit/util.hpp"
 #include "src/core/job_spec.hpp"
 #include "providers/provider.hpp"
 #include "src/net/http_client.hpp"
@@ -67,7 +68,9 @@ inline constexpr std::string_view kBalancePath = "/open-api/v1/account/balance";
 /// The adapter's coroutines take their arguments by reference: the caller
 /// must keep them alive until the awaitable completes (co_await it at once).
 /// Never throws except std::bad_alloc.
-std::unique_ptr<Provider> make_juhuo_provider(const ProfileConfig& profile, HttpClient& http);
+/// `logger`: where the adapter logs; nullptr = spdlog::default_logger().
+std::unique_ptr<Provider> make_juhuo_provider(const ProfileConfig& profile, HttpClient& http,
+                                           std::shared_ptr<spdlog::logger> logger = nullptr);
 
 // ---- validation (doc 4.1, 5) ---------------------------------------------------------
 
@@ -102,13 +105,13 @@ std::vector<std::string> prompt_references(std::string_view prompt);
 /// .png → image/png, .jpg/.jpeg → image/jpeg, .webp → image/webp,
 /// .mp4 → video/mp4, .mov → video/quicktime, .webm → video/webm;
 /// nullopt for any other extension or none. (The shared table in
-/// adapter_util.hpp is exactly doc 4.1's.)
-using adapter::content_type_for;
+/// kit/util.hpp is exactly doc 4.1's.)
+using kit::content_type_for;
 
 /// True for the image rows of the doc 4.1 table ("image/..."), false otherwise.
-using adapter::is_image_content_type;
+using kit::is_image_content_type;
 /// True for the video rows of the doc 4.1 table ("video/..."), false otherwise.
-using adapter::is_video_content_type;
+using kit::is_video_content_type;
 
 /// A fileName that satisfies doc 4.1 (^[A-Za-z0-9_-]+\.[A-Za-z0-9]+$, at
 /// most 128 characters): "<stem>-<first 12 hex of sha256>.<ext>". The stem is
@@ -120,8 +123,8 @@ using adapter::is_video_content_type;
 /// other under one ossKey; only hex digits of `sha256_hex` are used (the
 /// suffix is omitted if it has none). Examples: "橘猫.webp" → "file-<h>.webp",
 /// "old map.png" → "old_map-<h>.png", "a.b.c.PNG" → "a_b_c-<h>.png".
-/// (adapter::upload_file_name with its default limit of 128.)
-using adapter::upload_file_name;
+/// (kit::upload_file_name with its default limit of 128.)
+using kit::upload_file_name;
 
 /// Doc 4.1 presign request body: {"fileName": upload_file_name(asset.path,
 /// asset.sha256), "contentType": content_type}. `content_type` should be
@@ -258,9 +261,9 @@ ProviderError from_net_error(const NetError& e, const std::string& profile, bool
 
 /// Retry-After (RFC 9110 10.2.3): delta-seconds or an HTTP-date relative to
 /// `now`. A past date gives 0; a negative or unparseable value, nullopt.
-/// Capped at 24 h. (adapter::parse_retry_after, shared by every adapter; it
+/// Capped at 24 h. (kit::parse_retry_after, shared by every adapter; it
 /// delegates to the scheduler's RFC parser.)
-using adapter::parse_retry_after;
+using kit::parse_retry_after;
 
 /// A request to the juhuo API: url = profile.base_url (a trailing '/' is
 /// dropped) + `path_and_query`; headers `Authorization: Bearer <api_key>`,
@@ -270,7 +273,7 @@ HttpRequest build_api_request(const ProfileConfig& profile, std::string method,
                               std::string_view path_and_query, std::string body = {});
 
 /// `text` with every occurrence of `secret` replaced by "[redacted]" (no-op
-/// for an empty secret). (adapter::redact.)
-using adapter::redact;
+/// for an empty secret). (kit::redact.)
+using kit::redact;
 
 }  // namespace reelbatch::juhuo

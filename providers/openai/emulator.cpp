@@ -550,7 +550,7 @@ class OpenAiModule final : public ModuleBase {
     sub.video_sha256 = t.video_sha256;
     sub.video_bytes = t.video_bytes;
 
-    spdlog::info("openai emulator: task {} submitted (account {}, {}, {} s, {}{})", t.id, fp, t.model, t.duration,
+    s_.log->info("openai emulator: task {} submitted (account {}, {}, {} s, {}{})", t.id, fp, t.model, t.duration,
                  t.size, t.will_fail ? ", will fail " + t.fail_code : "");
     const std::string id = t.id;
     tasks_.emplace(id, std::move(t));
@@ -714,11 +714,11 @@ class OpenAiModule final : public ModuleBase {
           t.status = St::running;
         } else if (t.will_fail) {
           t.status = St::failed;
-          spdlog::info("openai emulator: task {} failed: {}", t.id, t.fail_code);
+          s_.log->info("openai emulator: task {} failed: {}", t.id, t.fail_code);
         } else {
           t.status = St::done;
           t.completed_ms = end;
-          spdlog::info("openai emulator: task {} completed", t.id);
+          s_.log->info("openai emulator: task {} completed", t.id);
         }
       }
     }

@@ -15,19 +15,20 @@
 #include <charconv>
 #include <random>
 
-#include "providers/adapter_util.hpp"
+#include "providers/kit/adapter_base.hpp"
+#include "providers/kit/util.hpp"
 #include "src/core/text.hpp"
 
 namespace reelbatch::openai {
 namespace json = boost::json;
 using boost::asio::awaitable;
 using std::chrono::milliseconds;
-using adapter::elide_url_queries;
-using adapter::excerpt;
-using adapter::is_2xx;
-using adapter::is_digit;
-using adapter::make_error;
-using adapter::trim;
+using kit::elide_url_queries;
+using kit::excerpt;
+using kit::is_2xx;
+using kit::is_digit;
+using kit::make_error;
+using kit::trim;
 
 namespace {
 
@@ -47,7 +48,7 @@ std::string text_field(const json::object& o, std::string_view key) {
 // ---- error construction ---------------------------------------------------------------
 
 ProviderError bad_response(int http_status, const std::string& what, const std::string& profile, Op op) {
-  return adapter::bad_response(http_status, what, profile, op == Op::submit,
+  return kit::bad_response(http_status, what, profile, op == Op::submit,
                                "; the task may exist: check the relay's console before resubmitting (响应无法解析)",
                                "; will retry (响应无法解析)");
 }
@@ -171,8 +172,8 @@ std::optional<int> height_of(std::string_view resolution) {
 
 // ---- JSON -> TaskStatus --------------------------------------------------------------------
 
-// An integral number or a numeric string (see adapter::int64_of).
-std::optional<std::int64_t> int_of(const json::value* v) { return adapter::int64_of(v); }
+// An integral number or a numeric string (see kit::int64_of).
+std::optional<std::int64_t> int_of(const json::value* v) { return kit::int64_of(v); }
 
 }  // namespace
 
@@ -239,7 +240,7 @@ Result<std::string, std::string> size_for(const JobSpec& spec) {
 
 std::optional<std::string> image_content_type(const std::filesystem::path& p) {
   // Exactly the image rows of the shared table.
-  if (auto ct = adapter::content_type_for(p); ct && adapter::is_image_content_type(*ct)) return ct;
+  if (auto ct = kit::content_type_for(p); ct && kit::is_image_content_type(*ct)) return ct;
   return std::nullopt;
 }
 
@@ -416,7 +417,7 @@ std::string video_url_of(const json::object& task) {
 }
 
 std::string task_path(std::string_view task_id) {
-  return std::string(kVideosPath) + "/" + adapter::percent_encode(task_id);
+  return std::string(kVideosPath) + "/" + kit::percent_encode(task_id);
 }
 
 std::string content_path(std::string_view task_id) { return task_path(task_id) + "/content"; }
@@ -572,16 +573,16 @@ ProviderError classify(int http_status, const std::optional<ErrorBody>& err, std
 }
 
 ProviderError from_net_error(const NetError& e, const std::string& profile, bool is_submit) {
-  static constexpr adapter::NetErrorText kText{
+  static constexpr kit::NetErrorText kText{
       "网络错误 (the submit was sent but no answer arrived: ",
       "; the relay may have created the task: check before resubmitting)", "地址错误", "请求超时", "网络错误"};
-  return adapter::from_net_error(e, profile, is_submit, kText);
+  return kit::from_net_error(e, profile, is_submit, kText);
 }
 
 HttpRequest build_api_request(const ProfileConfig& profile, std::string method, std::string_view path_and_query,
                               std::string body, std::string content_type) {
-  return adapter::make_api_request(std::move(method), api_url(profile.base_url, path_and_query),
-                                   adapter::bearer_auth(profile.api_key), std::move(body), std::move(content_type),
+  return kit::make_api_request(std::move(method), api_url(profile.base_url, path_and_query),
+                                   kit::bearer_auth(profile.api_key), std::move(body), std::move(content_type),
                                    profile.request_timeout);
 }
 
@@ -589,16 +590,14 @@ HttpRequest build_api_request(const ProfileConfig& profile, std::string method, 
 
 namespace {
 
-using adapter::retry_after_of;
+using kit::retry_after_of;
 
-ProviderError scrubbed(ProviderError e, std::string_view key) { return adapter::scrub(std::move(e), key); }
+ProviderError scrubbed(ProviderError e, std::string_view key) { return kit::scrub(std::move(e), key); }
 
-class OpenAiProvider final : public Provider {
+class OpenAiProvider final : public kit::AdapterBase {
  public:
-  OpenAiProvider(const ProfileConfig& profile, HttpClient& http)
-      : profile_(profile), http_(http), dialect_(dialect_for(profile.base_url)) {}
-
-  const ProfileConfig& profile() const override { return profile_; }
+  OpenAiProvider(const ProfileConfig& profile, HttpClient& http, std::shared_ptr<spdlog::logger> logger)
+    : AdapterBase(profile, http, std::move(logger), &from_net_error), dialect_(dialect_for(profile.base_url)) {}
 
   std::vector<FieldError> validate(const JobSpec& spec) const override { return openai::validate(spec, dialect_); }
 
@@ -626,27 +625,20 @@ class OpenAiProvider final : public Provider {
       part.filename = std::filesystem::path(img.location).filename().string();
       part.content_type = *ct;
       std::string why;
-      if (!adapter::read_file(img.location, part.bytes, why)) co_return fail(local(why));
+      if (!kit::read_file(img.location, part.bytes, why)) co_return fail(local(why));
       file = std::move(part);
     }
     Body body = build_submit_payload(fields, file, make_boundary());
-    auto r = co_await http_.async_request(
-        build_api_request(profile_, "POST", kVideosPath, std::move(body.bytes), std::move(body.content_type)));
-    if (!r) co_return fail(scrub(from_net_error(r.error(), name, true)));
-    auto id = parse_submit_response(r->status, r->body, name, retry_after_of(*r));
-    if (!id) co_return fail(scrub(id.error()));
-    spdlog::debug("{}: job {} submitted as task {}", name, req.spec.id, *id);
+    auto id = co_await call(build_api_request(profile_, "POST", kVideosPath, std::move(body.bytes), std::move(body.content_type)), kit::Op::submit, &parse_submit_response);
+    if (!id) co_return fail(id.error());
+    log().debug("{}: job {} submitted as task {}", name, req.spec.id, *id);
     co_return std::move(id).value();
   }
 
   // Step 2.
   awaitable<ProviderResult<TaskStatus>> async_query(const std::string& remote_id) override {
     if (remote_id.empty()) co_return fail(local("query without a task id"));
-    auto r = co_await http_.async_request(build_api_request(profile_, "GET", task_path(remote_id)));
-    if (!r) co_return fail(scrub(from_net_error(r.error(), profile_.name, false)));
-    auto t = parse_task_response(r->status, r->body, profile_.name, remote_id, retry_after_of(*r));
-    if (!t) co_return fail(scrub(t.error()));
-    co_return std::move(t).value();
+    co_return co_await call(build_api_request(profile_, "GET", task_path(remote_id)), kit::Op::query, &parse_task_response, remote_id);
   }
 
   // Step 2 轮询建议: first after 8~10 s, then every 8~15 s.
@@ -661,18 +653,14 @@ class OpenAiProvider final : public Provider {
   }
 
  private:
-  ProviderError local(std::string message) const { return adapter::local_error(profile_, std::move(message)); }
-  ProviderError scrub(ProviderError e) const { return scrubbed(std::move(e), profile_.api_key); }
-
-  ProfileConfig profile_;
-  HttpClient& http_;
   Dialect dialect_;
 };
 
 }  // namespace
 
-std::unique_ptr<Provider> make_openai_provider(const ProfileConfig& profile, HttpClient& http) {
-  return std::make_unique<OpenAiProvider>(profile, http);
+std::unique_ptr<Provider> make_openai_provider(const ProfileConfig& profile, HttpClient& http,
+                                           std::shared_ptr<spdlog::logger> logger) {
+  return std::make_unique<OpenAiProvider>(profile, http, std::move(logger));
 }
 
 awaitable<ProviderResult<std::vector<std::string>>> async_list_models(const ProfileConfig& profile, HttpClient& http) {

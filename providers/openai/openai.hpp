@@ -108,6 +108,7 @@
 #include <vector>
 
 #include "src/core/job_spec.hpp"
+#include "providers/kit/errors.hpp"
 #include "providers/provider.hpp"
 #include "src/net/http_client.hpp"
 
@@ -121,7 +122,9 @@ inline constexpr std::string_view kModelsPath = "/v1/models";  ///< GET, the mod
 /// Builds the adapter for one openai profile. `profile` is copied; `http` must
 /// outlive the adapter. The adapter's coroutines take their arguments by
 /// reference: co_await them at once. Never throws except std::bad_alloc.
-std::unique_ptr<Provider> make_openai_provider(const ProfileConfig& profile, HttpClient& http);
+/// `logger`: where the adapter logs; nullptr = spdlog::default_logger().
+std::unique_ptr<Provider> make_openai_provider(const ProfileConfig& profile, HttpClient& http,
+                                           std::shared_ptr<spdlog::logger> logger = nullptr);
 
 /// Which request shape a profile speaks (see the header comment).
 enum class Dialect {
@@ -270,7 +273,8 @@ struct ErrorBody {
 /// one of the shapes above.
 std::optional<ErrorBody> parse_error_body(std::string_view body);
 
-enum class Op { query, submit };
+/// Which request an answer belongs to (kit::Op: upload, submit, query).
+using Op = kit::Op;
 
 /// Classifies one error answer (table in the header comment). `err`: the
 /// parsed error body, or nullopt when the body was not JSON (its excerpt is

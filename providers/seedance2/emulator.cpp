@@ -198,7 +198,7 @@ Response s3_error(int status, std::string_view code, std::string_view message) {
 
 // POSTs one callback body, retrying after each of `waits`.
 asio::awaitable<void> deliver_callback(HttpClient& client, std::string url, std::string body,
-                                       std::vector<milliseconds> waits) {
+                                       std::vector<milliseconds> waits, std::shared_ptr<spdlog::logger> log) {
   for (std::size_t attempt = 0;; ++attempt) {
     HttpRequest req;
     req.method = "POST";
@@ -208,15 +208,15 @@ asio::awaitable<void> deliver_callback(HttpClient& client, std::string url, std:
     req.timeout = milliseconds(10000);
     auto r = co_await client.async_request(std::move(req));
     if (r && r->status >= 200 && r->status < 300) {
-      spdlog::debug("seedance2 emulator: callback delivered (attempt {})", attempt + 1);
+      log->debug("seedance2 emulator: callback delivered (attempt {})", attempt + 1);
       co_return;
     }
     const std::string why = r ? "HTTP " + std::to_string(r->status) : r.error().message;
     if (attempt >= waits.size()) {
-      spdlog::warn("seedance2 emulator: callback gave up after {} attempts: {}", attempt + 1, why);
+      log->warn("seedance2 emulator: callback gave up after {} attempts: {}", attempt + 1, why);
       co_return;
     }
-    spdlog::info("seedance2 emulator: callback attempt {} failed ({}); retrying", attempt + 1, why);
+    log->info("seedance2 emulator: callback attempt {} failed ({}); retrying", attempt + 1, why);
     asio::steady_timer timer(client.get_executor(), waits[attempt]);
     co_await timer.async_wait(asio::use_awaitable);
   }
@@ -740,7 +740,7 @@ class Seedance2Module final : public ModuleBase {
     acc.active.push_back(t.id);
     const std::string id = t.id;
     const double price = t.price;
-    spdlog::info("seedance2 emulator: task {} submitted (account {}, {} s, {}, {}{})", id, fp, t.duration,
+    s_.log->info("seedance2 emulator: task {} submitted (account {}, {} s, {}, {}{})", id, fp, t.duration,
                  t.resolution, t.model, t.will_fail ? ", will fail " + t.fail_code : "");
     tasks_.emplace(id, std::move(t));
     s_.record_submission(std::move(sub));
@@ -821,7 +821,7 @@ class Seedance2Module final : public ModuleBase {
     t->updated_ms = t->stage_start = now;
     Account& acc = accounts_.at(fp);
     std::erase(acc.active, id);
-    spdlog::info("seedance2 emulator: task {} cancelled", id);
+    s_.log->info("seedance2 emulator: task {} cancelled", id);
     notify(*t);
     s_.state_changed();
     s_.wake();
@@ -943,14 +943,14 @@ class Seedance2Module final : public ModuleBase {
       t.status = St::failed;
       t.error_code = t.fail_code;
       t.error_msg = t.fail_msg;
-      spdlog::info("seedance2 emulator: task {} failed: {}", t.id, t.error_code);
+      s_.log->info("seedance2 emulator: task {} failed: {}", t.id, t.error_code);
     } else {
       t.status = St::completed;
       t.completed_ms = end;
       Account& acc = accounts_.at(t.account);
       acc.used = round2(acc.used + t.price);
       expiries_.emplace(expiry_ms(t), t.id);
-      spdlog::info("seedance2 emulator: task {} completed, {} credits", t.id, t.price);
+      s_.log->info("seedance2 emulator: task {} completed, {} credits", t.id, t.price);
     }
     notify(t);
   }
@@ -962,7 +962,9 @@ class Seedance2Module final : public ModuleBase {
     for (int i = 1; i < kSeedance2CallbackAttempts; ++i)
       waits.push_back(s_.scaled(milliseconds(i == 1 ? 1000 : 4000)));
     callbacks_.post([url = t.callback_url, body = serialize_json(envelope(task_json(t, t.authority)), doc_number),
-                     waits = std::move(waits)](HttpClient& client) { return deliver_callback(client, url, body, waits); });
+                     waits = std::move(waits), log = s_.log](HttpClient& client) {
+      return deliver_callback(client, url, body, waits, log);
+    });
   }
 
   std::uint64_t seq_ = 0;
@@ -970,7 +972,7 @@ class Seedance2Module final : public ModuleBase {
   std::unordered_map<std::string, Task> tasks_;     // by task id
   std::map<std::string, Presigned> presigned_;      // by upload URL path
   std::multimap<std::int64_t, std::string> expiries_;  // completed tasks by URL expiry (unix ms)
-  CallbackPoster callbacks_{"seedance2 emulator"};  // started on the first callback; last: joined first
+  CallbackPoster callbacks_{"seedance2 emulator", s_.log};  // started on the first callback; last: joined first
 };
 
 }  // namespace

@@ -4,7 +4,10 @@
 // performs the HTTP exchanges. See seedance2.hpp for the interpretations.
 #include "providers/seedance2/seedance2.hpp"
 
-#include "providers/adapter_util.hpp"
+#include "providers/kit/adapter_base.hpp"
+#include "providers/kit/errors.hpp"
+#include "providers/kit/pages.hpp"
+#include "providers/kit/util.hpp"
 #include "src/core/text.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -23,16 +26,16 @@ namespace reelbatch::seedance2 {
 namespace json = boost::json;
 using boost::asio::awaitable;
 using std::chrono::milliseconds;
-using adapter::elide_url_queries;
-using adapter::excerpt;
-using adapter::is_2xx;
-using adapter::is_digit;
-using adapter::make_error;
-using adapter::one_of;
-using adapter::percent_encode;
-using adapter::read_number;
-using adapter::read_string;
-using adapter::trim;
+using kit::elide_url_queries;
+using kit::excerpt;
+using kit::is_2xx;
+using kit::is_digit;
+using kit::make_error;
+using kit::one_of;
+using kit::percent_encode;
+using kit::read_number;
+using kit::read_string;
+using kit::trim;
 
 namespace {
 
@@ -43,15 +46,8 @@ bool is_http_url(std::string_view s) { return s.starts_with("http://") || s.star
 
 // ---- error construction -----------------------------------------------------------------
 
-struct CodeInfo {
-  std::string_view code;
-  ErrorClass cls;
-  std::string_view zh;  // the doc 错误码 description
-  std::string_view en;  // our explanation
-};
-
-// Doc 错误码 (业务错误码), every row.
-constexpr std::array<CodeInfo, 17> kCodes{{
+// Doc 错误码 (业务错误码), every row: code → class, the doc's description, our explanation.
+constexpr std::array<kit::CodeInfo, 17> kCodes{{
     {"INVALID_API_KEY", ErrorClass::auth, "API Key 无效或已禁用", "API key invalid or disabled"},
     {"INVALID_PARAMETER", ErrorClass::permanent, "参数值无效或格式不正确",
      "invalid request parameter; the row is rejected"},
@@ -78,32 +74,22 @@ constexpr std::array<CodeInfo, 17> kCodes{{
     {"INTERNAL_ERROR", ErrorClass::retryable, "服务器内部错误", "internal server error; will retry"},
 }};
 
-const CodeInfo* find_code(std::string_view code) {
-  for (const auto& c : kCodes)
-    if (c.code == code) return &c;
-  return nullptr;
-}
+const kit::CodeInfo* find_code(std::string_view code) { return kit::find_code(kCodes, code); }
 
-std::string compose(std::string_view message, std::string_view zh, std::string_view en) {
-  message = trim(message);
-  if (message.empty()) return zh.empty() ? std::string(en) : std::string(zh) + " (" + std::string(en) + ")";
-  if (zh.empty() || message.find(zh) != std::string_view::npos)
-    return std::string(message) + " (" + std::string(en) + ")";
-  return std::string(message) + " (" + std::string(zh) + ": " + std::string(en) + ")";
-}
-
+using kit::compose;
 
 ProviderError bad_response(int http_status, const std::string& what, const std::string& profile, Op op) {
-  return adapter::bad_response(http_status, what, profile, op == Op::submit,
-                               "; the task may exist: reconcile with the task list before resubmitting", "; will retry");
+  static constexpr kit::BadResponseText kText{
+      "; the task may exist: reconcile with the task list before resubmitting", "; will retry"};
+  return kit::bad_response(http_status, what, profile, op, kText);
 }
 
-// ---- envelope: adapter::parse_code_envelope --------------------------------------------
+// ---- envelope: kit::parse_code_envelope --------------------------------------------
 
 // The envelope's result on success (null when absent); the error otherwise.
 Result<json::value, ProviderError> unwrap(int http_status, std::string_view body, const std::string& profile,
                                           std::optional<milliseconds> retry_after, Op op) {
-  auto env = adapter::parse_code_envelope(body);
+  auto env = kit::parse_code_envelope(body);
   if (env && env->code == "200" && is_2xx(http_status)) {
     const json::value* r = env->result();
     return r ? json::value(*r) : json::value(nullptr);
@@ -129,7 +115,7 @@ Result<json::value, ProviderError> unwrap(int http_status, std::string_view body
 
 // seedance2's integers are JSON numbers only (a numeric string is an error).
 bool read_int64(const json::object& o, std::string_view key, std::optional<std::int64_t>& out, std::string& why) {
-  return adapter::read_int64(o, key, out, why, /*allow_numeric_string=*/false);
+  return kit::read_int64(o, key, out, why, /*allow_numeric_string=*/false);
 }
 
 // created_at: ISO 8601 text (doc), or an epoch number (seconds or ms).
@@ -298,7 +284,7 @@ std::vector<FieldError> validate(const JobSpec& spec) {
 
 // ---- upload -------------------------------------------------------------------------------
 
-// content_type_for, is_image/video_content_type, upload_file_name: adapter_util (see
+// content_type_for, is_image/video_content_type, upload_file_name: kit/util (see
 // seedance2.hpp).
 
 
@@ -387,7 +373,7 @@ ProviderResult<SubmitAccepted> parse_submit_response(int http_status, std::strin
            read_number(o, "credit_cost", false, a.credit_cost, why);
   };
   // CONCURRENCY_LIMIT_REACHED ("任务已排队") carrying a task id: the task exists.
-  if (auto env = adapter::parse_code_envelope(body); env && env->code == "CONCURRENCY_LIMIT_REACHED") {
+  if (auto env = kit::parse_code_envelope(body); env && env->code == "CONCURRENCY_LIMIT_REACHED") {
     if (const json::value* r = env->result(); r && r->is_object()) {
       SubmitAccepted a;
       std::string why;
@@ -513,25 +499,10 @@ ProviderResult<TaskPage> parse_task_list_response(int http_status, std::string_v
   if (!r) return fail(r.error());
   const json::object* o = r->if_object();
   if (!o) return fail(bad_response(http_status, "task list without a result object", profile, Op::query));
-  TaskPage page;
-  const json::value* data = o->if_contains("data");
-  if (!data) return fail(bad_response(http_status, "task list without data", profile, Op::query));
-  if (!data->is_null()) {
-    const json::array* arr = data->if_array();
-    if (!arr) return fail(bad_response(http_status, "task list data is not an array", profile, Op::query));
-    for (std::size_t i = 0; i < arr->size(); ++i) {
-      auto t = task_from_json((*arr)[i], false);
-      if (!t)
-        return fail(
-            bad_response(http_status, "task list item " + std::to_string(i) + ": " + t.error(), profile, Op::query));
-      page.tasks.push_back(std::move(t).value());
-    }
-  }
-  std::optional<std::int64_t> total;
-  std::string why;
-  if (!read_int64(*o, "total", total, why)) return fail(bad_response(http_status, why, profile, Op::query));
-  page.total = total.value_or(static_cast<std::int64_t>(page.tasks.size()));
-  return page;
+  auto page = kit::read_task_page(*o, [](const json::value& v) { return task_from_json(v, false); },
+                                  /*numeric_string_total=*/false);
+  if (!page) return fail(bad_response(http_status, page.error(), profile, Op::query));
+  return std::move(page).value();
 }
 
 ProviderResult<TaskStatus> parse_cancel_response(int http_status, std::string_view body, const std::string& profile,
@@ -554,12 +525,9 @@ ProviderResult<Balance> parse_balance_response(int http_status, std::string_view
   if (!r) return fail(r.error());
   const json::object* o = r->if_object();
   if (!o) return fail(bad_response(http_status, "balance without a result object", profile, Op::query));
-  std::optional<double> total, used, remain;
-  std::string why;
-  if (!read_number(*o, "total_credits", true, total, why) || !read_number(*o, "used_credits", true, used, why) ||
-      !read_number(*o, "remain_credits", true, remain, why))
-    return fail(bad_response(http_status, "balance: " + why, profile, Op::query));
-  return Balance{*total, *used, *remain};
+  auto b = kit::read_balance(*o, "total_credits", "used_credits", "remain_credits");
+  if (!b) return fail(bad_response(http_status, b.error(), profile, Op::query));
+  return *b;
 }
 
 // ---- errors ------------------------------------------------------------------------------------
@@ -573,52 +541,43 @@ ProviderError classify(int http_status, std::string_view code, std::string messa
                               "internal error while submitting; the task may exist: reconcile with the task "
                               "list before resubmitting"));
   if (http_status == 429) {
-    const CodeInfo* info = find_code(code);
-    std::string en = info && info->cls == ErrorClass::rate_limited ? std::string(info->en)
-                                                                    : std::string("HTTP 429: rate limited");
-    if (retry_after) en += "; retry after " + std::to_string(retry_after->count()) + " ms";
+    const kit::CodeInfo* info = find_code(code);
+    const std::string en = kit::with_retry_after(info && info->cls == ErrorClass::rate_limited
+                                                     ? std::string(info->en)
+                                                     : std::string("HTTP 429: rate limited"),
+                                                 retry_after);
     return make_error(ErrorClass::rate_limited, profile, http_status, code_s,
                       compose(message, info ? info->zh : "请求频率超限", en), retry_after);
   }
-  if (const CodeInfo* info = find_code(code))
+  if (const kit::CodeInfo* info = find_code(code))
     return make_error(info->cls, profile, http_status, code_s, compose(message, info->zh, info->en), retry_after);
   const std::string st = "HTTP " + std::to_string(http_status);
   const std::string what = code.empty() ? st + " without a seedance2 envelope" : "undocumented code " + code_s;
-  if (http_status == 401 || http_status == 403)
-    return make_error(ErrorClass::auth, profile, http_status, code_s,
-                      compose(message, "", what + ": the API key was rejected"));
-  if (http_status == 402)
-    return make_error(ErrorClass::out_of_credit, profile, http_status, code_s,
-                      compose(message, "", what + ": payment required"));
-  if (http_status == 408 || (http_status >= 500 && http_status < 600))
-    return make_error(ErrorClass::retryable, profile, http_status, code_s,
-                      compose(message, "", what + ": server or gateway error; will retry"), retry_after);
-  return make_error(ErrorClass::permanent, profile, http_status, code_s,
-                    compose(message, "", what + ": the request was rejected"));
+  return kit::classify_status(kit::gateway_status_rules(), http_status, code_s, message, what, profile, retry_after);
 }
 
 ProviderError from_net_error(const NetError& e, const std::string& profile, bool is_submit) {
-  static constexpr adapter::NetErrorText kText{
+  static constexpr kit::NetErrorText kText{
       "the submit was sent but no answer arrived (",
       "); the task may exist: reconcile with the task list before resubmitting", "bad URL", "request timed out",
       "network error"};
-  return adapter::from_net_error(e, profile, is_submit, kText);
+  return kit::from_net_error(e, profile, is_submit, kText);
 }
 
 HttpRequest build_api_request(const ProfileConfig& profile, std::string method, std::string_view path_and_query,
                               std::string body) {
   std::string content_type = body.empty() ? "" : "application/json";
-  return adapter::make_api_request(std::move(method), adapter::join_url(profile.base_url, path_and_query),
+  return kit::make_api_request(std::move(method), kit::join_url(profile.base_url, path_and_query),
                                    {"X-API-Key", profile.api_key}, std::move(body), std::move(content_type),
                                    profile.request_timeout);
 }
 
 // ---- the coroutine adapter -------------------------------------------------------------------
 
-using adapter::retry_after_of;
+using kit::retry_after_of;
 
-Seedance2Provider::Seedance2Provider(const ProfileConfig& profile, HttpClient& http)
-    : profile_(profile), http_(http) {}
+Seedance2Provider::Seedance2Provider(const ProfileConfig& profile, HttpClient& http, std::shared_ptr<spdlog::logger> logger)
+    : AdapterBase(profile, http, std::move(logger), &from_net_error) {}
 
 std::vector<FieldError> Seedance2Provider::validate(const JobSpec& spec) const { return seedance2::validate(spec); }
 
@@ -632,43 +591,35 @@ awaitable<ProviderResult<std::string>> Seedance2Provider::async_upload(const Loc
     co_return fail(local("asset '" + asset.name + "' (" + asset.path.filename().string() +
                          "): file type not in seedance2's allowed Content Type table"));
   std::string bytes, why;
-  if (!adapter::read_file(asset.path, bytes, why)) co_return fail(local(why));
+  if (!kit::read_file(asset.path, bytes, why)) co_return fail(local(why));
 
-  auto presign = co_await http_.async_request(
-      build_api_request(profile_, "POST", presign_path(upload_file_name(asset.path, asset.sha256), *ct)));
-  if (!presign) co_return fail(scrub(from_net_error(presign.error(), name, false)));
-  auto p = parse_presign_response(presign->status, presign->body, name, retry_after_of(*presign));
-  if (!p) co_return fail(scrub(p.error()));
+  auto p = co_await call(
+      build_api_request(profile_, "POST", presign_path(upload_file_name(asset.path, asset.sha256), *ct)), kit::Op::upload,
+      &parse_presign_response);
+  if (!p) co_return fail(p.error());
 
   // 1 s per MiB beyond the request timeout for the body itself.
   const auto timeout = profile_.request_timeout + milliseconds(static_cast<std::int64_t>(bytes.size() >> 10));
   const std::size_t size = bytes.size();
-  auto put = co_await http_.async_request(build_upload_request(*p, *ct, std::move(bytes), timeout));
-  if (!put) co_return fail(scrub(from_net_error(put.error(), name, false)));
+  auto put = co_await exchange(build_upload_request(*p, *ct, std::move(bytes), timeout), kit::Op::upload);
+  if (!put) co_return fail(put.error());
   if (auto err = classify_upload_response(put->status, put->body, name, retry_after_of(*put)))
     co_return fail(scrub(std::move(*err)));
-  spdlog::debug("{}: uploaded {} ({} bytes) as {}", name, asset.path.filename().string(), size, p->file_path);
+  log().debug("{}: uploaded {} ({} bytes) as {}", name, asset.path.filename().string(), size, p->file_path);
   co_return p->file_path;
 }
 
 awaitable<ProviderResult<std::string>> Seedance2Provider::async_submit(const SubmitRequest& req) {
   const std::string& name = profile_.name;
-  auto r = co_await http_.async_request(
-      build_api_request(profile_, "POST", kSubmitPath, json::serialize(build_submit_body(req))));
-  if (!r) co_return fail(scrub(from_net_error(r.error(), name, true)));
-  auto a = parse_submit_response(r->status, r->body, name, retry_after_of(*r));
-  if (!a) co_return fail(scrub(a.error()));
-  spdlog::debug("{}: job {} submitted as task {}", name, req.spec.id, a->task_id);
+  auto a = co_await call(build_api_request(profile_, "POST", kSubmitPath, json::serialize(build_submit_body(req))), kit::Op::submit, &parse_submit_response);
+  if (!a) co_return fail(a.error());
+  log().debug("{}: job {} submitted as task {}", name, req.spec.id, a->task_id);
   co_return std::move(a->task_id);
 }
 
 awaitable<ProviderResult<TaskStatus>> Seedance2Provider::async_query(const std::string& remote_id) {
   if (remote_id.empty()) co_return fail(local("query without a task id"));
-  auto r = co_await http_.async_request(build_api_request(profile_, "GET", task_path(remote_id)));
-  if (!r) co_return fail(scrub(from_net_error(r.error(), profile_.name, false)));
-  auto t = parse_task_response(r->status, r->body, profile_.name, retry_after_of(*r));
-  if (!t) co_return fail(scrub(t.error()));
-  co_return std::move(t).value();
+  co_return co_await call(build_api_request(profile_, "GET", task_path(remote_id)), kit::Op::query, &parse_task_response);
 }
 
 awaitable<ProviderResult<TaskPage>> Seedance2Provider::async_list(int page, int page_size) {
@@ -680,28 +631,16 @@ awaitable<ProviderResult<TaskPage>> Seedance2Provider::async_list_status(int pag
   if (page < 1) co_return fail(local("task list pages count from 1"));
   if (page_size < kMinPageSize || page_size > kMaxPageSize)
     co_return fail(local("seedance2 accepts page_size 1-100 (got " + std::to_string(page_size) + ")"));
-  auto r = co_await http_.async_request(build_api_request(profile_, "GET", task_list_path(page, page_size, status)));
-  if (!r) co_return fail(scrub(from_net_error(r.error(), profile_.name, false)));
-  auto t = parse_task_list_response(r->status, r->body, profile_.name, retry_after_of(*r));
-  if (!t) co_return fail(scrub(t.error()));
-  co_return std::move(t).value();
+  co_return co_await call(build_api_request(profile_, "GET", task_list_path(page, page_size, status)), kit::Op::query, &parse_task_list_response);
 }
 
 awaitable<ProviderResult<Balance>> Seedance2Provider::async_balance() {
-  auto r = co_await http_.async_request(build_api_request(profile_, "GET", kBalancePath));
-  if (!r) co_return fail(scrub(from_net_error(r.error(), profile_.name, false)));
-  auto b = parse_balance_response(r->status, r->body, profile_.name, retry_after_of(*r));
-  if (!b) co_return fail(scrub(b.error()));
-  co_return *b;
+  co_return co_await call(build_api_request(profile_, "GET", kBalancePath), kit::Op::query, &parse_balance_response);
 }
 
 awaitable<ProviderResult<TaskStatus>> Seedance2Provider::async_cancel(const std::string& remote_id) {
   if (remote_id.empty()) co_return fail(local("cancel without a task id"));
-  auto r = co_await http_.async_request(build_api_request(profile_, "POST", cancel_path(remote_id)));
-  if (!r) co_return fail(scrub(from_net_error(r.error(), profile_.name, false)));
-  auto t = parse_cancel_response(r->status, r->body, profile_.name, retry_after_of(*r));
-  if (!t) co_return fail(scrub(t.error()));
-  co_return std::move(t).value();
+  co_return co_await call(build_api_request(profile_, "POST", cancel_path(remote_id)), kit::Op::query, &parse_cancel_response);
 }
 
 bool Seedance2Provider::is_retryable_failure(const TaskStatus& s) const {
@@ -720,14 +659,11 @@ std::optional<DownloadTarget> Seedance2Provider::download_target(const TaskStatu
   return DownloadTarget{*url, {}};
 }
 
-ProviderError Seedance2Provider::local(std::string message) const {
-  return adapter::local_error(profile_, std::move(message));
-}
 
-ProviderError Seedance2Provider::scrub(ProviderError e) const { return adapter::scrub(std::move(e), profile_.api_key); }
 
-std::unique_ptr<Provider> make_seedance2_provider(const ProfileConfig& profile, HttpClient& http) {
-  return std::make_unique<Seedance2Provider>(profile, http);
+std::unique_ptr<Provider> make_seedance2_provider(const ProfileConfig& profile, HttpClient& http,
+                                           std::shared_ptr<spdlog::logger> logger) {
+  return std::make_unique<Seedance2Provider>(profile, http, std::move(logger));
 }
 
 }  // namespace reelbatch::seedance2

@@ -67,7 +67,10 @@
 // CDN, never logged, and scrubbed from every error message.
 #pragma once
 
-#include "providers/adapter_util.hpp"
+#include <spdlog/logger.h>
+
+#include "providers/kit/adapter_base.hpp"
+#include "providers/kit/util.hpp"
 #include "src/core/job_spec.hpp"
 #include "providers/provider.hpp"
 #include "src/net/http_client.hpp"
@@ -108,13 +111,13 @@ inline constexpr std::int64_t kMinSeed = -1;            ///< doc: seed -1 or abo
 /// the doc's path with `X-API-Key: <profile.api_key>` and
 /// profile.request_timeout. Coroutines take their arguments by reference: the
 /// caller keeps them alive until the awaitable completes.
-class Seedance2Provider final : public Provider {
+class Seedance2Provider final : public kit::AdapterBase {
  public:
   /// `profile` is copied; `http` must outlive the adapter. Never throws
   /// except std::bad_alloc.
-  Seedance2Provider(const ProfileConfig& profile, HttpClient& http);
+  /// `logger`: nullptr = spdlog::default_logger().
+  Seedance2Provider(const ProfileConfig& profile, HttpClient& http, std::shared_ptr<spdlog::logger> logger = nullptr);
 
-  const ProfileConfig& profile() const override { return profile_; }
   std::vector<FieldError> validate(const JobSpec& spec) const override;
   /// Doc 文件上传: presign, then PUT; returns the file_path.
   boost::asio::awaitable<ProviderResult<std::string>> async_upload(const LocalAsset& asset) override;
@@ -148,16 +151,12 @@ class Seedance2Provider final : public Provider {
   boost::asio::awaitable<ProviderResult<TaskPage>> async_list_status(int page, int page_size,
                                                                      std::string status);
 
- private:
-  ProviderError local(std::string message) const;
-  ProviderError scrub(ProviderError e) const;
-
-  ProfileConfig profile_;
-  HttpClient& http_;
 };
 
 /// Builds a Seedance2Provider (see the class). Never throws except std::bad_alloc.
-std::unique_ptr<Provider> make_seedance2_provider(const ProfileConfig& profile, HttpClient& http);
+/// `logger`: where the adapter logs; nullptr = spdlog::default_logger().
+std::unique_ptr<Provider> make_seedance2_provider(const ProfileConfig& profile, HttpClient& http,
+                                           std::shared_ptr<spdlog::logger> logger = nullptr);
 
 // ---- validation ---------------------------------------------------------------------------
 
@@ -191,19 +190,19 @@ std::optional<double> task_price(std::string_view model, std::string_view resolu
 /// The doc's allowed Content Type for a file, by extension (case-insensitive):
 /// .png image/png, .jpg/.jpeg image/jpeg, .webp image/webp, .mp4 video/mp4,
 /// .mov video/quicktime, .webm video/webm; nullopt otherwise. (The shared
-/// table in adapter_util.hpp, which is exactly this one; is_image/
+/// table in kit/util.hpp, which is exactly this one; is_image/
 /// is_video_content_type tell its image and video rows apart.)
-using adapter::content_type_for;
-using adapter::is_image_content_type;
-using adapter::is_video_content_type;
+using kit::content_type_for;
+using kit::is_image_content_type;
+using kit::is_video_content_type;
 
 /// A filename for presign (≤ 128 characters, [A-Za-z0-9_-] stem, one dot):
 /// "<stem>-<first 12 hex of sha256>.<ext>", the stem sanitized ('_' for other
 /// bytes, runs collapsed, trimmed, "file" when empty) and truncated to fit,
 /// the extension lowercased ("bin" when none). The hash keeps distinct files
-/// apart and makes the name stable for one content. (adapter::upload_file_name
+/// apart and makes the name stable for one content. (kit::upload_file_name
 /// with its default limit, kMaxFileName = 128.)
-using adapter::upload_file_name;
+using kit::upload_file_name;
 
 /// "/api/v1/video/upload/presign?filename=<enc>&content_type=<enc>" with both
 /// values percent-encoded (RFC 3986 unreserved characters kept).
@@ -320,7 +319,7 @@ ProviderResult<Balance> parse_balance_response(
 // ---- errors ------------------------------------------------------------------------------------
 
 /// Which request an answer belongs to (a submit's failures may be ambiguous).
-enum class Op { upload, submit, query };
+using Op = kit::Op;  ///< kit::Op: upload, submit, query
 
 /// Classifies one error (table in the header comment). `code`: the envelope
 /// code, "" when the body was no envelope; `message`: the API's message or a

@@ -570,7 +570,7 @@ class TuringModule final : public ModuleBase {
       sub.cover_sha256 = sha256_hex(jpg);
       sub.cover_bytes = jpg.size();
     }
-    spdlog::info("turing emulator: video {} created ({}, {} s, {}{})", t.id, t.model, t.seconds, t.size,
+    s_.log->info("turing emulator: video {} created ({}, {} s, {}{})", t.id, t.model, t.seconds, t.size,
                  t.will_fail ? ", will fail" : "");
     const std::string id = t.id;
     auto [it, inserted] = tasks_.emplace(id, std::move(t));
@@ -674,11 +674,11 @@ class TuringModule final : public ModuleBase {
             t.status = St::failed;
             t.error_code = "generation_failed";
             t.error_msg = "视频生成失败";
-            spdlog::info("turing emulator: video {} failed", t.id);
+            s_.log->info("turing emulator: video {} failed", t.id);
           } else {
             t.status = St::completed;
             t.completed_ms = end;
-            spdlog::info("turing emulator: video {} completed", t.id);
+            s_.log->info("turing emulator: video {} completed", t.id);
           }
         } else {
           t.status = static_cast<St>(static_cast<int>(t.status) + 1);

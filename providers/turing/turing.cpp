@@ -15,7 +15,8 @@
 #include <set>
 #include <system_error>
 
-#include "providers/adapter_util.hpp"
+#include "providers/kit/adapter_base.hpp"
+#include "providers/kit/util.hpp"
 #include "src/core/sha256.hpp"
 #include "src/core/text.hpp"
 
@@ -23,16 +24,16 @@ namespace reelbatch::turing {
 namespace json = boost::json;
 using boost::asio::awaitable;
 using std::chrono::milliseconds;
-using adapter::is_2xx;
-using adapter::make_error;
-using adapter::one_of;
-using adapter::read_string;
-using adapter::trim;
+using kit::is_2xx;
+using kit::make_error;
+using kit::one_of;
+using kit::read_string;
+using kit::trim;
 
 namespace {
 
 // turing's error messages quote bodies as they are (no URL elision).
-std::string excerpt(std::string_view body) { return adapter::excerpt(body, 200, /*elide_urls=*/false); }
+std::string excerpt(std::string_view body) { return kit::excerpt(body, 200, /*elide_urls=*/false); }
 
 // A URL for a message: its query (signatures) elided, data URIs shortened.
 std::string show_location(std::string_view loc) {
@@ -48,7 +49,7 @@ bool is_https(std::string_view s) { return to_lower(s.substr(0, 8)) == "https://
 
 // An answer we cannot use. For a submit the task may exist.
 ProviderError bad_response(int http_status, const std::string& what, const std::string& profile, bool is_submit) {
-  return adapter::bad_response(http_status, what, profile, is_submit,
+  return kit::bad_response(http_status, what, profile, is_submit,
                                "; the task may exist, and turing has no task list to check: held for a decision",
                                "; will retry");
 }
@@ -131,7 +132,7 @@ std::optional<Family> family_of(std::string_view model) {
 // ---- validation ----------------------------------------------------------------------------
 
 std::optional<std::string> image_content_type(const std::filesystem::path& p) {
-  if (auto ct = adapter::content_type_for(p); ct && adapter::is_image_content_type(*ct)) return ct;
+  if (auto ct = kit::content_type_for(p); ct && kit::is_image_content_type(*ct)) return ct;
   const std::string ext = to_lower(p.extension().string());
   if (ext == ".gif") return "image/gif";
   if (ext == ".bmp") return "image/bmp";
@@ -465,7 +466,7 @@ ProviderResult<TaskStatus> parse_task_response(int http_status, std::string_view
   return t;
 }
 
-std::string task_path(std::string_view id) { return std::string(kVideosPath) + "/" + adapter::percent_encode(id); }
+std::string task_path(std::string_view id) { return std::string(kVideosPath) + "/" + kit::percent_encode(id); }
 
 std::string content_path(std::string_view id) { return task_path(id) + "/content"; }
 
@@ -502,7 +503,7 @@ ProviderError classify(int http_status, std::string_view code, std::string_view 
 }
 
 ProviderError from_net_error(const NetError& e, const std::string& profile, bool is_submit) {
-  static constexpr adapter::NetErrorText kText{
+  static constexpr kit::NetErrorText kText{
       "the submit was sent but no answer arrived (",
       "); turing may have created the video and has no task list: held for a decision", "bad URL", "timeout",
       "network error"};
@@ -510,13 +511,13 @@ ProviderError from_net_error(const NetError& e, const std::string& profile, bool
   // by the shared helper changes nothing).
   NetError cut = e;
   if (const auto q = cut.message.find('?'); q != std::string::npos) cut.message = cut.message.substr(0, q) + "?…";
-  return adapter::from_net_error(cut, profile, is_submit, kText);
+  return kit::from_net_error(cut, profile, is_submit, kText);
 }
 
 HttpRequest build_api_request(const ProfileConfig& profile, std::string method, std::string_view path, std::string body,
                               std::string content_type) {
-  return adapter::make_api_request(std::move(method), adapter::join_url(profile.base_url, path),
-                                   adapter::bearer_auth(profile.api_key), std::move(body), std::move(content_type),
+  return kit::make_api_request(std::move(method), kit::join_url(profile.base_url, path),
+                                   kit::bearer_auth(profile.api_key), std::move(body), std::move(content_type),
                                    profile.request_timeout);
 }
 
@@ -524,7 +525,7 @@ HttpRequest build_api_request(const ProfileConfig& profile, std::string method, 
 
 namespace {
 
-using adapter::retry_after_of;
+using kit::retry_after_of;
 
 // "scheme://host[:port]" of a URL ("" when it has none).
 std::string origin_of(std::string_view url) {
@@ -534,11 +535,10 @@ std::string origin_of(std::string_view url) {
   return to_lower(url.substr(0, end));
 }
 
-class TuringProvider final : public Provider {
+class TuringProvider final : public kit::AdapterBase {
  public:
-  TuringProvider(const ProfileConfig& profile, HttpClient& http) : profile_(profile), http_(http) {}
-
-  const ProfileConfig& profile() const override { return profile_; }
+  TuringProvider(const ProfileConfig& profile, HttpClient& http, std::shared_ptr<spdlog::logger> logger)
+    : AdapterBase(profile, http, std::move(logger), &from_net_error) {}
 
   std::vector<FieldError> validate(const JobSpec& spec) const override { return turing::validate(spec); }
 
@@ -582,23 +582,16 @@ class TuringProvider final : public Provider {
       }
       body = build_seedance_body(req, urls);
     }
-    auto r = co_await http_.async_request(
-        build_api_request(profile_, "POST", kVideosPath, std::move(body.body), std::move(body.content_type)));
-    if (!r) co_return fail(scrub(from_net_error(r.error(), name, true)));
-    auto id = parse_submit_response(r->status, r->body, name, retry_after_of(*r));
-    if (!id) co_return fail(scrub(id.error()));
-    spdlog::debug("{}: job {} submitted as video {}", name, req.spec.id, *id);
+    auto id = co_await call(build_api_request(profile_, "POST", kVideosPath, std::move(body.body), std::move(body.content_type)), kit::Op::submit, &parse_submit_response);
+    if (!id) co_return fail(id.error());
+    log().debug("{}: job {} submitted as video {}", name, req.spec.id, *id);
     co_return std::move(id).value();
   }
 
   // GET /videos/{id}.
   awaitable<ProviderResult<TaskStatus>> async_query(const std::string& remote_id) override {
     if (remote_id.empty()) co_return fail(local("query without a video id"));
-    auto r = co_await http_.async_request(build_api_request(profile_, "GET", task_path(remote_id)));
-    if (!r) co_return fail(scrub(from_net_error(r.error(), profile_.name, false)));
-    auto t = parse_task_response(r->status, r->body, profile_.name, retry_after_of(*r));
-    if (!t) co_return fail(scrub(t.error()));
-    co_return std::move(t).value();
+    co_return co_await call(build_api_request(profile_, "GET", task_path(remote_id)), kit::Op::query, &parse_task_response);
   }
 
   // Doc 轮询任务状态: "推荐轮询间隔为 20s - 30s".
@@ -639,24 +632,21 @@ class TuringProvider final : public Provider {
     if (!ct) return fail(local("image '" + img.name + "': turing accepts images only"));
     f.content_type = *ct;
     std::string why;
-    if (!adapter::read_file(it->location, f.bytes, why)) return fail(local(why));
+    if (!kit::read_file(it->location, f.bytes, why)) return fail(local(why));
     if (f.bytes.size() > kMaxImageBytes)
       return fail(local("image '" + img.name + "': the reference image must be at most 10MB (got " +
                         std::to_string(f.bytes.size()) + " bytes)"));
     return f;
   }
 
-  ProviderError local(std::string message) const { return adapter::local_error(profile_, std::move(message)); }
-  ProviderError scrub(ProviderError e) const { return adapter::scrub(std::move(e), profile_.api_key); }
 
-  ProfileConfig profile_;
-  HttpClient& http_;
 };
 
 }  // namespace
 
-std::unique_ptr<Provider> make_turing_provider(const ProfileConfig& profile, HttpClient& http) {
-  return std::make_unique<TuringProvider>(profile, http);
+std::unique_ptr<Provider> make_turing_provider(const ProfileConfig& profile, HttpClient& http,
+                                           std::shared_ptr<spdlog::logger> logger) {
+  return std::make_unique<TuringProvider>(profile, http, std::move(logger));
 }
 
 }  // namespace reelbatch::turing

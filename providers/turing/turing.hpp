@@ -95,7 +95,8 @@
 #include <string_view>
 #include <vector>
 
-#include "providers/adapter_util.hpp"
+#include "providers/kit/adapter_base.hpp"
+#include "providers/kit/util.hpp"
 #include "src/core/job_spec.hpp"
 #include "providers/provider.hpp"
 #include "src/net/http_client.hpp"
@@ -114,7 +115,9 @@ inline constexpr std::uint64_t kMaxImageBytes = 10ull << 20;
 /// Requests carry `Authorization: Bearer <profile.api_key>` and
 /// profile.request_timeout. Coroutine arguments are taken by reference: keep
 /// them alive until the awaitable completes. Never throws except std::bad_alloc.
-std::unique_ptr<Provider> make_turing_provider(const ProfileConfig& profile, HttpClient& http);
+/// `logger`: where the adapter logs; nullptr = spdlog::default_logger().
+std::unique_ptr<Provider> make_turing_provider(const ProfileConfig& profile, HttpClient& http,
+                                           std::shared_ptr<spdlog::logger> logger = nullptr);
 
 // ---- model family -------------------------------------------------------------------
 
@@ -240,7 +243,7 @@ HttpRequest build_api_request(const ProfileConfig& profile, std::string method, 
                               std::string body = {}, std::string content_type = {});
 
 /// `text` with every occurrence of `secret` replaced by "[redacted]".
-/// (adapter::redact.)
-using adapter::redact;
+/// (kit::redact.)
+using kit::redact;
 
 }  // namespace reelbatch::turing

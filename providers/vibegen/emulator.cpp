@@ -134,7 +134,7 @@ constexpr StateReader kState{"vibegen"};  // persisted-state fields
 
 // Posts one doc 4 callback, retrying (see emulator.hpp).
 asio::awaitable<void> deliver_callback(HttpClient& http, VibegenLimits limits, const Options* options, std::string url,
-                                       std::string body, std::string task_id) {
+                                       std::string body, std::string task_id, std::shared_ptr<spdlog::logger> log) {
   const int attempts = std::max(1, limits.callback_attempts);
   for (int i = 0; i < attempts; ++i) {
     HttpRequest req;
@@ -145,10 +145,10 @@ asio::awaitable<void> deliver_callback(HttpClient& http, VibegenLimits limits, c
     req.timeout = limits.callback_timeout;
     auto r = co_await http.async_request(std::move(req));
     if (r && r->status >= 200 && r->status < 300) {
-      spdlog::info("vibegen emulator: callback for task {} delivered (HTTP {})", task_id, r->status);
+      log->info("vibegen emulator: callback for task {} delivered (HTTP {})", task_id, r->status);
       co_return;
     }
-    spdlog::warn("vibegen emulator: callback for task {} attempt {}/{} failed: {}", task_id, i + 1, attempts,
+    log->warn("vibegen emulator: callback for task {} attempt {}/{} failed: {}", task_id, i + 1, attempts,
                  r ? "HTTP " + std::to_string(r->status) : r.error().message);
     if (i + 1 == attempts) break;
     const double scale = options ? std::max(0.0, options->time_scale) : 1.0;
@@ -156,7 +156,7 @@ asio::awaitable<void> deliver_callback(HttpClient& http, VibegenLimits limits, c
     timer.expires_after(std::chrono::milliseconds(static_cast<std::int64_t>(1000.0 * (i + 1) * scale)));
     co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
   }
-  spdlog::warn("vibegen emulator: callback for task {} given up", task_id);
+  log->warn("vibegen emulator: callback for task {} given up", task_id);
 }
 
 // ---- the module -------------------------------------------------------------------
@@ -164,7 +164,7 @@ asio::awaitable<void> deliver_callback(HttpClient& http, VibegenLimits limits, c
 class VibegenModule final : public ModuleBase {
  public:
   VibegenModule(Services s, VibegenLimits limits)
-      : ModuleBase(std::move(s)), limits_(limits), sender_("vibegen emulator") {}
+      : ModuleBase(std::move(s)), limits_(limits), sender_("vibegen emulator", s_.log) {}
 
   std::string name() const override { return std::string(kName); }
 
@@ -444,7 +444,7 @@ class VibegenModule final : public ModuleBase {
                       {"model", t.model},
                       {"task_type", t.task_type},
                       {"created_at", iso8601(t.created_ms)}};
-    spdlog::info("vibegen emulator: task {} created (account {}, {} s, {}, audio {}, {} credits{})", t.id, fp,
+    s_.log->info("vibegen emulator: task {} created (account {}, {} s, {}, audio {}, {} credits{})", t.id, fp,
                  t.duration, t.resolution, t.audio, t.cost,
                  t.fail_message.empty() ? "" : ", will fail: " + t.fail_message);
     acc.tasks.push_back(t.id);
@@ -610,11 +610,11 @@ class VibegenModule final : public ModuleBase {
     t.completed_ms = t.end_ms;
     if (t.fail_message.empty()) {
       t.status = St::completed;
-      spdlog::info("vibegen emulator: task {} completed", t.id);
+      s_.log->info("vibegen emulator: task {} completed", t.id);
     } else {
       t.status = St::failed;
       accounts_.at(t.account).credits += t.cost;  // refunded
-      spdlog::info("vibegen emulator: task {} failed: {}", t.id, t.fail_message);
+      s_.log->info("vibegen emulator: task {} failed: {}", t.id, t.fail_message);
     }
     if (t.callback_url.empty()) return;
     json::object cb;
@@ -633,8 +633,10 @@ class VibegenModule final : public ModuleBase {
                         {"created_at", iso8601(t.created_ms)},
                         {"failed_at", iso8601(t.completed_ms)}};
     }
-    sender_.post([limits = limits_, options = s_.options, url = t.callback_url, body = json::serialize(cb),
-                  id = t.id](HttpClient& http) { return deliver_callback(http, limits, options, url, body, id); });
+    sender_.post([limits = limits_, options = s_.options, url = t.callback_url, body = json::serialize(cb), id = t.id,
+                  log = s_.log](HttpClient& http) {
+      return deliver_callback(http, limits, options, url, body, id, log);
+    });
   }
 
   VibegenLimits limits_;

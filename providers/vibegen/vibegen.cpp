@@ -5,7 +5,9 @@
 // interpretations.
 #include "providers/vibegen/vibegen.hpp"
 
-#include "providers/adapter_util.hpp"
+#include "providers/kit/adapter_base.hpp"
+#include "providers/kit/errors.hpp"
+#include "providers/kit/util.hpp"
 #include "src/core/text.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -22,14 +24,14 @@ namespace reelbatch::vibegen {
 namespace json = boost::json;
 using boost::asio::awaitable;
 using std::chrono::milliseconds;
-using adapter::elide_url_queries;
-using adapter::excerpt;
-using adapter::is_2xx;
-using adapter::is_alnum;
-using adapter::is_digit;
-using adapter::make_error;
-using adapter::one_of;
-using adapter::trim;
+using kit::elide_url_queries;
+using kit::excerpt;
+using kit::is_2xx;
+using kit::is_alnum;
+using kit::is_digit;
+using kit::make_error;
+using kit::one_of;
+using kit::trim;
 
 namespace {
 
@@ -47,43 +49,27 @@ bool is_http_url(std::string_view s) {
 
 // ---- error construction ---------------------------------------------------------------
 
-enum class Op { submit, query };
+using kit::Op;
 
-struct CodeInfo {
-  std::string_view code;
-  ErrorClass cls;
-  std::string_view en;  // our explanation
-};
-
-// Doc 6.
-constexpr std::array<CodeInfo, 7> kCodes{{
-    {"INVALID_API_KEY", ErrorClass::auth, "API key invalid or missing"},
-    {"INVALID_PARAMETER", ErrorClass::permanent, "invalid request parameter; the row is rejected"},
-    {"INSUFFICIENT_CREDITS", ErrorClass::out_of_credit, "not enough credits on the account"},
-    {"TASK_NOT_FOUND", ErrorClass::permanent, "task not found or not owned by this API key"},
-    {"RATE_LIMIT_EXCEEDED", ErrorClass::rate_limited, "rate limited (doc 8: 1000 creates and 1000 queries per minute)"},
-    {"PROVIDER_ERROR", ErrorClass::retryable, "vibegen's upstream provider failed; will retry"},
-    {"INTERNAL_ERROR", ErrorClass::retryable, "vibegen internal server error; will retry"},
+// Doc 6: code → class and our explanation (the doc has no labels of its own).
+constexpr std::array<kit::CodeInfo, 7> kCodes{{
+    {"INVALID_API_KEY", ErrorClass::auth, "", "API key invalid or missing"},
+    {"INVALID_PARAMETER", ErrorClass::permanent, "", "invalid request parameter; the row is rejected"},
+    {"INSUFFICIENT_CREDITS", ErrorClass::out_of_credit, "", "not enough credits on the account"},
+    {"TASK_NOT_FOUND", ErrorClass::permanent, "", "task not found or not owned by this API key"},
+    {"RATE_LIMIT_EXCEEDED", ErrorClass::rate_limited, "", "rate limited (doc 8: 1000 creates and 1000 queries per minute)"},
+    {"PROVIDER_ERROR", ErrorClass::retryable, "", "vibegen's upstream provider failed; will retry"},
+    {"INTERNAL_ERROR", ErrorClass::retryable, "", "vibegen internal server error; will retry"},
 }};
 
-const CodeInfo* find_code(std::string_view code) {
-  for (const auto& c : kCodes)
-    if (c.code == code) return &c;
-  return nullptr;
-}
-
-
 // "<vibegen's message> (<en>)", or "<en>" when vibegen said nothing.
-std::string compose(std::string_view message, std::string_view en) {
-  message = trim(message);
-  if (message.empty()) return std::string(en);
-  return std::string(message) + " (" + std::string(en) + ")";
-}
+std::string compose(std::string_view message, std::string_view en) { return kit::compose(message, "", en); }
 
 // A response we cannot use. For a submit the task may exist.
 ProviderError bad_response(int http_status, const std::string& what, const std::string& profile, Op op) {
-  return adapter::bad_response(http_status, what, profile, op == Op::submit,
-                               "; the task may exist: reconcile with the task list before resubmitting", "; will retry");
+  static constexpr kit::BadResponseText kText{
+      "; the task may exist: reconcile with the task list before resubmitting", "; will retry"};
+  return kit::bad_response(http_status, what, profile, op, kText);
 }
 
 // ---- envelopes (doc 1, 2, 6) -------------------------------------------------------------
@@ -125,7 +111,7 @@ Result<json::value, ProviderError> unwrap(int http_status, std::string_view body
 // vibegen's variant: an integer is accepted (as its decimal text) exactly
 // when the field is required (an id or status written as a number).
 bool read_string(const json::object& o, std::string_view key, bool required, std::string& out, std::string& why) {
-  return adapter::read_string(o, key, required, out, why, /*allow_integer=*/required);
+  return kit::read_string(o, key, required, out, why, /*allow_integer=*/required);
 }
 
 bool read_time(const json::object& o, std::string_view key, std::optional<std::int64_t>& out, std::string& why) {
@@ -360,7 +346,7 @@ ProviderResult<TaskStatus> parse_task_response(int http_status, std::string_view
 }
 
 std::string task_path(std::string_view task_id) {
-  return std::string(kTasksPath) + "/" + adapter::percent_encode(task_id);
+  return std::string(kTasksPath) + "/" + kit::percent_encode(task_id);
 }
 
 std::string task_list_path(int limit, int offset, std::string_view status) {
@@ -434,43 +420,34 @@ ProviderError classify(int http_status, std::string_view code, std::string messa
   const std::string code_s = code.empty() ? std::string("http") : std::string(code);
   const std::string st = "HTTP " + std::to_string(http_status);
   if (http_status == 429 || code == "RATE_LIMIT_EXCEEDED") {
-    std::string en = "rate limited by vibegen (doc 8: 1000 creates and 1000 queries per minute per key)";
-    if (retry_after) en += "; retry after " + std::to_string(retry_after->count()) + " ms";
+    const std::string en = kit::with_retry_after(
+        "rate limited by vibegen (doc 8: 1000 creates and 1000 queries per minute per key)", retry_after);
     return make_error(ErrorClass::rate_limited, profile, http_status, code_s, compose(message, en), retry_after);
   }
   if (is_submit && (http_status == 500 || http_status == 502 || http_status == 504))
     return make_error(ErrorClass::unknown_outcome, profile, http_status, code_s,
                       compose(message, st + " to the submit: vibegen may have recorded the task; reconcile with "
                                             "the task list before resubmitting"));
-  if (const CodeInfo* info = find_code(code))
+  if (const kit::CodeInfo* info = kit::find_code(kCodes, code))
     return make_error(info->cls, profile, http_status, code_s, compose(message, info->en), retry_after);
   const std::string what = code.empty() ? st + " without a vibegen error envelope"
                                         : "undocumented vibegen code " + std::string(code) + ", " + st;
-  if (http_status == 401 || http_status == 403)
-    return make_error(ErrorClass::auth, profile, http_status, code_s, compose(message, what + ": the API key was rejected"));
-  if (http_status == 402)
-    return make_error(ErrorClass::out_of_credit, profile, http_status, code_s,
-                      compose(message, what + ": payment required"));
-  if (http_status == 408 || (http_status >= 500 && http_status < 600))
-    return make_error(ErrorClass::retryable, profile, http_status, code_s,
-                      compose(message, what + ": server or gateway error; will retry"), retry_after);
-  return make_error(ErrorClass::permanent, profile, http_status, code_s,
-                    compose(message, what + ": the request was rejected"));
+  return kit::classify_status(kit::gateway_status_rules(), http_status, code_s, message, what, profile, retry_after);
 }
 
 ProviderError from_net_error(const NetError& e, const std::string& profile, bool is_submit) {
-  static constexpr adapter::NetErrorText kText{
+  static constexpr kit::NetErrorText kText{
       "the submit was sent but no answer arrived (",
       "); vibegen may have created the task: reconcile with the task list before resubmitting", "bad URL", "timeout",
       "network error"};
-  return adapter::from_net_error(e, profile, is_submit, kText);
+  return kit::from_net_error(e, profile, is_submit, kText);
 }
 
 HttpRequest build_api_request(const ProfileConfig& profile, std::string method, std::string_view path_and_query,
                               std::string body) {
   std::string content_type = body.empty() ? "" : "application/json";
-  return adapter::make_api_request(std::move(method), adapter::join_url(profile.base_url, path_and_query),
-                                   adapter::bearer_auth(profile.api_key), std::move(body), std::move(content_type),
+  return kit::make_api_request(std::move(method), kit::join_url(profile.base_url, path_and_query),
+                                   kit::bearer_auth(profile.api_key), std::move(body), std::move(content_type),
                                    profile.request_timeout);
 }
 
@@ -478,13 +455,12 @@ HttpRequest build_api_request(const ProfileConfig& profile, std::string method, 
 
 namespace {
 
-using adapter::retry_after_of;
+using kit::retry_after_of;
 
-class VibegenProvider final : public Provider {
+class VibegenProvider final : public kit::AdapterBase {
  public:
-  VibegenProvider(const ProfileConfig& profile, HttpClient& http) : profile_(profile), http_(http) {}
-
-  const ProfileConfig& profile() const override { return profile_; }
+  VibegenProvider(const ProfileConfig& profile, HttpClient& http, std::shared_ptr<spdlog::logger> logger)
+    : AdapterBase(profile, http, std::move(logger), &from_net_error) {}
 
   std::vector<FieldError> validate(const JobSpec& spec) const override { return vibegen::validate(spec); }
 
@@ -496,23 +472,16 @@ class VibegenProvider final : public Provider {
   // Doc 1; returns data.id.
   awaitable<ProviderResult<std::string>> async_submit(const SubmitRequest& req) override {
     const std::string& name = profile_.name;
-    auto r = co_await http_.async_request(
-        build_api_request(profile_, "POST", kGenerationsPath, json::serialize(build_submit_body(req))));
-    if (!r) co_return fail(scrub(from_net_error(r.error(), name, true)));
-    auto id = parse_submit_response(r->status, r->body, name, retry_after_of(*r));
-    if (!id) co_return fail(scrub(id.error()));
-    spdlog::debug("{}: job {} submitted as task {}", name, req.spec.id, *id);
+    auto id = co_await call(build_api_request(profile_, "POST", kGenerationsPath, json::serialize(build_submit_body(req))), kit::Op::submit, &parse_submit_response);
+    if (!id) co_return fail(id.error());
+    log().debug("{}: job {} submitted as task {}", name, req.spec.id, *id);
     co_return std::move(id).value();
   }
 
   // Doc 2.
   awaitable<ProviderResult<TaskStatus>> async_query(const std::string& remote_id) override {
     if (remote_id.empty()) co_return fail(local("query without a task id"));
-    auto r = co_await http_.async_request(build_api_request(profile_, "GET", task_path(remote_id)));
-    if (!r) co_return fail(scrub(from_net_error(r.error(), profile_.name, false)));
-    auto t = parse_task_response(r->status, r->body, profile_.name, retry_after_of(*r));
-    if (!t) co_return fail(scrub(t.error()));
-    co_return std::move(t).value();
+    co_return co_await call(build_api_request(profile_, "GET", task_path(remote_id)), kit::Op::query, &parse_task_response);
   }
 
   bool has_task_list() const override { return true; }
@@ -521,11 +490,7 @@ class VibegenProvider final : public Provider {
   awaitable<ProviderResult<TaskPage>> async_list(int page, int page_size) override {
     if (page < 1 || page_size < 1) co_return fail(local("task list page and page size count from 1"));
     const int offset = (page - 1) * page_size;
-    auto r = co_await http_.async_request(build_api_request(profile_, "GET", task_list_path(page_size, offset)));
-    if (!r) co_return fail(scrub(from_net_error(r.error(), profile_.name, false)));
-    auto t = parse_task_list_response(r->status, r->body, profile_.name, retry_after_of(*r));
-    if (!t) co_return fail(scrub(t.error()));
-    co_return std::move(t).value();
+    co_return co_await call(build_api_request(profile_, "GET", task_list_path(page_size, offset)), kit::Op::query, &parse_task_list_response);
   }
 
   bool is_retryable_failure(const TaskStatus& s) const override {
@@ -546,18 +511,13 @@ class VibegenProvider final : public Provider {
     return DownloadTarget{status.video_url, {}};
   }
 
- private:
-  ProviderError local(std::string message) const { return adapter::local_error(profile_, std::move(message)); }
-  ProviderError scrub(ProviderError e) const { return adapter::scrub(std::move(e), profile_.api_key); }
-
-  ProfileConfig profile_;
-  HttpClient& http_;
 };
 
 }  // namespace
 
-std::unique_ptr<Provider> make_vibegen_provider(const ProfileConfig& profile, HttpClient& http) {
-  return std::make_unique<VibegenProvider>(profile, http);
+std::unique_ptr<Provider> make_vibegen_provider(const ProfileConfig& profile, HttpClient& http,
+                                           std::shared_ptr<spdlog::logger> logger) {
+  return std::make_unique<VibegenProvider>(profile, http, std::move(logger));
 }
 
 }  // namespace reelbatch::vibegen

@@ -107,7 +107,9 @@ inline constexpr std::size_t kMaxPromptChars = 2000;
 /// above with `Authorization: Bearer <profile.api_key>` and
 /// profile.request_timeout. The coroutines take their arguments by
 /// reference: co_await them at once. Never throws except std::bad_alloc.
-std::unique_ptr<Provider> make_vibegen_provider(const ProfileConfig& profile, HttpClient& http);
+/// `logger`: where the adapter logs; nullptr = spdlog::default_logger().
+std::unique_ptr<Provider> make_vibegen_provider(const ProfileConfig& profile, HttpClient& http,
+                                           std::shared_ptr<spdlog::logger> logger = nullptr);
 
 // ---- validation (doc 1, doc 8) -----------------------------------------------------------
 

@@ -1,6 +1,7 @@
 #include "src/app/cli.hpp"
 
 #include "config/config.hpp"
+#include "providers/registry.hpp"
 #include "providers/emulator/emulator.hpp"
 #include "providers/provider.hpp"
 #include "src/app/service.hpp"
@@ -380,13 +381,10 @@ int cmd_emulator(const std::string& listen, const emulator::Options& opts) {
   const std::string host = hp->first.find(':') != std::string::npos ? "[" + hp->first + "]" : hp->first;
   std::printf("reelbatch emulator listening on http://%s:%u\n", host.c_str(), port);
   // Each provider's base_url: its document's base URL with the host replaced.
-  const std::pair<const char*, const char*> bases[] = {{"juhuo", "/juhuo"},
-                                                       {"turing", "/turing/api/v1"},
-                                                       {"vibegen", "/vibegen/api/v1"},
-                                                       {"seedance2", "/seedance2"},
-                                                       {"openai", "/openai"}};
-  for (const auto& [kind, prefix] : bases)
-    if (emu.serves(kind)) std::printf("  %-9s base_url = \"http://%s:%u%s\"\n", kind, host.c_str(), port, prefix);
+  for (const auto& k : provider_kinds())
+    if (emu.serves(k.name))
+      std::printf("  %-9s base_url = \"http://%s:%u%.*s\"\n", std::string(k.name).c_str(), host.c_str(), port,
+                  static_cast<int>(k.emulator_base_path.size()), k.emulator_base_path.data());
   std::fflush(stdout);
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code&, int) {

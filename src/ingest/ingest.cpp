@@ -1,11 +1,10 @@
 #include "src/ingest/ingest.hpp"
 
 #include "providers/provider.hpp"
+#include "providers/registry.hpp"
 #include "src/ingest/manifest.hpp"
-#include "src/net/http_client.hpp"
 #include "storage/job_store.hpp"
 
-#include <boost/asio/io_context.hpp>
 #include <spdlog/spdlog.h>
 
 #include <set>
@@ -14,11 +13,10 @@ namespace reelbatch {
 namespace fs = std::filesystem;
 
 IngestReport ingest_manifests(const Config& cfg, JobStore& store, const std::vector<fs::path>& manifests) {
-  // Adapters are built only for their pure validate(); they make no requests.
-  boost::asio::io_context io;
-  HttpClient http(io.get_executor());
-  std::map<std::string, std::unique_ptr<Provider>> providers;
-  for (const auto& [name, prof] : cfg.profiles) providers.emplace(name, make_provider(prof, http));
+  // Rows are checked by the registry's pure validators: no network objects.
+  // An unknown kind throws ConfigError here, before any row is read.
+  std::map<std::string, const ProviderKind*> kinds;
+  for (const auto& [name, prof] : cfg.profiles) kinds.emplace(name, &provider_kind_of(prof));
 
   ManifestOptions mopts;
   if (cfg.profiles.size() == 1) mopts.default_provider = cfg.profiles.begin()->first;
@@ -35,15 +33,16 @@ IngestReport ingest_manifests(const Config& cfg, JobStore& store, const std::vec
 
     std::vector<IngestRow> good;
     for (auto& row : manifest.rows) {
-      auto it = providers.find(row.spec.provider);
-      if (it == providers.end()) {
+      auto it = kinds.find(row.spec.provider);
+      if (it == kinds.end()) {
         report.errors.push_back(RowError{row.file, row.line, "provider",
                                          "no profile named '" + row.spec.provider + "' in " + cfg.source.string()}
                                     .to_string());
         ++report.rejected;
         continue;
       }
-      const auto problems = it->second->validate(apply_defaults(row.spec, it->second->profile().defaults));
+      const ProfileConfig& prof = *cfg.profile(it->first);
+      const auto problems = it->second->validate(prof, apply_defaults(row.spec, prof.defaults));
       if (!problems.empty()) {
         for (const auto& fe : problems)
           report.errors.push_back(RowError{row.file, row.line, fe.field, fe.reason}.to_string());

@@ -1,5 +1,5 @@
-// Helpers shared by the provider adapters; see adapter_util.hpp.
-#include "providers/adapter_util.hpp"
+// Helpers shared by the provider adapters; see kit/util.hpp.
+#include "providers/kit/util.hpp"
 
 #include "src/net/retry_after.hpp"
 #include "src/core/text.hpp"
@@ -11,7 +11,7 @@
 #include <fstream>
 #include <iterator>
 
-namespace reelbatch::adapter {
+namespace reelbatch::kit {
 namespace json = boost::json;
 using std::chrono::milliseconds;
 
@@ -361,4 +361,4 @@ std::string upload_file_name(const std::filesystem::path& local, std::string_vie
   return stem + (hash.empty() ? "" : "-" + hash) + "." + ext;
 }
 
-}  // namespace reelbatch::adapter
+}  // namespace reelbatch::kit

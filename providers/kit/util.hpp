@@ -30,7 +30,7 @@
 #include <string_view>
 #include <utility>
 
-namespace reelbatch::adapter {
+namespace reelbatch::kit {
 
 // ---- ASCII text ------------------------------------------------------------------------
 
@@ -229,4 +229,4 @@ bool is_video_content_type(std::string_view content_type);
 std::string upload_file_name(const std::filesystem::path& local, std::string_view sha256_hex,
                              std::size_t max_length = 128);
 
-}  // namespace reelbatch::adapter
+}  // namespace reelbatch::kit

@@ -1,0 +1,101 @@
+// The registry: the one table of provider kinds (DESIGN.md, "Layout":
+// "registry (the one table of kinds)"). Nothing else in the code base lists
+// the five kind names; config, ingest, make_provider and the emulator's
+// default module list all read this table.
+//
+// Each entry ties together, for one kind: the adapter factory, a pure
+// validator (no network object), the emulator module, the path under which
+// the emulator serves that API (the document's base path), and what the API
+// can do beyond submit and query.
+//
+// Error contract: lookups return nullptr / empty for unknown kinds; the
+// config helpers below throw ConfigError as config/config.hpp documents.
+#pragma once
+
+#include "config/config.hpp"
+#include "providers/provider.hpp"
+#include "src/core/job_spec.hpp"
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace spdlog {
+class logger;
+}
+
+namespace reelbatch {
+
+class HttpClient;
+
+namespace emulator {
+class Module;
+struct Services;
+}  // namespace emulator
+
+/// What an API offers beyond upload, submit and query; mirrors the adapter's
+/// has_task_list() / has_cancel() / has_balance().
+struct ProviderCapabilities {
+  bool task_list = false;  ///< a task list, used to reconcile lost submits
+  bool cancel = false;     ///< remote tasks can be cancelled
+  bool balance = false;    ///< a credit balance endpoint
+};
+
+/// One provider kind.
+struct ProviderKind {
+  /// Builds the adapter; see make_provider().
+  using Factory = std::unique_ptr<Provider> (*)(const ProfileConfig&, HttpClient&, std::shared_ptr<spdlog::logger>);
+  /// The adapter's local row check for `profile`, with no network object and
+  /// no I/O but what the adapter's validate() does itself (none today).
+  /// `spec` must already carry the profile's defaults (apply_defaults).
+  using Validator = std::vector<FieldError> (*)(const ProfileConfig& profile, const JobSpec& spec);
+  /// Builds the kind's emulator module (served under /<name>).
+  using ModuleFactory = std::unique_ptr<emulator::Module> (*)(emulator::Services);
+
+  std::string_view name;          ///< the config's `kind`, e.g. "juhuo"
+  Factory factory = nullptr;
+  Validator validate = nullptr;
+  ModuleFactory make_emulator_module = nullptr;
+  /// The emulator's base_url path for this API, the document's base path
+  /// under the module's prefix, e.g. "/turing/api/v1": a profile talks to the
+  /// emulator with base_url = "http://HOST:PORT" + emulator_base_path.
+  std::string_view emulator_base_path;
+  ProviderCapabilities capabilities;
+
+  /// factory(profile, http, logger); nullptr logger = spdlog::default_logger().
+  std::unique_ptr<Provider> make(const ProfileConfig& profile, HttpClient& http,
+                                 std::shared_ptr<spdlog::logger> logger = nullptr) const;
+};
+
+/// Every kind this build knows, in the order of the config's messages
+/// ("juhuo, turing, vibegen, seedance2, openai"). Never throws.
+const std::vector<ProviderKind>& provider_kinds();
+
+/// The entry named `name` (exact, case-sensitive); nullptr when unknown.
+const ProviderKind* find_provider_kind(std::string_view name);
+
+/// The kinds' names, in provider_kinds() order: what config's parser takes.
+std::vector<std::string> provider_kind_names();
+
+/// The entry for `profile.kind`. Throws ConfigError "providers.<name>.kind:
+/// unknown provider kind '<kind>' (known: juhuo, turing, ...)" when unknown
+/// (the config parser rejects those first; this guards hand-built profiles).
+const ProviderKind& provider_kind_of(const ProfileConfig& profile);
+
+/// Validates one row for `profile` through the registry: provider_kind_of()
+/// then its validator (`spec` with the profile's defaults applied already).
+/// Throws ConfigError for an unknown kind; returns one FieldError per
+/// problem, empty when the row is acceptable.
+std::vector<FieldError> validate_row(const ProfileConfig& profile, const JobSpec& spec);
+
+/// parse_config_for_kinds(toml_text, source, provider_kind_names(), env):
+/// config/config.hpp's parser with this build's kinds. Throws ConfigError.
+Config parse_config(std::string_view toml_text, const std::filesystem::path& source,
+                    const EnvLookup& env = process_env());
+
+/// load_config_for_kinds(file, provider_kind_names(), env). Throws ConfigError.
+Config load_config(const std::filesystem::path& file, const EnvLookup& env = process_env());
+
+}  // namespace reelbatch
