@@ -45,10 +45,13 @@ static awaitable<Result<DownloadedFile, DownloadError>> fetch(Engine::Impl& m, E
     if (refresh || needs_refresh(expires, now, m.opts.url_refresh_margin)) co_await m.refresh_urls(p, j);
     auto target = p.provider->download_target(status_of(j.rec), kind);
     if (!target) co_return fail(DownloadError{0, false, "the task reports no URL for this output"});
-    auto r = m.opts.download
-                 ? co_await m.opts.download(target->url, target->headers, path, p.cfg->request_timeout)
-                 : co_await async_download_file(m.http, m.pool, target->url, target->headers, path,
-                                                p.cfg->request_timeout);
+    // Not `seam ? co_await a : co_await b`: GCC 12 destroys the result of a
+    // co_await inside a conditional expression twice (a double free).
+    Result<DownloadedFile, DownloadError> r = fail(last);
+    if (m.opts.download)
+      r = co_await m.opts.download(target->url, target->headers, path, p.cfg->request_timeout);
+    else
+      r = co_await async_download_file(m.http, m.pool, target->url, target->headers, path, p.cfg->request_timeout);
     if (r) co_return r;
     last = r.error();
     m.logger().warn("job {}: download of {} failed: {}", j.rec.key, path.filename().string(), last.message);

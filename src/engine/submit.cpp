@@ -105,6 +105,16 @@ awaitable<void> Engine::Impl::drive(std::int64_t id) {
   SubmitSection section{*this, p};
   co_await sleep_until(std::max(p.submit_bucket.reserve(clock.now()), p.throttled_until));
   if (stopping || j.lost) co_return;
+  if (!p.pause_reason.empty()) {
+    // Paused (by the user, or by another row's auth / out-of-credit answer)
+    // after this row was admitted, while it waited for the submit section
+    // or its token: no submit; it waits in the queue like the others.
+    if (transition(j, JobEvent::paused, json::object{{"reason", p.pause_reason}})) {
+      release_slot(j);
+      enqueue(j);
+    }
+    co_return;
+  }
   if (p.cfg->credit_cap && p.spent >= *p.cfg->credit_cap) {
     const auto err = our_error(ErrorClass::out_of_credit, p.cfg->name, errc::credit_cap,
                                "credit_cap of " + std::to_string(*p.cfg->credit_cap) + " credits reached");
