@@ -31,8 +31,8 @@ static std::optional<JobRecord> claim_for_control(Engine::Impl& m, std::int64_t 
   return std::nullopt;
 }
 
-// Applies `ev` to a claimed job the engine does not drive, then lets it go.
-static ControlResult apply_and_release(Engine::Impl& m, ActiveJob& j, JobEvent ev, json::object detail,
+// Applies a control event to a job the engine holds for the request.
+static ControlResult apply_control(Engine::Impl& m, ActiveJob& j, JobEvent ev, json::object detail,
                                        const std::string& done) {
   const bool ok = m.transition(j, ev, std::move(detail));
   ControlResult res{ok, j.rec.state, ok ? done : "job " + j.rec.key + " changed meanwhile; try again"};
@@ -41,9 +41,11 @@ static ControlResult apply_and_release(Engine::Impl& m, ActiveJob& j, JobEvent e
 
 awaitable<ControlResult> Engine::Impl::cancel_job(std::int64_t id) {
   ActiveJob* active = nullptr;
-  if (auto it = jobs.find(id); it != jobs.end() && !it->second->done && !it->second->lost)
+  if (auto it = jobs.find(id); it != jobs.end()) {
+    if (it->second->done || it->second->lost)
+      co_return refused(it->second->rec, "job " + it->second->rec.key + " is finishing; try again in a moment");
     active = it->second.get();
-  if (active == nullptr) {
+  } else {
     ControlResult why;
     auto rec = claim_for_control(*this, id, why);
     if (!rec) co_return why;
@@ -71,7 +73,7 @@ awaitable<ControlResult> Engine::Impl::cancel_job(std::int64_t id) {
             " may still finish and be billed";
     }
   }
-  auto res = apply_and_release(*this, j, JobEvent::cancel, json::object{{"by", "cancel"}, {"how", how}},
+  auto res = apply_control(*this, j, JobEvent::cancel, json::object{{"by", "cancel"}, {"how", how}},
                                r.key + ": cancelled " + how);
   finish(j);
   if (j.coroutines > 0) j.cancel.emit(boost::asio::cancellation_type::terminal);
@@ -79,7 +81,7 @@ awaitable<ControlResult> Engine::Impl::cancel_job(std::int64_t id) {
 }
 
 awaitable<ControlResult> Engine::Impl::retry_job(std::int64_t id) {
-  if (auto it = jobs.find(id); it != jobs.end() && !it->second->done)
+  if (auto it = jobs.find(id); it != jobs.end())  // being worked on, or finishing
     co_return refused(it->second->rec, "job " + it->second->rec.key + " is " + to_string(it->second->rec.state) +
                                            ", not failed or cancelled");
   ControlResult why;
@@ -101,7 +103,7 @@ awaitable<ControlResult> Engine::Impl::retry_job(std::int64_t id) {
   }
   r.error_code.clear();
   r.error_message.clear();
-  auto res = apply_and_release(*this, j, paid ? JobEvent::retry_download : JobEvent::retry,
+  auto res = apply_control(*this, j, paid ? JobEvent::retry_download : JobEvent::retry,
                                json::object{{"by", "retry"}}, r.key + ": queued again");
   if (res.ok && r.state == JobState::downloading) {
     queue_download(j);
@@ -113,6 +115,9 @@ awaitable<ControlResult> Engine::Impl::retry_job(std::int64_t id) {
 }
 
 awaitable<ControlResult> Engine::Impl::resolve_job(std::int64_t id, bool resubmit) {
+  if (auto it = jobs.find(id); it != jobs.end())  // held jobs are never worked on
+    co_return refused(it->second->rec, "job " + it->second->rec.key + " is " + to_string(it->second->rec.state) +
+                                           ", not held");
   ControlResult why;
   auto rec = claim_for_control(*this, id, why);
   if (!rec) co_return why;
@@ -127,7 +132,7 @@ awaitable<ControlResult> Engine::Impl::resolve_job(std::int64_t id, bool resubmi
     r.error_code.clear();
     r.error_message.clear();
   }
-  auto res = apply_and_release(*this, j, resubmit ? JobEvent::release_held_resubmit : JobEvent::release_held_fail,
+  auto res = apply_control(*this, j, resubmit ? JobEvent::release_held_resubmit : JobEvent::release_held_fail,
                                json::object{{"by", "resolve"}}, "job " + r.key + " is now ");
   if (res.ok) res.message += to_string(r.state);
   finish(j);

@@ -516,6 +516,7 @@ awaitable<void> Engine::async_drain(std::vector<std::int64_t> batch_ids) {
   while (!m.stopping) {
     if (co_await m.drained(batch_ids)) break;
     co_await m.changed->wait(milliseconds(500));
+    co_await m.sleep_for(milliseconds(50));  // at most ~20 store checks a second
   }
   for (auto id : batch_ids) write_results_jsonl(m.store, id);
 }
