@@ -355,7 +355,9 @@ int cmd_cancel(const std::string& config_path, const std::string& target) {
       co_return kExitUsage;
     }
     int rc = kExitOk;
-    for (const auto& r : co_await s.async_cancel(target)) {
+    const auto results = co_await s.async_cancel(target);
+    if (results.empty()) std::cout << "nothing to cancel: every job of " << target << " is finished\n";
+    for (const auto& r : results) {
       std::cout << r.message << "\n";
       if (!r.ok) rc = kExitFailed;
     }
@@ -430,16 +432,19 @@ int run_cli(int argc, char** argv) {
   g->require_option(1);
 
   std::string retry_config = default_config, retry_job;
-  auto* retry = app.add_subcommand("retry", "run a failed or cancelled job again (a paid clip is downloaded again, never resubmitted)");
+  auto* retry = app.add_subcommand(
+      "retry", "run a failed or cancelled job again (a paid clip is downloaded again, never resubmitted)");
   retry->add_option("job", retry_job, "job id or idempotency key")->required();
   retry->add_option("-c,--config", retry_config, "config file");
 
   std::string pause_config = default_config, pause_profile;
-  auto* pause = app.add_subcommand("pause", "stop submitting to a profile (running tasks are still polled and downloaded)");
+  auto* pause = app.add_subcommand(
+      "pause", "stop submitting to a profile (running tasks are still polled and downloaded)");
   pause->add_option("profile", pause_profile, "profile name")->required();
   pause->add_option("-c,--config", pause_config, "config file");
   std::string resume_config = default_config, resume_profile;
-  auto* resume = app.add_subcommand("resume", "lift a profile's pause (by the user, or after an auth or credit failure)");
+  auto* resume = app.add_subcommand(
+      "resume", "lift a profile's pause (by the user, or after an auth or credit failure)");
   resume->add_option("profile", resume_profile, "profile name")->required();
   resume->add_option("-c,--config", resume_config, "config file");
 

@@ -97,7 +97,9 @@ awaitable<bool> Service::async_pause(std::string profile) {
   co_return co_await engine_.async_pause(std::move(profile), "paused by the user");
 }
 
-awaitable<bool> Service::async_resume(std::string profile) { co_return co_await engine_.async_resume(std::move(profile)); }
+awaitable<bool> Service::async_resume(std::string profile) {
+  co_return co_await engine_.async_resume(std::move(profile));
+}
 
 awaitable<std::vector<BalanceLine>> Service::async_balance(HttpClient& http) {
   std::vector<BalanceLine> out;

@@ -5,6 +5,8 @@
 // compare-and-set, and released.
 #include "src/engine/engine_impl.hpp"
 
+#include <algorithm>
+
 namespace reelbatch {
 namespace json = boost::json;
 using boost::asio::awaitable;
@@ -80,20 +82,33 @@ awaitable<ControlResult> Engine::Impl::cancel_job(std::int64_t id) {
   co_return res;
 }
 
-awaitable<ControlResult> Engine::Impl::retry_job(std::int64_t id) {
-  if (auto it = jobs.find(id); it != jobs.end())  // being worked on, or finishing
-    co_return refused(it->second->rec, "job " + it->second->rec.key + " is " + to_string(it->second->rec.state) +
-                                           ", not failed or cancelled");
-  ControlResult why;
-  auto rec = claim_for_control(*this, id, why);
-  if (!rec) co_return why;
-  ActiveJob& j = hold(std::move(*rec));
-  JobRecord& r = j.rec;
-  if (r.state != JobState::failed && r.state != JobState::cancelled) {
-    auto res = refused(r, "job " + r.key + " is " + to_string(r.state) + ", not failed or cancelled");
-    finish(j);
-    co_return res;
+// Claims a job this engine does not work on for a control request that
+// applies only in `allowed` states (`wanted` names them for the message).
+// Returns nullptr with `why` set when it cannot.
+static ActiveJob* claim_settled(Engine::Impl& m, std::int64_t id, std::initializer_list<JobState> allowed,
+                                const char* wanted, ControlResult& why) {
+  auto refuse = [&](const JobRecord& r) {
+    why = refused(r, "job " + r.key + " is " + to_string(r.state) + ", not " + wanted);
+  };
+  if (auto it = m.jobs.find(id); it != m.jobs.end()) {  // being worked on, or finishing
+    refuse(it->second->rec);
+    return nullptr;
   }
+  auto rec = claim_for_control(m, id, why);
+  if (!rec) return nullptr;
+  ActiveJob& j = m.hold(std::move(*rec));
+  if (std::find(allowed.begin(), allowed.end(), j.rec.state) != allowed.end()) return &j;
+  refuse(j.rec);
+  m.finish(j);
+  return nullptr;
+}
+
+awaitable<ControlResult> Engine::Impl::retry_job(std::int64_t id) {
+  ControlResult why;
+  ActiveJob* claimed = claim_settled(*this, id, {JobState::failed, JobState::cancelled}, "failed or cancelled", why);
+  if (claimed == nullptr) co_return why;
+  ActiveJob& j = *claimed;
+  JobRecord& r = j.rec;
   // A task that succeeded remotely is paid: fetch it again, never resubmit.
   const bool paid = !r.remote_id.empty() && !r.video_url.empty();
   if (!paid) {
@@ -115,19 +130,11 @@ awaitable<ControlResult> Engine::Impl::retry_job(std::int64_t id) {
 }
 
 awaitable<ControlResult> Engine::Impl::resolve_job(std::int64_t id, bool resubmit) {
-  if (auto it = jobs.find(id); it != jobs.end())  // held jobs are never worked on
-    co_return refused(it->second->rec, "job " + it->second->rec.key + " is " + to_string(it->second->rec.state) +
-                                           ", not held");
   ControlResult why;
-  auto rec = claim_for_control(*this, id, why);
-  if (!rec) co_return why;
-  ActiveJob& j = hold(std::move(*rec));
+  ActiveJob* claimed = claim_settled(*this, id, {JobState::held}, "held", why);
+  if (claimed == nullptr) co_return why;
+  ActiveJob& j = *claimed;
   JobRecord& r = j.rec;
-  if (r.state != JobState::held) {
-    auto res = refused(r, "job " + r.key + " is " + to_string(r.state) + ", not held");
-    finish(j);
-    co_return res;
-  }
   if (resubmit) {
     r.error_code.clear();
     r.error_message.clear();

@@ -70,8 +70,9 @@ Engine::Impl::Impl(Engine& e, const Config& c, JobStore& s, HttpClient& h, Engin
       intake_wake(std::make_unique<Notifier>(clock)),
       rng(opts.seed != 0 ? opts.seed : std::random_device{}()) {
   const ProviderFactory factory =
-      opts.provider_factory ? opts.provider_factory
-                            : ProviderFactory([](const ProfileConfig& pc, HttpClient& hc) { return make_provider(pc, hc); });
+      opts.provider_factory
+          ? opts.provider_factory
+          : ProviderFactory([this](const ProfileConfig& pc, HttpClient& hc) { return make_provider(pc, hc, log); });
   for (const auto& [name, pc] : cfg.profiles)
     profiles.emplace(name, std::make_unique<Profile>(pc, factory(pc, http), clock));
 }
@@ -136,23 +137,30 @@ bool is_dead_local_owner(const std::string& owner, const std::string& me) {
 
 }  // namespace
 
+bool Engine::Impl::report_failure(std::exception_ptr e, const std::string& what) {
+  std::string message = "unknown exception";
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& x) {
+    message = x.what();
+  } catch (...) {
+  }
+  if (!is_database_failure(e)) {
+    logger().error("{}: {}", what, message);
+    return false;
+  }
+  logger().critical("{}: database failure: {}", what, message);
+  if (!fatal) fatal = e;
+  request_stop();
+  return true;
+}
+
 void Engine::Impl::spawn(awaitable<void> task, std::string what) {
   ++live;
   asio::co_spawn(ex, std::move(task), [this, what = std::move(what)](std::exception_ptr e) {
     --live;
     changed->notify();
-    if (!e || is_cancellation(e)) return;
-    if (is_database_failure(e)) {
-      try { std::rethrow_exception(e); } catch (const std::exception& x) {
-        logger().critical("{}: database failure: {}", what, x.what());
-      }
-      if (!fatal) fatal = e;
-      request_stop();
-      return;
-    }
-    try { std::rethrow_exception(e); } catch (const std::exception& x) {
-      logger().error("{}: {}", what, x.what());
-    }
+    if (e && !is_cancellation(e)) report_failure(e, what);
   });
 }
 
@@ -184,20 +192,10 @@ void Engine::Impl::job_coroutine_ended(std::int64_t id, std::exception_ptr e) {
   ActiveJob* j = it == jobs.end() ? nullptr : it->second.get();
   if (j != nullptr) --j->coroutines;
   if (e && !is_cancellation(e)) {
-    if (is_database_failure(e)) {
-      try { std::rethrow_exception(e); } catch (const std::exception& x) {
-        logger().critical("job {}: database failure: {}", id, x.what());
-      }
-      if (!fatal) fatal = e;
-      request_stop();
-      return;
-    }
     // One bad response or bug ends this job's coroutine, not the engine: the
     // job is let go (its lease released) and taken up again from its
-    // committed state by a later claim.
-    try { std::rethrow_exception(e); } catch (const std::exception& x) {
-      logger().error("job {}: {}; letting it go for a later claim", id, x.what());
-    }
+    // committed state by a later claim. A database failure stops the engine.
+    if (report_failure(e, "job " + std::to_string(id) + " (let go for a later claim)")) return;
     if (j != nullptr) finish(*j);
     return;
   }

@@ -131,6 +131,9 @@ struct Engine::Impl {
   spdlog::logger& logger() { return *log; }
   Profile* profile_named(const std::string& name);
   Profile& profile_of(const JobRecord& j);
+  /// Logs a coroutine's exception. A database failure also stops the engine
+  /// (async_run then rethrows it); returns true for those.
+  bool report_failure(std::exception_ptr e, const std::string& what);
   /// Spawns a coroutine that is not tied to one job (loops, workers).
   void spawn(boost::asio::awaitable<void> task, std::string what);
   /// Spawns the coroutine driving `job`, bound to its cancellation signal.
