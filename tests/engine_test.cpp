@@ -31,10 +31,8 @@ using EngineFlow = EngineHarness;
 // 1. Three rows: each submitted once, first poll exactly poll_first after its
 // submit, downloaded by the fake fetcher, sidecar and results.jsonl written.
 TEST_F(EngineFlow, HappyPathSubmitsPollsDownloadsAndWritesResults) {
-  const auto ids = add_rows(3);
-  start();
-  auto drained = drain();
-  ASSERT_TRUE(run_until([&] { return *drained; }));
+  const auto ids = run_rows(3);
+  ASSERT_FALSE(HasFailure());
 
   ASSERT_EQ(world.calls_of("submit").size(), 3u);
   EXPECT_EQ(world.created.size(), 3u);
@@ -96,10 +94,8 @@ TEST_F(EngineFlow, HappyPathSubmitsPollsDownloadsAndWritesResults) {
 // 2. max_in_flight = 2: never more than two tasks submitted and not finished.
 TEST_F(EngineFlow, LaneKeepsAtMostMaxInFlightTasks) {
   profile().max_in_flight = 2;
-  const auto ids = add_rows(6);
-  start();
-  auto drained = drain();
-  ASSERT_TRUE(run_until([&] { return *drained; }));
+  const auto ids = run_rows(6);
+  ASSERT_FALSE(HasFailure());
   EXPECT_TRUE(all_in(ids, JobState::succeeded));
   EXPECT_EQ(world.calls_of("submit").size(), 6u);
   EXPECT_EQ(world.max_running, 2);  // reached, never exceeded
@@ -113,10 +109,8 @@ TEST_F(EngineFlow, LaneKeepsAtMostMaxInFlightTasks) {
 TEST_F(EngineFlow, SubmitTokenBucketSpacesSubmits) {
   profile().submit_per_minute = 6;
   profile().max_in_flight = 10;
-  const auto ids = add_rows(4);
-  start();
-  auto drained = drain();
-  ASSERT_TRUE(run_until([&] { return *drained; }));
+  const auto ids = run_rows(4);
+  ASSERT_FALSE(HasFailure());
   EXPECT_TRUE(all_in(ids, JobState::succeeded));
   const auto submits = world.calls_of("submit");
   ASSERT_EQ(submits.size(), 4u);
@@ -128,10 +122,8 @@ TEST_F(EngineFlow, SubmitTokenBucketSpacesSubmits) {
 TEST_F(EngineFlow, SubmitRateLimitedHonoursRetryAfter) {
   world.submit_answers.push_back(
       SubmitAnswer::error(ErrorClass::rate_limited, "429", "Too Many Requests", seconds(30), 429));
-  const auto ids = add_rows(1);
-  start();
-  auto drained = drain();
-  ASSERT_TRUE(run_until([&] { return *drained; }));
+  const auto ids = run_rows(1);
+  ASSERT_FALSE(HasFailure());
   const JobRecord r = job(ids[0]);
   EXPECT_EQ(r.state, JobState::succeeded);
   EXPECT_EQ(r.attempts, 0);
@@ -149,10 +141,8 @@ TEST_F(EngineFlow, SubmitRateLimitedHonoursRetryAfter) {
 TEST_F(EngineFlow, TransientSubmitErrorsAreRetriedWithoutUsingAttempts) {
   world.submit_answers.push_back(SubmitAnswer::error(ErrorClass::retryable, "5003", "server busy", {}, 200));
   world.submit_answers.push_back(SubmitAnswer::error(ErrorClass::retryable, "5000", "server error", {}, 200));
-  const auto ids = add_rows(1);
-  start();
-  auto drained = drain();
-  ASSERT_TRUE(run_until([&] { return *drained; }));
+  const auto ids = run_rows(1);
+  ASSERT_FALSE(HasFailure());
   const JobRecord r = job(ids[0]);
   EXPECT_EQ(r.state, JobState::succeeded);
   EXPECT_EQ(r.attempts, 0);
@@ -175,10 +165,8 @@ TEST_F(EngineFlow, PermanentSubmitRejectionFailsRow) {
   ProviderError expected = answer.err;
   expected.provider = "p";
   world.submit_answers.push_back(answer);
-  const auto ids = add_rows(1);
-  start();
-  auto drained = drain();
-  ASSERT_TRUE(run_until([&] { return *drained; }));
+  const auto ids = run_rows(1);
+  ASSERT_FALSE(HasFailure());
   const JobRecord r = job(ids[0]);
   EXPECT_EQ(r.state, JobState::failed);
   EXPECT_EQ(r.error_code, "4000");

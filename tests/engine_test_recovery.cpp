@@ -31,10 +31,8 @@ TaskStatus listed(std::string id, std::int64_t created_at_ms) {
 TEST_F(EngineRecovery, LostSubmitFoundInTaskListIsPolledNotResubmitted) {
   world.task_list.push_back(listed("old-1", clock.unix_ms() - 3'600'000));  // long before the intent
   world.submit_answers.push_back(SubmitAnswer::lost(/*creates_task=*/true));
-  const auto ids = add_rows(1);
-  start();
-  auto drained = drain();
-  ASSERT_TRUE(run_until([&] { return *drained; }));
+  const auto ids = run_rows(1);
+  ASSERT_FALSE(HasFailure());
 
   const JobRecord r = job(ids[0]);
   EXPECT_EQ(r.state, JobState::succeeded);
@@ -57,10 +55,8 @@ TEST_F(EngineRecovery, LostSubmitFoundInTaskListIsPolledNotResubmitted) {
 TEST_F(EngineRecovery, LostSubmitAbsentFromTaskListIsSubmittedAgain) {
   world.task_list.push_back(listed("old-1", clock.unix_ms() - 3'600'000));
   world.submit_answers.push_back(SubmitAnswer::lost(/*creates_task=*/false));
-  const auto ids = add_rows(1);
-  start();
-  auto drained = drain();
-  ASSERT_TRUE(run_until([&] { return *drained; }));
+  const auto ids = run_rows(1);
+  ASSERT_FALSE(HasFailure());
 
   const JobRecord r = job(ids[0]);
   EXPECT_EQ(r.state, JobState::succeeded);
@@ -117,10 +113,8 @@ TEST_F(EngineRecovery, LostSubmitWithoutTaskListIsHeldUntilResolved) {
 TEST_F(EngineRecovery, RetryableRemoteFailureIsResubmittedUpToMaxAttempts) {
   world.retryable_codes = {"PIPELINE_TIMEOUT"};
   world.default_script = {QueryAnswer::running(), QueryAnswer::failed("PIPELINE_TIMEOUT", "pipeline timed out")};
-  const auto ids = add_rows(1);
-  start();
-  auto drained = drain();
-  ASSERT_TRUE(run_until([&] { return *drained; }));
+  const auto ids = run_rows(1);
+  ASSERT_FALSE(HasFailure());
   const JobRecord r = job(ids[0]);
   EXPECT_EQ(r.state, JobState::failed);
   EXPECT_EQ(r.attempts, 3);
@@ -136,10 +130,8 @@ TEST_F(EngineRecovery, RetryableRemoteFailureIsResubmittedUpToMaxAttempts) {
 TEST_F(EngineRecovery, NonRetryableRemoteFailureFailsAtOnce) {
   world.retryable_codes = {"PIPELINE_TIMEOUT"};
   world.default_script = {QueryAnswer::failed("PAYLOAD_PARSE_ERROR", "bad payload")};
-  const auto ids = add_rows(1);
-  start();
-  auto drained = drain();
-  ASSERT_TRUE(run_until([&] { return *drained; }));
+  const auto ids = run_rows(1);
+  ASSERT_FALSE(HasFailure());
   const JobRecord r = job(ids[0]);
   EXPECT_EQ(r.state, JobState::failed);
   EXPECT_EQ(r.attempts, 1);
@@ -153,10 +145,8 @@ TEST_F(EngineRecovery, NonRetryableRemoteFailureFailsAtOnce) {
 TEST_F(EngineRecovery, PollErrorsAreRetriedWithGrowingDelays) {
   world.task_scripts["t1"] = {QueryAnswer::error(ErrorClass::retryable), QueryAnswer::error(ErrorClass::retryable),
                               QueryAnswer::error(ErrorClass::retryable), QueryAnswer::succeeded()};
-  const auto ids = add_rows(1);
-  start();
-  auto drained = drain();
-  ASSERT_TRUE(run_until([&] { return *drained; }));
+  const auto ids = run_rows(1);
+  ASSERT_FALSE(HasFailure());
   const JobRecord r = job(ids[0]);
   EXPECT_EQ(r.state, JobState::succeeded);
   EXPECT_EQ(r.attempts, 0);

@@ -361,6 +361,14 @@ std::shared_ptr<bool> EngineHarness::drain() {
   return flag;
 }
 
+std::vector<std::int64_t> EngineHarness::run_rows(int n) {
+  const auto ids = add_rows(n);
+  start();
+  const auto drained = drain();
+  EXPECT_TRUE(run_until([&] { return *drained; })) << "the batch did not drain";
+  return ids;
+}
+
 std::vector<std::string> EngineHarness::state_events(std::int64_t id) const {
   std::vector<std::string> out;
   for (const auto& e : store.events(id)) {

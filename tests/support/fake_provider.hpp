@@ -220,6 +220,9 @@ class EngineHarness : public ::testing::Test {
   }
   /// Spawns async_drain of the batch; the flag turns true when it returns.
   std::shared_ptr<bool> drain();
+  /// add_rows(n), start(), and runs until the batch drains (a failure is
+  /// recorded when it does not within the limit). Returns the job ids.
+  std::vector<std::int64_t> run_rows(int n);
 
   JobRecord job(std::int64_t id) const { return store.job(id).value(); }
   /// The "event" names of the job's state events, in order.
