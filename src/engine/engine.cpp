@@ -342,8 +342,7 @@ void Engine::Impl::pause(Profile& p, const ProviderError& err) {
   changed->notify();
 }
 
-void Engine::Impl::throttle(Profile& p, const ProviderError& err, int attempt) {
-  const auto d = throttle_delay(err.retry_after, attempt, random01(), *policy);
+void Engine::Impl::throttle(Profile& p, const ProviderError& err, milliseconds d) {
   p.throttled_until = std::max(p.throttled_until, clock.now() + d);
   logger().warn("{}; profile {} waits {} ms", err.describe(), p.cfg->name, d.count());
 }

@@ -167,7 +167,8 @@ struct Engine::Impl {
   void enqueue(ActiveJob& j);
   void enqueue_later(ActiveJob& j, milliseconds delay);
   void pause(Profile& p, const ProviderError& err);
-  void throttle(Profile& p, const ProviderError& err, int attempt);
+  /// Holds every request of the profile for `d` (a 429), from now.
+  void throttle(Profile& p, const ProviderError& err, milliseconds d);
   void end_submit(Profile& p);
 
   // ---- claiming and admission (engine.cpp) --------------------------------------

@@ -42,7 +42,7 @@ awaitable<void> Engine::Impl::poll_loop(std::int64_t id) {
         if (transition(j, *d.event, error_detail(err), false)) finish(j);
         co_return;
       }
-      if (d.throttle_for) p.throttled_until = std::max(p.throttled_until, clock.now() + *d.throttle_for);
+      if (d.throttle_for) throttle(p, err, *d.throttle_for);
       logger().warn("job {}: status query failed: {}", r.key, err.describe());
       co_await sleep_for(d.delay);
       continue;

@@ -158,10 +158,7 @@ awaitable<void> Engine::Impl::drive(std::int64_t id) {
     co_return;
   }
   if (d.counts_transient_try) ++j.submit_retries;
-  if (d.throttle_for) {
-    p.throttled_until = std::max(p.throttled_until, clock.now() + *d.throttle_for);
-    logger().warn("{}; profile {} waits {} ms", err.describe(), p.cfg->name, d.throttle_for->count());
-  }
+  if (d.throttle_for) throttle(p, err, *d.throttle_for);
   if (d.pause_profile) pause(p, err);
   set_error(j, err);
   if (!d.message_prefix.empty()) j.rec.error_message = d.message_prefix + err.describe();
