@@ -2,6 +2,7 @@
 // interpretations of the API document.
 #include "providers/juhuo/emulator.hpp"
 #include "providers/emulator/module_util.hpp"
+#include "providers/emulator/task_store.hpp"
 #include "src/core/text.hpp"
 
 #include "src/core/sha256.hpp"
@@ -32,16 +33,8 @@ constexpr std::string_view kPrefix = "/juhuo";
 // ---- task states ------------------------------------------------------------
 
 enum class St { queued, init, uploading, submitted, generating, downloading, success, fail };
-constexpr std::array<std::string_view, 8> kStatusNames = {"queued",     "init",        "uploading", "submitted",
-                                                          "generating", "downloading", "success",   "fail"};
-
-std::string_view to_string(St s) { return kStatusNames[static_cast<std::size_t>(s)]; }
-
-St status_from(std::string_view s) {
-  for (std::size_t i = 0; i < kStatusNames.size(); ++i)
-    if (kStatusNames[i] == s) return static_cast<St>(i);
-  throw std::runtime_error("juhuo state: unknown status " + std::string(s));
-}
+constexpr StatusNames<St, 8> kStatus{
+    "juhuo", {"queued", "init", "uploading", "submitted", "generating", "downloading", "success", "fail"}};
 
 bool is_running(St s) { return s >= St::init && s <= St::downloading; }
 
@@ -174,18 +167,54 @@ struct Task {
   std::uint64_t video_bytes = 0, cover_bytes = 0;
 };
 
-std::int64_t stage_ms(const Task& t) {
+// The length of the task's current stage (unscaled ms); nullopt when it is not running.
+std::optional<std::int64_t> stage_ms(const Task& t) {
   switch (t.status) {
     case St::init: return 2000;
     case St::uploading: return 3000;
     case St::submitted: return 3000;
     case St::generating: return 30000 + 4000 * static_cast<std::int64_t>(t.duration);
     case St::downloading: return 4000;
-    default: return 0;
+    default: return std::nullopt;
   }
 }
 
-constexpr StateReader kState{"juhuo"};  // persisted-state fields
+// ---- persisted state ----------------------------------------------------------------
+
+const FieldTable<Upload> kUploadFields{"juhuo",
+                                       {field("contentType", &Upload::content_type), field("size", &Upload::size),
+                                        field("sha256", &Upload::sha256), field("uploadedAt", &Upload::uploaded_at_ms)}};
+
+FieldTable<Task> task_fields() {
+  return {"juhuo",
+          {field("taskId", &Task::id),
+           field("account", &Task::account),
+           field("seq", &Task::seq),
+           field("prompt", &Task::prompt),
+           field("model", &Task::model),
+           field("sound", &Task::sound),
+           field("aspectRatio", &Task::aspect),
+           field("duration", &Task::duration),
+           field("resolution", &Task::resolution),
+           field("inputImages", &Task::input_images),
+           field("inputVideos", &Task::input_videos),
+           field("status", &Task::status, kStatus),
+           field("gmtCreate", &Task::gmt_create),
+           field("stageStart", &Task::stage_start),
+           field("willFail", &Task::will_fail),
+           field("failStage", &Task::fail_stage, kStatus),
+           field("failCode", &Task::fail_code),
+           field("failMsg", &Task::fail_msg),
+           field("errorCode", &Task::error_code),
+           field("errorMsg", &Task::error_msg),
+           field("creditCost", &Task::credit_cost),
+           field("videoSha256", &Task::video_sha256),
+           field("videoBytes", &Task::video_bytes),
+           field("coverSha256", &Task::cover_sha256),
+           field("coverBytes", &Task::cover_bytes)}};
+}
+
+constexpr StateReader kState{"juhuo"};  // account fields
 
 // ---- the module -------------------------------------------------------------------
 
@@ -207,100 +236,30 @@ class JuhuoModule final : public ModuleBase {
   json::value save() const override {
     std::lock_guard lk(mu_);
     json::object accounts;
-    for (const auto& [fp, a] : accounts_) {
-      json::object uploads;
-      for (const auto& [key, u] : a.uploads)
-        uploads[key] = json::object{{"contentType", u.content_type},
-                                    {"size", u.size},
-                                    {"sha256", u.sha256},
-                                    {"uploadedAt", u.uploaded_at_ms}};
-      accounts[fp] = json::object{{"totalCredits", a.total}, {"usedCredits", a.used}, {"uploads", std::move(uploads)}};
-    }
-    json::array tasks;
-    for (const Task* t : in_seq_order(tasks_)) {
-      tasks.push_back(json::object{
-          {"taskId", t->id},
-          {"account", t->account},
-          {"seq", t->seq},
-          {"prompt", t->prompt},
-          {"model", t->model},
-          {"sound", t->sound},
-          {"aspectRatio", t->aspect},
-          {"duration", t->duration},
-          {"resolution", t->resolution},
-          {"inputImages", t->input_images},
-          {"inputVideos", t->input_videos},
-          {"status", to_string(t->status)},
-          {"gmtCreate", t->gmt_create},
-          {"stageStart", t->stage_start},
-          {"willFail", t->will_fail},
-          {"failStage", to_string(t->fail_stage)},
-          {"failCode", t->fail_code},
-          {"failMsg", t->fail_msg},
-          {"errorCode", t->error_code},
-          {"errorMsg", t->error_msg},
-          {"creditCost", t->credit_cost},
-          {"videoSha256", t->video_sha256},
-          {"videoBytes", t->video_bytes},
-          {"coverSha256", t->cover_sha256},
-          {"coverBytes", t->cover_bytes},
-      });
-    }
-    return json::object{{"seq", seq_}, {"accounts", std::move(accounts)}, {"tasks", std::move(tasks)}};
+    for (const auto& [fp, a] : accounts_)
+      accounts[fp] = json::object{
+          {"totalCredits", a.total}, {"usedCredits", a.used}, {"uploads", save_map(a.uploads, kUploadFields)}};
+    return tasks_.save({{"accounts", std::move(accounts)}});
   }
 
   void load(const json::value& state) override {
     std::lock_guard lk(mu_);
     const auto& o = state.as_object();
-    seq_ = kState.u64(o, "seq");
     accounts_.clear();
-    tasks_.clear();
     for (const auto& kv : kState.at(o, "accounts").as_object()) {
       const auto& ao = kv.value().as_object();
       Account a;
       a.total = kState.dbl(ao, "totalCredits");
       a.used = kState.dbl(ao, "usedCredits");
-      for (const auto& ukv : kState.at(ao, "uploads").as_object()) {
-        const auto& uo = ukv.value().as_object();
-        a.uploads[std::string(ukv.key())] = Upload{kState.str(uo, "contentType"), kState.u64(uo, "size"),
-                                                   kState.str(uo, "sha256"), kState.i64(uo, "uploadedAt")};
-      }
+      load_map(kState.at(ao, "uploads"), a.uploads, kUploadFields);
       accounts_[std::string(kv.key())] = std::move(a);
     }
-    for (const auto& tv : kState.at(o, "tasks").as_array()) {
-      const auto& to = tv.as_object();
-      Task t;
-      t.id = kState.str(to, "taskId");
-      t.account = kState.str(to, "account");
-      t.seq = kState.u64(to, "seq");
-      t.prompt = kState.str(to, "prompt");
-      t.model = kState.str(to, "model");
-      t.sound = kState.str(to, "sound");
-      t.aspect = kState.str(to, "aspectRatio");
-      t.duration = static_cast<int>(kState.i64(to, "duration"));
-      t.resolution = static_cast<int>(kState.i64(to, "resolution"));
-      t.input_images = kState.at(to, "inputImages").as_array();
-      t.input_videos = kState.at(to, "inputVideos").as_array();
-      t.status = status_from(kState.at(to, "status").as_string());
-      t.gmt_create = kState.i64(to, "gmtCreate");
-      t.stage_start = kState.i64(to, "stageStart");
-      t.will_fail = kState.at(to, "willFail").as_bool();
-      t.fail_stage = status_from(kState.at(to, "failStage").as_string());
-      t.fail_code = kState.str(to, "failCode");
-      t.fail_msg = kState.str(to, "failMsg");
-      t.error_code = kState.str(to, "errorCode");
-      t.error_msg = kState.str(to, "errorMsg");
-      t.credit_cost = kState.dbl(to, "creditCost");
-      t.video_sha256 = kState.str(to, "videoSha256");
-      t.video_bytes = kState.u64(to, "videoBytes");
-      t.cover_sha256 = kState.str(to, "coverSha256");
-      t.cover_bytes = kState.u64(to, "coverBytes");
+    tasks_.load(o, [&](const Task& t) {
       Account& a = account(t.account);
       a.tasks.push_back(t.id);  // the array is in seq order
       if (is_running(t.status)) a.running.push_back(t.id);
       if (t.status == St::queued) a.queued.push_back(t.id);
-      tasks_[t.id] = std::move(t);
-    }
+    });
   }
 
  private:
@@ -431,10 +390,7 @@ class JuhuoModule final : public ModuleBase {
   // ---- submit ----
 
   Response submit(const Request& req, const std::string& fp) {
-    const std::uint64_t before = seq_;
-    Response r = submit_checked(req, fp);
-    if (seq_ == before) s_.count_rejected_submit();
-    return r;
+    return count_rejected(s_, tasks_, [&] { return submit_checked(req, fp); });
   }
 
   // Validates inputImages / inputVideos; fills `out` and `names`.
@@ -530,57 +486,35 @@ class JuhuoModule final : public ModuleBase {
 
     // Accepted.
     const std::int64_t now = s_.now_ms();
-    t.id = new_task_id();
+    t.id = tasks_.new_id([&] { return "gen_" + random_hex(rng_, 12); });
     t.account = fp;
-    t.seq = ++seq_;
+    t.seq = tasks_.next_seq();
     t.gmt_create = now;
     t.stage_start = now;
     t.status = St::queued;
-    const double opts_fail_rate = s_.options->fail_rate;
-    t.will_fail = opts_fail_rate > 0 && unit_hash(s_.options->seed, t.seq, "fail") < opts_fail_rate;
-    if (t.will_fail) {
-      const auto& k = kFailures[static_cast<std::size_t>(unit_hash(s_.options->seed, t.seq, "kind") * kFailures.size()) %
-                                kFailures.size()];
+    if (const auto kind = draw_failure(s_, t.seq, "", kFailures.size())) {
+      const auto& k = kFailures[*kind];
+      t.will_fail = true;
       t.fail_stage = k.stage;
       t.fail_code = std::string(k.code);
       t.fail_msg = std::string(k.message);
     }
-    const std::string video = juhuo_video_bytes(t.id, t.prompt);
-    const std::string cover = juhuo_cover_bytes(t.id);
-    t.video_sha256 = sha256_hex(video);
-    t.video_bytes = video.size();
-    t.cover_sha256 = sha256_hex(cover);
-    t.cover_bytes = cover.size();
-
-    Submission sub;
-    sub.provider = std::string(kName);
-    sub.task_id = t.id;
-    sub.api_key_fingerprint = fp;
-    sub.body = req.body;
-    sub.received_at_ms = now;
-    sub.video_sha256 = t.video_sha256;
-    sub.video_bytes = t.video_bytes;
-    sub.cover_sha256 = t.cover_sha256;
-    sub.cover_bytes = t.cover_bytes;
+    Submission sub =
+        make_submission(kName, t.id, fp, req.body, now, juhuo_video_bytes(t.id, t.prompt), juhuo_cover_bytes(t.id));
+    t.video_sha256 = sub.video_sha256;
+    t.video_bytes = sub.video_bytes;
+    t.cover_sha256 = sub.cover_sha256;
+    t.cover_bytes = sub.cover_bytes;
 
     acc.tasks.push_back(t.id);
     acc.queued.push_back(t.id);
     const std::string id = t.id;
     s_.log->info("juhuo emulator: task {} submitted (account {}, {} s, {}p, {}{})", id, fp, t.duration, t.resolution,
                  t.model, t.will_fail ? ", will fail " + t.fail_code : "");
-    tasks_.emplace(id, std::move(t));
-    s_.record_submission(std::move(sub));
+    tasks_.insert(std::move(t));
     promote(acc, now);
-    s_.state_changed();
-    s_.wake();
+    announce_submission(s_, std::move(sub));
     return ok(json::object{{"taskId", id}});
-  }
-
-  std::string new_task_id() {
-    for (;;) {
-      std::string id = "gen_" + random_hex(rng_, 12);
-      if (!tasks_.count(id)) return id;
-    }
   }
 
   // ---- queries ----
@@ -593,7 +527,7 @@ class JuhuoModule final : public ModuleBase {
     }
     return json::object{
         {"taskId", t.id},
-        {"status", to_string(t.status)},
+        {"status", kStatus(t.status)},
         {"outputUrl", output_url},
         {"coverUrl", cover_url},
         {"errorCode", t.status == St::fail ? t.error_code : std::string()},
@@ -610,9 +544,9 @@ class JuhuoModule final : public ModuleBase {
   }
 
   Response query(const Request& req, const std::string& fp, const std::string& id) {
-    auto it = tasks_.find(id);
-    if (it == tasks_.end() || it->second.account != fp) return not_found();
-    return ok(task_json(req, it->second));
+    const Task* t = tasks_.owned(fp, id);
+    if (!t) return not_found();
+    return ok(task_json(req, *t));
   }
 
   static std::optional<std::int64_t> positive_param(const Request& req, std::string_view name, std::int64_t def) {
@@ -647,9 +581,9 @@ class JuhuoModule final : public ModuleBase {
     const bool video = file.ends_with(".mp4");
     if (!video && !file.ends_with(".jpg")) return plain_not_found();
     const std::string id(file.substr(0, file.size() - 4));
-    auto it = tasks_.find(id);
-    if (it == tasks_.end() || it->second.status != St::success) return plain_not_found();
-    const Task& t = it->second;
+    const Task* found = tasks_.find(id);
+    if (!found || found->status != St::success) return plain_not_found();
+    const Task& t = *found;
     if (video) return serve_bytes(req, juhuo_video_bytes(t.id, t.prompt), "video/mp4", t.video_sha256);
     return serve_bytes(req, juhuo_cover_bytes(t.id), "image/jpeg", t.cover_sha256);
   }
@@ -673,28 +607,21 @@ class JuhuoModule final : public ModuleBase {
   }
 
   bool advance_task(Account& acc, Task& t, std::int64_t now) {
-    bool changed = false;
-    while (is_running(t.status)) {
-      const std::int64_t end = t.stage_start + scaled_ms(s_, stage_ms(t));
-      if (now < end) break;
-      changed = true;
+    return advance_stages(s_, t.stage_start, now, [&] { return stage_ms(t); }, [&](std::int64_t) {
       if (t.will_fail && t.fail_stage == t.status) {
         t.status = St::fail;
-        t.stage_start = end;
         t.error_code = t.fail_code;
         t.error_msg = t.fail_msg;
         s_.log->info("juhuo emulator: task {} failed: {}", t.id, t.error_code);
-        break;
+        return;
       }
       t.status = static_cast<St>(static_cast<int>(t.status) + 1);
-      t.stage_start = end;
       if (t.status == St::success) {
         t.credit_cost = juhuo_credit_cost(t.model, t.resolution, t.duration);
         acc.used = round2(acc.used + t.credit_cost);
         s_.log->info("juhuo emulator: task {} succeeded, {:.2f} credits", t.id, t.credit_cost);
       }
-    }
-    return changed;
+    });
   }
 
   bool promote(Account& acc, std::int64_t now) {
@@ -711,9 +638,8 @@ class JuhuoModule final : public ModuleBase {
     return changed;
   }
 
-  std::uint64_t seq_ = 0;
-  std::map<std::string, Account> accounts_;       // by key fingerprint
-  std::unordered_map<std::string, Task> tasks_;  // by task id
+  std::map<std::string, Account> accounts_;  // by key fingerprint
+  TaskStore<Task> tasks_{task_fields()};    // by task id
 };
 
 }  // namespace

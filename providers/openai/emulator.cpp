@@ -14,6 +14,7 @@
 #include <unordered_map>
 
 #include "providers/emulator/module_util.hpp"
+#include "providers/emulator/task_store.hpp"
 #include "src/core/sha256.hpp"
 #include "src/core/text.hpp"
 
@@ -87,14 +88,9 @@ const Shape* shape_of(std::string_view model) {
   return nullptr;
 }
 
+// The emulator's own states; each model's Shape::words say how they are shown.
 enum class St { queued, running, done, failed };
-constexpr std::array<std::string_view, 4> kStNames{"queued", "running", "done", "failed"};
-
-St st_from(std::string_view s) {
-  for (std::size_t i = 0; i < kStNames.size(); ++i)
-    if (kStNames[i] == s) return static_cast<St>(i);
-  throw std::runtime_error("openai state: unknown status " + std::string(s));
-}
+constexpr StatusNames<St, 4> kStatus{"openai", {"queued", "running", "done", "failed"}};
 
 struct FailureKind {
   std::string_view code, message;
@@ -216,7 +212,41 @@ std::int64_t run_ms(const Task& t) {
   return kRunBaseMs + kRunPerSecondMs * static_cast<std::int64_t>(std::min(t.duration, 120));
 }
 
-constexpr StateReader kState{"openai"};  // persisted-state fields
+// The length of the task's current stage (unscaled ms); nullopt once it is finished.
+std::optional<std::int64_t> stage_ms(const Task& t) {
+  if (t.status == St::queued) return kQueuedMs;
+  if (t.status == St::running) return run_ms(t);
+  return std::nullopt;
+}
+
+// The model is checked too: a task of an unknown model cannot be shown.
+void check_model(std::string& model, const boost::json::value& v) {
+  state_assign(model, v);
+  if (!shape_of(model)) throw std::runtime_error("openai state: unknown model " + model);
+}
+
+FieldTable<Task> task_fields() {
+  return {"openai",
+          {field("id", &Task::id),
+           field("account", &Task::account),
+           field("seq", &Task::seq),
+           {"model", [](const Task& t) { return state_value(t.model); },
+            [](Task& t, const boost::json::value& v) { check_model(t.model, v); }},
+           field("prompt", &Task::prompt),
+           field("size", &Task::size),
+           field("duration", &Task::duration),
+           field("secondsGiven", &Task::seconds_given),
+           field("seed", &Task::seed),
+           field("status", &Task::status, kStatus),
+           field("createdMs", &Task::created_ms),
+           field("stageStart", &Task::stage_start),
+           field("completedMs", &Task::completed_ms),
+           field("willFail", &Task::will_fail),
+           field("failCode", &Task::fail_code),
+           field("failMsg", &Task::fail_msg),
+           field("videoSha256", &Task::video_sha256),
+           field("videoBytes", &Task::video_bytes)}};
+}
 
 bool is_digits(std::string_view s) {
   return !s.empty() && s.size() <= 9 && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
@@ -255,68 +285,17 @@ class OpenAiModule final : public ModuleBase {
 
   bool busy() const override {
     std::lock_guard lk(mu_);
-    return std::any_of(tasks_.begin(), tasks_.end(), [](const auto& kv) {
-      return kv.second.status == St::queued || kv.second.status == St::running;
-    });
+    return tasks_.any_of([](const Task& t) { return t.status == St::queued || t.status == St::running; });
   }
 
   json::value save() const override {
     std::lock_guard lk(mu_);
-    json::array tasks;
-    for (const Task* t : in_seq_order(tasks_)) {
-      tasks.push_back(json::object{
-          {"id", t->id},
-          {"account", t->account},
-          {"seq", t->seq},
-          {"model", t->model},
-          {"prompt", t->prompt},
-          {"size", t->size},
-          {"duration", t->duration},
-          {"secondsGiven", t->seconds_given},
-          {"seed", t->seed ? json::value(*t->seed) : json::value(nullptr)},
-          {"status", kStNames[static_cast<std::size_t>(t->status)]},
-          {"createdMs", t->created_ms},
-          {"stageStart", t->stage_start},
-          {"completedMs", t->completed_ms},
-          {"willFail", t->will_fail},
-          {"failCode", t->fail_code},
-          {"failMsg", t->fail_msg},
-          {"videoSha256", t->video_sha256},
-          {"videoBytes", t->video_bytes},
-      });
-    }
-    return json::object{{"seq", seq_}, {"tasks", std::move(tasks)}};
+    return tasks_.save();
   }
 
   void load(const json::value& state) override {
     std::lock_guard lk(mu_);
-    const auto& o = state.as_object();
-    seq_ = kState.u64(o, "seq");
-    tasks_.clear();
-    for (const auto& tv : kState.at(o, "tasks").as_array()) {
-      const auto& to = tv.as_object();
-      Task t;
-      t.id = kState.str(to, "id");
-      t.account = kState.str(to, "account");
-      t.seq = kState.u64(to, "seq");
-      t.model = kState.str(to, "model");
-      if (!shape_of(t.model)) throw std::runtime_error("openai state: unknown model " + t.model);
-      t.prompt = kState.str(to, "prompt");
-      t.size = kState.str(to, "size");
-      t.duration = static_cast<int>(kState.i64(to, "duration"));
-      t.seconds_given = kState.at(to, "secondsGiven").as_bool();
-      if (!kState.at(to, "seed").is_null()) t.seed = kState.i64(to, "seed");
-      t.status = st_from(kState.at(to, "status").as_string());
-      t.created_ms = kState.i64(to, "createdMs");
-      t.stage_start = kState.i64(to, "stageStart");
-      t.completed_ms = kState.i64(to, "completedMs");
-      t.will_fail = kState.at(to, "willFail").as_bool();
-      t.fail_code = kState.str(to, "failCode");
-      t.fail_msg = kState.str(to, "failMsg");
-      t.video_sha256 = kState.str(to, "videoSha256");
-      t.video_bytes = kState.u64(to, "videoBytes");
-      tasks_[t.id] = std::move(t);
-    }
+    tasks_.load(state.as_object(), [](const Task&) {});
   }
 
  private:
@@ -344,10 +323,7 @@ class OpenAiModule final : public ModuleBase {
         s_.count_rejected_submit();
         return unauthorized();
       }
-      const std::uint64_t before = seq_;
-      Response r = submit(req, *fp);
-      if (seq_ == before) s_.count_rejected_submit();
-      return r;
+      return count_rejected(s_, tasks_, [&] { return submit(req, *fp); });
     }
     if (path == "/v1/models") {
       if (!get) return wrong_method("GET, HEAD");
@@ -377,7 +353,7 @@ class OpenAiModule final : public ModuleBase {
       const auto fp = api_key(req);
       if (!fp) return forbidden();
       const std::string id = percent_decode(path.substr(files.size(), path.size() - files.size() - 4));
-      const Task* t = find(*fp, id);
+      const Task* t = tasks_.owned(*fp, id);
       if (!t || t->status != St::done) return not_found("No such file: " + std::string(path));
       return serve_bytes(req, openai_video_bytes(t->id, t->prompt), "video/mp4", t->video_sha256);
     }
@@ -402,12 +378,6 @@ class OpenAiModule final : public ModuleBase {
   static Response forbidden() {
     return api_error(403, "下载链接需要带 Authorization: Bearer <API 令牌> (downloads need the Authorization header)",
                      "invalid_request_error", "forbidden");
-  }
-
-  const Task* find(const std::string& fp, const std::string& id) const {
-    auto it = tasks_.find(id);
-    if (it == tasks_.end() || it->second.account != fp) return nullptr;
-    return &it->second;
   }
 
   // ---- submit ----
@@ -523,41 +493,28 @@ class OpenAiModule final : public ModuleBase {
 
     // Accepted.
     const std::int64_t now = s_.now_ms();
-    t.seq = ++seq_;
-    t.id = new_task_id(*shape);
+    t.seq = tasks_.next_seq();
+    const bool openai_object = shape->submit == Submit::openai_object;
+    t.id = tasks_.new_id(
+        [&] { return (openai_object ? "video_" : "video-task-") + random_hex(rng_, openai_object ? 32 : 12); });
     t.account = fp;
     t.created_ms = now;
     t.stage_start = now;
-    const double fail_rate = s_.options->fail_rate;
-    t.will_fail = fail_rate > 0 && unit_hash(s_.options->seed, t.seq, "openai:fail") < fail_rate;
-    if (t.will_fail) {
-      const auto& k =
-          kFailures[static_cast<std::size_t>(unit_hash(s_.options->seed, t.seq, "openai:kind") * kFailures.size()) %
-                    kFailures.size()];
-      t.fail_code = std::string(k.code);
-      t.fail_msg = std::string(k.message);
+    if (const auto kind = draw_failure(s_, t.seq, "openai:", kFailures.size())) {
+      t.will_fail = true;
+      t.fail_code = std::string(kFailures[*kind].code);
+      t.fail_msg = std::string(kFailures[*kind].message);
     }
-    const std::string video = openai_video_bytes(t.id, t.prompt);
-    t.video_sha256 = sha256_hex(video);
-    t.video_bytes = video.size();
-
-    Submission sub;
-    sub.provider = std::string(kName);
-    sub.task_id = t.id;
-    sub.api_key_fingerprint = fp;
-    sub.body = multipart ? json::serialize(record) : req.body;
-    sub.received_at_ms = now;
-    sub.video_sha256 = t.video_sha256;
-    sub.video_bytes = t.video_bytes;
+    Submission sub = make_submission(kName, t.id, fp, multipart ? json::serialize(record) : req.body, now,
+                                     openai_video_bytes(t.id, t.prompt));
+    t.video_sha256 = sub.video_sha256;
+    t.video_bytes = sub.video_bytes;
 
     s_.log->info("openai emulator: task {} submitted (account {}, {}, {} s, {}{})", t.id, fp, t.model, t.duration,
                  t.size, t.will_fail ? ", will fail " + t.fail_code : "");
     const std::string id = t.id;
-    tasks_.emplace(id, std::move(t));
-    s_.record_submission(std::move(sub));
-    s_.state_changed();
-    s_.wake();
-    const Task& task = tasks_.at(id);
+    const Task& task = tasks_.insert(std::move(t));
+    announce_submission(s_, std::move(sub));
     switch (shape->submit) {
       case Submit::openai_object:
         return json_response(200, task_json(req, task));
@@ -573,14 +530,6 @@ class OpenAiModule final : public ModuleBase {
                                            {"model", task.model},
                                            {"status", shape->words[0]},
                                            {"created", task.created_ms / 1000}});
-  }
-
-  std::string new_task_id(const Shape& shape) {
-    for (;;) {
-      const bool openai_object = shape.submit == Submit::openai_object;
-      const std::string id = (openai_object ? "video_" : "video-task-") + random_hex(rng_, openai_object ? 32 : 12);
-      if (!tasks_.count(id)) return id;
-    }
   }
 
   // ---- queries ----
@@ -664,20 +613,20 @@ class OpenAiModule final : public ModuleBase {
   }
 
   Response query(const Request& req, const std::string& fp, const std::string& id) {
-    const Task* t = find(fp, id);
+    const Task* t = tasks_.owned(fp, id);
     if (!t) return not_found("No video found with id '" + id + "'.");
     return json_response(200, task_json(req, *t));
   }
 
   Response content_of(const Request& req, const std::string& fp, const std::string& id) {
-    const Task* t = find(fp, id);
+    const Task* t = tasks_.owned(fp, id);
     if (!t) return not_found("No video found with id '" + id + "'.");
     if (const auto variant = req.query_param("variant"); variant && *variant != "video")
       return bad_request("Invalid 'variant': the emulator serves only 'video'.", "variant");
     if (t->status != St::done)
       return api_error(404,
                        "Video '" + id + "' is not ready (status " +
-                           std::string(kStNames[static_cast<std::size_t>(t->status)]) + ").",
+                           std::string(kStatus(t->status)) + ").",
                        "invalid_request_error", "video_not_ready");
     return serve_bytes(req, openai_video_bytes(t->id, t->prompt), "video/mp4", t->video_sha256);
   }
@@ -693,10 +642,9 @@ class OpenAiModule final : public ModuleBase {
   Response cdn(const Request& req, std::string_view file) {
     if (auto refused = check_signed_download(req, s_)) return *refused;
     if (!file.ends_with(".mp4")) return plain_not_found();
-    auto it = tasks_.find(std::string(file.substr(0, file.size() - 4)));
-    if (it == tasks_.end() || it->second.status != St::done) return plain_not_found();
-    const Task& t = it->second;
-    return serve_bytes(req, openai_video_bytes(t.id, t.prompt), "video/mp4", t.video_sha256);
+    const Task* t = tasks_.find(std::string(file.substr(0, file.size() - 4)));
+    if (!t || t->status != St::done) return plain_not_found();
+    return serve_bytes(req, openai_video_bytes(t->id, t->prompt), "video/mp4", t->video_sha256);
   }
 
   // ---- time ----
@@ -704,12 +652,7 @@ class OpenAiModule final : public ModuleBase {
   void advance(std::int64_t now) override {
     bool changed = false;
     for (auto& [id, t] : tasks_) {
-      while (t.status == St::queued || t.status == St::running) {
-        const std::int64_t len = t.status == St::queued ? kQueuedMs : run_ms(t);
-        const std::int64_t end = t.stage_start + s_.scaled(std::chrono::milliseconds(len)).count();
-        if (now < end) break;
-        changed = true;
-        t.stage_start = end;
+      changed |= advance_stages(s_, t.stage_start, now, [&t] { return stage_ms(t); }, [&](std::int64_t end) {
         if (t.status == St::queued) {
           t.status = St::running;
         } else if (t.will_fail) {
@@ -720,13 +663,12 @@ class OpenAiModule final : public ModuleBase {
           t.completed_ms = end;
           s_.log->info("openai emulator: task {} completed", t.id);
         }
-      }
+      });
     }
     if (changed) s_.state_changed();
   }
 
-  std::uint64_t seq_ = 0;
-  std::unordered_map<std::string, Task> tasks_;
+  TaskStore<Task> tasks_{task_fields()};  // by task id
 };
 
 }  // namespace

@@ -1,7 +1,9 @@
 // The Seedance 2.0 API emulator. See emulator.hpp for the behaviour and the
 // interpretations of the API document.
 #include "providers/seedance2/emulator.hpp"
+#include "providers/seedance2/emulator_protocol.hpp"
 #include "providers/emulator/module_util.hpp"
+#include "providers/emulator/task_store.hpp"
 
 #include "src/core/sha256.hpp"
 #include "src/core/text.hpp"
@@ -35,245 +37,14 @@ namespace {
 constexpr std::string_view kName = "seedance2";
 constexpr std::string_view kPrefix = "/seedance2";
 constexpr std::int64_t kRateWindowMs = 60'000;
-constexpr std::size_t kMaxKeyLength = 256;
 constexpr std::size_t kMaxFileName = 128;
 constexpr std::size_t kMaxCallbackUrl = 512;
 constexpr std::int64_t kPendingMs = 2000;
 constexpr std::int64_t kQueuedMinMs = 3000;
 
-// ---- task states ------------------------------------------------------------
+using namespace seedance2;  // the document's tables, answers and the task records (emulator_protocol.hpp)
 
-enum class St { pending, queued, processing, completed, failed, cancelled, expired };
-constexpr std::array<std::string_view, 7> kStatusNames = {"pending",   "queued",    "processing", "completed",
-                                                          "failed",    "cancelled", "expired"};
-
-std::string_view to_string(St s) { return kStatusNames[static_cast<std::size_t>(s)]; }
-
-St status_from(std::string_view s) {
-  for (std::size_t i = 0; i < kStatusNames.size(); ++i)
-    if (kStatusNames[i] == s) return static_cast<St>(i);
-  throw std::runtime_error("seedance2 state: unknown status " + std::string(s));
-}
-
-bool is_terminal(St s) { return s >= St::completed; }
-
-// ---- document tables ----------------------------------------------------------
-
-struct CodeSpec {
-  std::string_view code;
-  int http;
-  std::string_view message;
-};
-// Doc 错误码 and HTTP 状态码映射.
-constexpr std::array<CodeSpec, 17> kCodes = {{
-    {"INVALID_API_KEY", 401, "Invalid API key"},
-    {"INVALID_PARAMETER", 400, "Invalid parameter"},
-    {"MISSING_PARAMETER", 400, "Missing parameter"},
-    {"INSUFFICIENT_CREDIT", 402, "Insufficient credit"},
-    {"CREDIT_DEDUCT_FAILED", 500, "Credit deduction failed, please retry"},
-    {"TASK_NOT_FOUND", 404, "Task not found"},
-    {"TASK_SUBMIT_FAILED", 500, "Task submission failed, please retry"},
-    {"TASK_CANCEL_NOT_ALLOWED", 400, "Task cannot be cancelled in its current status"},
-    {"CONCURRENCY_LIMIT_REACHED", 429, "Concurrency limit reached"},
-    {"FILE_UPLOAD_FAILED", 500, "Failed to generate upload URL"},
-    {"VIDEO_DOWNLOAD_FAILED", 500, "Video processing failed"},
-    {"CONTENT_MODERATION_FAILED", 400, "Content moderation failed: the input or output contains sensitive content"},
-    {"COPYRIGHT_VIOLATION", 400, "Content may be subject to copyright restrictions"},
-    {"PRIVACY_VIOLATION", 400, "Input contains images of real people, which is not allowed"},
-    {"SERVICE_BUSY", 503, "Service is busy, please try again later"},
-    {"RATE_LIMIT_EXCEEDED", 429, "Rate limit exceeded, please slow down"},
-    {"INTERNAL_ERROR", 500, "Internal server error"},
-}};
-
-const CodeSpec* find_code(std::string_view code) {
-  for (const auto& c : kCodes)
-    if (c.code == code) return &c;
-  return nullptr;
-}
-
-// Task failures drawn by fail_rate.
-constexpr std::array<std::string_view, 4> kFailCodes = {"VIDEO_DOWNLOAD_FAILED", "TASK_SUBMIT_FAILED", "SERVICE_BUSY",
-                                                        "CONTENT_MODERATION_FAILED"};
-
-struct ContentType {
-  std::string_view mime;
-  std::array<std::string_view, 2> extensions;
-};
-constexpr std::array<ContentType, 6> kContentTypes = {{
-    {"image/png", {"png", ""}},
-    {"image/jpeg", {"jpg", "jpeg"}},
-    {"image/webp", {"webp", ""}},
-    {"video/mp4", {"mp4", ""}},
-    {"video/quicktime", {"mov", ""}},
-    {"video/webm", {"webm", ""}},
-}};
-constexpr std::array<std::string_view, 2> kModels = {"seedance-2.0", "seedance-2.0-fast"};
-constexpr std::array<std::string_view, 3> kResolutions = {"480p", "720p", "1080p"};
-constexpr std::array<std::string_view, 6> kRatios = {"16:9", "9:16", "4:3", "3:4", "1:1", "21:9"};
-constexpr std::array<std::string_view, 5> kContentKinds = {"text", "image_url", "video_url", "audio_url", "sample_id"};
-
-// Doc 计费说明: credits per second.
-double per_second(std::string_view model, std::string_view resolution) {
-  const bool fast = model == "seedance-2.0-fast";
-  if (resolution == "1080p") return fast ? 3.312 : 4.5;
-  if (resolution == "480p") return fast ? 0.72 : 0.9;
-  return fast ? 1.44 : 1.8;
-}
-
-const ContentType* find_content_type(std::string_view mime) {
-  for (const auto& c : kContentTypes)
-    if (c.mime == mime) return &c;
-  return nullptr;
-}
-
-bool valid_api_key(std::string_view k) {
-  return !k.empty() && k.size() <= kMaxKeyLength &&
-         std::all_of(k.begin(), k.end(), [](char c) { return c > 0x20 && c < 0x7f; });
-}
-
-bool is_http_url(std::string_view s) {
-  return (s.starts_with("http://") && s.size() > 7) || (s.starts_with("https://") && s.size() > 8);
-}
-
-std::string encode_path(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (std::isalnum(u) || c == '-' || c == '_' || c == '.' || c == '~' || c == '/') {
-      out.push_back(c);
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[u >> 4]);
-      out.push_back(kHex[u & 0xF]);
-    }
-  }
-  return out;
-}
-
-// ---- JSON output ------------------------------------------------------------------
-
-// Doubles as the doc writes them: 10000, 3250.5, 14.4.
-void doc_number(double d, std::string& out) {
-  if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 1e15) {
-    out += std::to_string(static_cast<std::int64_t>(d));
-  } else {
-    char buf[64];
-    const auto r = std::to_chars(buf, buf + sizeof buf, d);
-    out.append(buf, r.ptr);
-  }
-}
-
-Response answer(int http_status, const json::value& v) {
-  return json_response(http_status, v, "application/json; charset=utf-8", doc_number);
-}
-
-json::object envelope(json::value result) {
-  return json::object{{"code", "200"}, {"message", "Success"}, {"result", std::move(result)}};
-}
-
-Response ok(json::value result) { return answer(200, envelope(std::move(result))); }
-
-// A documented error with its documented HTTP status.
-Response error(std::string_view code, std::string message = {}) {
-  const CodeSpec* spec = find_code(code);
-  const int status = spec ? spec->http : 500;
-  if (message.empty() && spec) message = std::string(spec->message);
-  return answer(status, json::object{{"code", code}, {"message", std::move(message)}});
-}
-
-Response invalid(const std::string& detail) { return error("INVALID_PARAMETER", "Invalid parameter: " + detail); }
-Response missing(const std::string& field) { return error("MISSING_PARAMETER", "Missing parameter: " + field); }
-
-Response s3_error(int status, std::string_view code, std::string_view message) {
-  std::string body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>";
-  body += code;
-  body += "</Code><Message>";
-  body += message;
-  body += "</Message></Error>\n";
-  return Response(status, "application/xml", std::move(body));
-}
-
-// ---- callback delivery ------------------------------------------------------------
-
-// POSTs one callback body, retrying after each of `waits`.
-asio::awaitable<void> deliver_callback(HttpClient& client, std::string url, std::string body,
-                                       std::vector<milliseconds> waits, std::shared_ptr<spdlog::logger> log) {
-  for (std::size_t attempt = 0;; ++attempt) {
-    HttpRequest req;
-    req.method = "POST";
-    req.url = url;
-    req.headers = {{"Content-Type", "application/json"}};
-    req.body = body;
-    req.timeout = milliseconds(10000);
-    auto r = co_await client.async_request(std::move(req));
-    if (r && r->status >= 200 && r->status < 300) {
-      log->debug("seedance2 emulator: callback delivered (attempt {})", attempt + 1);
-      co_return;
-    }
-    const std::string why = r ? "HTTP " + std::to_string(r->status) : r.error().message;
-    if (attempt >= waits.size()) {
-      log->warn("seedance2 emulator: callback gave up after {} attempts: {}", attempt + 1, why);
-      co_return;
-    }
-    log->info("seedance2 emulator: callback attempt {} failed ({}); retrying", attempt + 1, why);
-    asio::steady_timer timer(client.get_executor(), waits[attempt]);
-    co_await timer.async_wait(asio::use_awaitable);
-  }
-}
-
-// ---- model ---------------------------------------------------------------------
-
-struct Upload {
-  std::string content_type;
-  std::uint64_t size = 0;
-  std::string sha256;
-  std::int64_t uploaded_at_ms = 0;
-};
-
-struct Presigned {  // an upload URL handed out, by its (encoded) path
-  std::string account;
-  std::string file_path;
-  std::string content_type;
-};
-
-struct Account {
-  double total = 0;
-  double used = 0;
-  std::map<std::string, Upload> uploads;  // by file_path
-  std::vector<std::string> tasks;         // ids, oldest first
-  std::vector<std::string> active;        // non-terminal ids, oldest first
-  std::deque<std::int64_t> submits;       // submit request times in the rate window (not persisted)
-
-  double remain() const { return round2(total - used); }
-};
-
-struct Task {
-  std::string id;
-  std::string account;    // key fingerprint
-  std::string authority;  // Host of the submit, for callback URLs
-  std::uint64_t seq = 0;
-  std::string model, resolution, ratio, prompt, callback_url;
-  int duration = 5;
-  bool generate_audio = false, watermark = false, return_last_frame = false;
-  std::optional<std::int64_t> seed;
-  json::array content;
-  St status = St::pending;
-  std::int64_t created_ms = 0, updated_ms = 0, stage_start = 0, completed_ms = 0;
-  bool will_fail = false;
-  std::string fail_code, fail_msg;
-  std::string error_code, error_msg;
-  double price = 0;
-  std::string video_sha256, frame_sha256;
-  std::uint64_t video_bytes = 0, frame_bytes = 0;
-};
-
-std::int64_t processing_ms(const Task& t) {
-  const std::int64_t base = 30000 + 10000 * static_cast<std::int64_t>(t.duration);
-  return t.model == "seedance-2.0-fast" ? base * 6 / 10 : base;
-}
-
-constexpr StateReader kState{"seedance2"};  // persisted-state fields
+constexpr StateReader kState{"seedance2"};  // account fields
 
 // ---- the module -------------------------------------------------------------------
 
@@ -295,124 +66,33 @@ class Seedance2Module final : public ModuleBase {
   json::value save() const override {
     std::lock_guard lk(mu_);
     json::object accounts;
-    for (const auto& [fp, a] : accounts_) {
-      json::object uploads;
-      for (const auto& [path, u] : a.uploads)
-        uploads[path] = json::object{{"content_type", u.content_type},
-                                     {"size", u.size},
-                                     {"sha256", u.sha256},
-                                     {"uploaded_at", u.uploaded_at_ms}};
-      accounts[fp] = json::object{{"total_credits", a.total}, {"used_credits", a.used}, {"uploads", std::move(uploads)}};
-    }
-    json::object presigned;
-    for (const auto& [path, p] : presigned_)
-      presigned[path] =
-          json::object{{"account", p.account}, {"file_path", p.file_path}, {"content_type", p.content_type}};
+    for (const auto& [fp, a] : accounts_)
+      accounts[fp] = json::object{
+          {"total_credits", a.total}, {"used_credits", a.used}, {"uploads", save_map(a.uploads, kUploadFields)}};
     // Tasks in seq order, so load() rebuilds the per-account lists in order.
-    json::array tasks;
-    for (const Task* t : in_seq_order(tasks_)) {
-      tasks.push_back(json::object{
-          {"task_id", t->id},
-          {"account", t->account},
-          {"authority", t->authority},
-          {"seq", t->seq},
-          {"model", t->model},
-          {"resolution", t->resolution},
-          {"ratio", t->ratio},
-          {"prompt", t->prompt},
-          {"callback_url", t->callback_url},
-          {"duration", t->duration},
-          {"generate_audio", t->generate_audio},
-          {"watermark", t->watermark},
-          {"return_last_frame", t->return_last_frame},
-          {"seed", t->seed ? json::value(*t->seed) : json::value(nullptr)},
-          {"content", t->content},
-          {"status", to_string(t->status)},
-          {"created_ms", t->created_ms},
-          {"updated_ms", t->updated_ms},
-          {"stage_start", t->stage_start},
-          {"completed_ms", t->completed_ms},
-          {"will_fail", t->will_fail},
-          {"fail_code", t->fail_code},
-          {"fail_msg", t->fail_msg},
-          {"error_code", t->error_code},
-          {"error_msg", t->error_msg},
-          {"price", t->price},
-          {"video_sha256", t->video_sha256},
-          {"video_bytes", t->video_bytes},
-          {"frame_sha256", t->frame_sha256},
-          {"frame_bytes", t->frame_bytes},
-      });
-    }
-    return json::object{{"seq", seq_},
-                        {"accounts", std::move(accounts)},
-                        {"presigned", std::move(presigned)},
-                        {"tasks", std::move(tasks)}};
+    return tasks_.save({{"accounts", std::move(accounts)}, {"presigned", save_map(presigned_, kPresignedFields)}});
   }
 
   void load(const json::value& state) override {
     std::lock_guard lk(mu_);
     const auto& o = state.as_object();
-    seq_ = kState.u64(o, "seq");
     accounts_.clear();
-    tasks_.clear();
-    presigned_.clear();
     expiries_.clear();
     for (const auto& kv : kState.at(o, "accounts").as_object()) {
       const auto& ao = kv.value().as_object();
       Account a;
       a.total = kState.dbl(ao, "total_credits");
       a.used = kState.dbl(ao, "used_credits");
-      for (const auto& ukv : kState.at(ao, "uploads").as_object()) {
-        const auto& uo = ukv.value().as_object();
-        a.uploads[std::string(ukv.key())] =
-            Upload{kState.str(uo, "content_type"), kState.u64(uo, "size"), kState.str(uo, "sha256"), kState.i64(uo, "uploaded_at")};
-      }
+      load_map(kState.at(ao, "uploads"), a.uploads, kUploadFields);
       accounts_[std::string(kv.key())] = std::move(a);
     }
-    for (const auto& kv : kState.at(o, "presigned").as_object()) {
-      const auto& po = kv.value().as_object();
-      presigned_[std::string(kv.key())] = Presigned{kState.str(po, "account"), kState.str(po, "file_path"), kState.str(po, "content_type")};
-    }
-    for (const auto& tv : kState.at(o, "tasks").as_array()) {
-      const auto& to = tv.as_object();
-      Task t;
-      t.id = kState.str(to, "task_id");
-      t.account = kState.str(to, "account");
-      t.authority = kState.str(to, "authority");
-      t.seq = kState.u64(to, "seq");
-      t.model = kState.str(to, "model");
-      t.resolution = kState.str(to, "resolution");
-      t.ratio = kState.str(to, "ratio");
-      t.prompt = kState.str(to, "prompt");
-      t.callback_url = kState.str(to, "callback_url");
-      t.duration = static_cast<int>(kState.i64(to, "duration"));
-      t.generate_audio = kState.at(to, "generate_audio").as_bool();
-      t.watermark = kState.at(to, "watermark").as_bool();
-      t.return_last_frame = kState.at(to, "return_last_frame").as_bool();
-      if (!kState.at(to, "seed").is_null()) t.seed = kState.i64(to, "seed");
-      t.content = kState.at(to, "content").as_array();
-      t.status = status_from(kState.at(to, "status").as_string());
-      t.created_ms = kState.i64(to, "created_ms");
-      t.updated_ms = kState.i64(to, "updated_ms");
-      t.stage_start = kState.i64(to, "stage_start");
-      t.completed_ms = kState.i64(to, "completed_ms");
-      t.will_fail = kState.at(to, "will_fail").as_bool();
-      t.fail_code = kState.str(to, "fail_code");
-      t.fail_msg = kState.str(to, "fail_msg");
-      t.error_code = kState.str(to, "error_code");
-      t.error_msg = kState.str(to, "error_msg");
-      t.price = kState.dbl(to, "price");
-      t.video_sha256 = kState.str(to, "video_sha256");
-      t.video_bytes = kState.u64(to, "video_bytes");
-      t.frame_sha256 = kState.str(to, "frame_sha256");
-      t.frame_bytes = kState.u64(to, "frame_bytes");
+    load_map(kState.at(o, "presigned"), presigned_, kPresignedFields);
+    tasks_.load(o, [&](const Task& t) {
       Account& a = account(t.account);
       a.tasks.push_back(t.id);
       if (!is_terminal(t.status)) a.active.push_back(t.id);
       if (t.status == St::completed) expiries_.emplace(expiry_ms(t), t.id);
-      tasks_[t.id] = std::move(t);
-    }
+    });
   }
 
  private:
@@ -556,10 +236,7 @@ class Seedance2Module final : public ModuleBase {
   // ---- submit ----
 
   Response submit(const Request& req, const std::string& fp) {
-    const std::uint64_t before = seq_;
-    Response r = submit_checked(req, fp);
-    if (seq_ == before) s_.count_rejected_submit();
-    return r;
+    return count_rejected(s_, tasks_, [&] { return submit_checked(req, fp); });
   }
 
   // One content item; appends to `t`. Returns an error response when invalid.
@@ -702,39 +379,24 @@ class Seedance2Module final : public ModuleBase {
                                                     " unfinished tasks for this API key; retry when one finishes");
 
     // Accepted.
-    t.id = new_task_id();
+    t.id = tasks_.new_id([&] { return random_hex(rng_, 32); });
     t.account = fp;
     t.authority = req.authority();
-    t.seq = ++seq_;
+    t.seq = tasks_.next_seq();
     t.created_ms = t.updated_ms = t.stage_start = now;
     t.status = St::pending;
-    const double fail_rate = s_.options->fail_rate;
-    if (!t.will_fail && fail_rate > 0 && unit_hash(s_.options->seed, t.seq, "fail") < fail_rate) {
+    if (const auto k = t.will_fail ? std::nullopt : draw_failure(s_, t.seq, "", kFailCodes.size())) {
       t.will_fail = true;
-      const auto k = static_cast<std::size_t>(unit_hash(s_.options->seed, t.seq, "kind") * kFailCodes.size()) %
-                     kFailCodes.size();
-      t.fail_code = std::string(kFailCodes[k]);
-      t.fail_msg = std::string(find_code(kFailCodes[k])->message);
+      t.fail_code = std::string(kFailCodes[*k]);
+      t.fail_msg = std::string(find_code(kFailCodes[*k])->message);
     }
-    const std::string video = seedance2_video_bytes(t.id, t.prompt);
-    t.video_sha256 = sha256_hex(video);
-    t.video_bytes = video.size();
-    if (t.return_last_frame) {
-      const std::string frame = seedance2_last_frame_bytes(t.id);
-      t.frame_sha256 = sha256_hex(frame);
-      t.frame_bytes = frame.size();
-    }
-
-    Submission sub;
-    sub.provider = std::string(kName);
-    sub.task_id = t.id;
-    sub.api_key_fingerprint = fp;
-    sub.body = req.body;
-    sub.received_at_ms = now;
-    sub.video_sha256 = t.video_sha256;
-    sub.video_bytes = t.video_bytes;
-    sub.cover_sha256 = t.frame_sha256;
-    sub.cover_bytes = t.frame_bytes;
+    const std::string frame = t.return_last_frame ? seedance2_last_frame_bytes(t.id) : std::string();
+    Submission sub = make_submission(kName, t.id, fp, req.body, now, seedance2_video_bytes(t.id, t.prompt),
+                                     t.return_last_frame ? std::optional<std::string_view>(frame) : std::nullopt);
+    t.video_sha256 = sub.video_sha256;
+    t.video_bytes = sub.video_bytes;
+    t.frame_sha256 = sub.cover_sha256;
+    t.frame_bytes = sub.cover_bytes;
 
     acc.tasks.push_back(t.id);
     acc.active.push_back(t.id);
@@ -742,18 +404,9 @@ class Seedance2Module final : public ModuleBase {
     const double price = t.price;
     s_.log->info("seedance2 emulator: task {} submitted (account {}, {} s, {}, {}{})", id, fp, t.duration,
                  t.resolution, t.model, t.will_fail ? ", will fail " + t.fail_code : "");
-    tasks_.emplace(id, std::move(t));
-    s_.record_submission(std::move(sub));
-    s_.state_changed();
-    s_.wake();
+    tasks_.insert(std::move(t));
+    announce_submission(s_, std::move(sub));
     return ok(json::object{{"task_id", id}, {"status", "pending"}, {"credit_cost", price}});
-  }
-
-  std::string new_task_id() {
-    for (;;) {
-      std::string id = random_hex(rng_, 32);
-      if (!tasks_.count(id)) return id;
-    }
   }
 
   // ---- queries ----
@@ -782,7 +435,7 @@ class Seedance2Module final : public ModuleBase {
     return json::object{
         {"task_id", t.id},
         {"model", t.model},
-        {"status", to_string(t.status)},
+        {"status", kStatus(t.status)},
         {"resolution", t.resolution},
         {"ratio", t.ratio},
         {"duration", t.duration},
@@ -798,24 +451,18 @@ class Seedance2Module final : public ModuleBase {
     };
   }
 
-  Task* owned_task(const std::string& fp, const std::string& id) {
-    auto it = tasks_.find(id);
-    if (it == tasks_.end() || it->second.account != fp) return nullptr;
-    return &it->second;
-  }
-
   Response query(const Request& req, const std::string& fp, const std::string& id) {
-    const Task* t = owned_task(fp, id);
+    const Task* t = tasks_.owned(fp, id);
     if (!t) return error("TASK_NOT_FOUND", "Task not found: " + id);
     return ok(task_json(*t, req.authority()));
   }
 
   Response cancel(const std::string& fp, const std::string& id) {
-    Task* t = owned_task(fp, id);
+    Task* t = tasks_.owned(fp, id);
     if (!t) return error("TASK_NOT_FOUND", "Task not found: " + id);
     if (is_terminal(t->status))
       return error("TASK_CANCEL_NOT_ALLOWED",
-                   "Task in status " + std::string(to_string(t->status)) + " cannot be cancelled");
+                   "Task in status " + std::string(kStatus(t->status)) + " cannot be cancelled");
     const std::int64_t now = s_.now_ms();
     t->status = St::cancelled;
     t->updated_ms = t->stage_start = now;
@@ -834,13 +481,13 @@ class Seedance2Module final : public ModuleBase {
     const auto page_size = decimal_query_param(req, "page_size", 20);
     if (!page_size || *page_size < 1 || *page_size > 100) return invalid("page_size must be 1-100");
     const auto status = req.query_param("status");
-    if (status && !status->empty() && !one_of(kStatusNames, *status))
+    if (status && !status->empty() && !kStatus.contains(*status))
       return invalid("status must be one of pending, queued, processing, completed, failed, cancelled, expired");
     const Account& acc = accounts_.at(fp);
     std::vector<const Task*> matching;  // newest first
     for (auto it = acc.tasks.rbegin(); it != acc.tasks.rend(); ++it) {
       const Task& t = tasks_.at(*it);
-      if (!status || status->empty() || to_string(t.status) == *status) matching.push_back(&t);
+      if (!status || status->empty() || kStatus(t.status) == *status) matching.push_back(&t);
     }
     json::array data;
     const auto skip = static_cast<std::size_t>((*page - 1) * *page_size);
@@ -865,10 +512,9 @@ class Seedance2Module final : public ModuleBase {
     const bool frame = file.ends_with("-last.jpg");
     if (!video && !frame) return plain_not_found();
     const std::string id(file.substr(0, file.size() - (video ? 4 : 9)));
-    auto it = tasks_.find(id);
-    if (it == tasks_.end() || it->second.status != St::completed || (frame && !it->second.return_last_frame))
-      return plain_not_found();
-    const Task& t = it->second;
+    const Task* found = tasks_.find(id);
+    if (!found || found->status != St::completed || (frame && !found->return_last_frame)) return plain_not_found();
+    const Task& t = *found;
     if (video) return serve_bytes(req, seedance2_video_bytes(t.id, t.prompt), "video/mp4", t.video_sha256);
     return serve_bytes(req, seedance2_last_frame_bytes(t.id), "image/jpeg", t.frame_sha256);
   }
@@ -886,10 +532,10 @@ class Seedance2Module final : public ModuleBase {
     }
     // Completed tasks whose URLs died.
     while (!expiries_.empty() && expiries_.begin()->first <= now) {
-      auto it = tasks_.find(expiries_.begin()->second);
-      if (it != tasks_.end() && it->second.status == St::completed) {
-        it->second.status = St::expired;
-        it->second.updated_ms = expiries_.begin()->first;
+      Task* t = tasks_.find(expiries_.begin()->second);
+      if (t && t->status == St::completed) {
+        t->status = St::expired;
+        t->updated_ms = expiries_.begin()->first;
         changed = true;
       }
       expiries_.erase(expiries_.begin());
@@ -967,9 +613,8 @@ class Seedance2Module final : public ModuleBase {
     });
   }
 
-  std::uint64_t seq_ = 0;
   std::map<std::string, Account> accounts_;          // by key fingerprint
-  std::unordered_map<std::string, Task> tasks_;     // by task id
+  TaskStore<Task> tasks_{task_fields()};             // by task id
   std::map<std::string, Presigned> presigned_;      // by upload URL path
   std::multimap<std::int64_t, std::string> expiries_;  // completed tasks by URL expiry (unix ms)
   CallbackPoster callbacks_{"seedance2 emulator", s_.log};  // started on the first callback; last: joined first

@@ -13,6 +13,7 @@
 #include <unordered_map>
 
 #include "providers/emulator/module_util.hpp"
+#include "providers/emulator/task_store.hpp"
 #include "providers/juhuo/emulator.hpp"  // juhuo_cover_bytes: the last-frame JPEG
 #include "src/core/sha256.hpp"
 #include "src/core/text.hpp"
@@ -68,13 +69,7 @@ constexpr std::uint64_t kMaxImageBytes = 10ull << 20;  // doc: 10MB
 // ---- states --------------------------------------------------------------------
 
 enum class St { queued, in_progress, processing, completed, failed };
-constexpr std::array<std::string_view, 5> kStatusNames = {"queued", "in_progress", "processing", "completed", "failed"};
-std::string_view to_string(St s) { return kStatusNames[static_cast<std::size_t>(s)]; }
-St status_from(std::string_view s) {
-  for (std::size_t i = 0; i < kStatusNames.size(); ++i)
-    if (kStatusNames[i] == s) return static_cast<St>(i);
-  throw std::runtime_error("turing state: unknown status " + std::string(s));
-}
+constexpr StatusNames<St, 5> kStatus{"turing", {"queued", "in_progress", "processing", "completed", "failed"}};
 bool is_active(St s) { return s == St::queued || s == St::in_progress || s == St::processing; }
 
 // ---- document tables ----------------------------------------------------------------
@@ -169,7 +164,8 @@ struct Task {
   std::uint64_t video_bytes = 0;
 };
 
-std::int64_t stage_ms(const Task& t) {
+// The length of the task's current stage (unscaled ms); nullopt once it is finished.
+std::optional<std::int64_t> stage_ms(const Task& t) {
   switch (t.status) {
     case St::queued:
       return 5000;
@@ -178,11 +174,33 @@ std::int64_t stage_ms(const Task& t) {
     case St::processing:
       return 20000 + 4000 * static_cast<std::int64_t>(std::stoi(t.seconds));
     default:
-      return 0;
+      return std::nullopt;
   }
 }
 
-constexpr StateReader kState{"turing"};  // persisted-state fields
+FieldTable<Task> task_fields() {
+  return {"turing",
+          {field("id", &Task::id),
+           field("account", &Task::account),
+           field("seq", &Task::seq),
+           field("family", &Task::family),
+           field("model", &Task::model),
+           field("prompt", &Task::prompt),
+           field("seconds", &Task::seconds),
+           field("size", &Task::size),
+           field("resolution", &Task::resolution),
+           field("ratio", &Task::ratio),
+           field("lastFrame", &Task::last_frame),
+           field("status", &Task::status, kStatus),
+           field("createdMs", &Task::created_ms),
+           field("stageStart", &Task::stage_start),
+           field("completedMs", &Task::completed_ms),
+           field("willFail", &Task::will_fail),
+           field("errorCode", &Task::error_code),
+           field("errorMsg", &Task::error_msg),
+           field("videoSha256", &Task::video_sha256),
+           field("videoBytes", &Task::video_bytes)}};
+}
 
 // ---- the module -------------------------------------------------------------------------
 
@@ -196,72 +214,21 @@ class TuringModule final : public ModuleBase {
 
   bool busy() const override {
     std::lock_guard lk(mu_);
-    return std::any_of(tasks_.begin(), tasks_.end(), [](const auto& kv) { return is_active(kv.second.status); });
+    return tasks_.any_of([](const Task& t) { return is_active(t.status); });
   }
 
   json::value save() const override {
     std::lock_guard lk(mu_);
-    json::array tasks;
-    for (const Task* t : in_seq_order(tasks_)) {
-      tasks.push_back(json::object{
-          {"id", t->id},
-          {"account", t->account},
-          {"seq", t->seq},
-          {"family", t->family},
-          {"model", t->model},
-          {"prompt", t->prompt},
-          {"seconds", t->seconds},
-          {"size", t->size},
-          {"resolution", t->resolution},
-          {"ratio", t->ratio},
-          {"lastFrame", t->last_frame},
-          {"status", to_string(t->status)},
-          {"createdMs", t->created_ms},
-          {"stageStart", t->stage_start},
-          {"completedMs", t->completed_ms},
-          {"willFail", t->will_fail},
-          {"errorCode", t->error_code},
-          {"errorMsg", t->error_msg},
-          {"videoSha256", t->video_sha256},
-          {"videoBytes", t->video_bytes},
-      });
-    }
-    return json::object{{"seq", seq_}, {"tasks", std::move(tasks)}};
+    return tasks_.save();
   }
 
   void load(const json::value& state) override {
     std::lock_guard lk(mu_);
-    const auto& o = state.as_object();
-    seq_ = kState.u64(o, "seq");
-    tasks_.clear();
-    for (const auto& tv : kState.at(o, "tasks").as_array()) {
-      const auto& to = tv.as_object();
-      Task t;
-      t.id = kState.str(to, "id");
-      t.account = kState.str(to, "account");
-      t.seq = kState.u64(to, "seq");
-      t.family = kState.str(to, "family");
-      t.model = kState.str(to, "model");
-      t.prompt = kState.str(to, "prompt");
-      t.seconds = kState.str(to, "seconds");
-      t.size = kState.str(to, "size");
-      t.resolution = kState.str(to, "resolution");
-      t.ratio = kState.str(to, "ratio");
-      t.last_frame = kState.at(to, "lastFrame").as_bool();
-      t.status = status_from(kState.at(to, "status").as_string());
-      t.created_ms = kState.i64(to, "createdMs");
-      t.stage_start = kState.i64(to, "stageStart");
-      t.completed_ms = kState.i64(to, "completedMs");
-      t.will_fail = kState.at(to, "willFail").as_bool();
-      t.error_code = kState.str(to, "errorCode");
-      t.error_msg = kState.str(to, "errorMsg");
-      t.video_sha256 = kState.str(to, "videoSha256");
-      t.video_bytes = kState.u64(to, "videoBytes");
+    tasks_.load(state.as_object(), [](const Task& t) {
       if (t.seconds.empty() ||
           !std::all_of(t.seconds.begin(), t.seconds.end(), [](char c) { return c >= '0' && c <= '9'; }))
         throw std::runtime_error("turing state: bad seconds for " + t.id);
-      tasks_[t.id] = std::move(t);
-    }
+    });
   }
 
  private:
@@ -315,10 +282,7 @@ class TuringModule final : public ModuleBase {
   };
 
   Response create(const Request& req, const std::string& fp) {
-    const std::uint64_t before = seq_;
-    Response r = create_checked(req, fp);
-    if (seq_ == before) s_.count_rejected_submit();
-    return r;
+    return count_rejected(s_, tasks_, [&] { return create_checked(req, fp); });
   }
 
   std::optional<Response> parse_request(const Request& req, Parsed& out) {
@@ -545,48 +509,26 @@ class TuringModule final : public ModuleBase {
 
   Response accept(const Request& req, const std::string& fp, Task t, std::string recorded_body) {
     const std::int64_t now = s_.now_ms();
-    t.id = new_id();
+    t.id = tasks_.new_id([&] {
+      std::string id = "video-" + random_hex(rng_, 12);
+      return id + random_hex(rng_, 12);
+    });
     t.account = fp;
-    t.seq = ++seq_;
+    t.seq = tasks_.next_seq();
     t.created_ms = now;
     t.stage_start = now;
     t.status = St::queued;
-    const double rate = s_.options->fail_rate;
-    t.will_fail = rate > 0 && unit_hash(s_.options->seed, t.seq, "turing-fail") < rate;
-    const std::string video = turing_video_bytes(t.id, t.prompt);
-    t.video_sha256 = sha256_hex(video);
-    t.video_bytes = video.size();
-
-    Submission sub;
-    sub.provider = std::string(kName);
-    sub.task_id = t.id;
-    sub.api_key_fingerprint = fp;
-    sub.body = std::move(recorded_body);
-    sub.received_at_ms = now;
-    sub.video_sha256 = t.video_sha256;
-    sub.video_bytes = t.video_bytes;
-    if (t.last_frame) {
-      const std::string jpg = juhuo_cover_bytes(t.id);
-      sub.cover_sha256 = sha256_hex(jpg);
-      sub.cover_bytes = jpg.size();
-    }
+    t.will_fail = draw_failure(s_, t.seq, "turing-", 1).has_value();
+    const std::string cover = t.last_frame ? juhuo_cover_bytes(t.id) : std::string();
+    Submission sub = make_submission(kName, t.id, fp, std::move(recorded_body), now, turing_video_bytes(t.id, t.prompt),
+                                     t.last_frame ? std::optional<std::string_view>(cover) : std::nullopt);
+    t.video_sha256 = sub.video_sha256;
+    t.video_bytes = sub.video_bytes;
     s_.log->info("turing emulator: video {} created ({}, {} s, {}{})", t.id, t.model, t.seconds, t.size,
                  t.will_fail ? ", will fail" : "");
-    const std::string id = t.id;
-    auto [it, inserted] = tasks_.emplace(id, std::move(t));
-    (void)inserted;
-    s_.record_submission(std::move(sub));
-    s_.state_changed();
-    s_.wake();
-    return json_response(200, video_json(req, it->second));
-  }
-
-  std::string new_id() {
-    for (;;) {
-      std::string id = "video-" + random_hex(rng_, 12);
-      id += random_hex(rng_, 12);
-      if (!tasks_.count(id)) return id;
-    }
+    const Task& stored = tasks_.insert(std::move(t));
+    announce_submission(s_, std::move(sub));
+    return json_response(200, video_json(req, stored));
   }
 
   // ---- query and content ----
@@ -598,7 +540,7 @@ class TuringModule final : public ModuleBase {
       case St::in_progress:
         return 5;
       case St::processing: {
-        const std::int64_t total = std::max<std::int64_t>(1, s_.scaled(std::chrono::milliseconds(stage_ms(t))).count());
+        const std::int64_t total = std::max<std::int64_t>(1, scaled_ms(s_, *stage_ms(t)));
         const std::int64_t done = std::clamp<std::int64_t>(s_.now_ms() - t.stage_start, 0, total);
         return static_cast<int>(10 + 89 * done / total);
       }
@@ -612,7 +554,7 @@ class TuringModule final : public ModuleBase {
         {"id", t.id},
         {"object", "video"},
         {"model", t.model},
-        {"status", to_string(t.status)},
+        {"status", kStatus(t.status)},
         {"progress", progress(t)},
         {"created_at", t.created_ms / 1000},
         {"completed_at", t.status == St::completed ? json::value(t.completed_ms / 1000) : json::value(nullptr)},
@@ -631,24 +573,19 @@ class TuringModule final : public ModuleBase {
     return o;
   }
 
-  const Task* owned(const std::string& fp, const std::string& id) const {
-    auto it = tasks_.find(id);
-    return it == tasks_.end() || it->second.account != fp ? nullptr : &it->second;
-  }
-
   Response query(const Request& req, const std::string& fp, const std::string& id) {
-    const Task* t = owned(fp, id);
+    const Task* t = tasks_.owned(fp, id);
     if (!t) return not_found("No video found with id '" + id + "'");
     return json_response(200, video_json(req, *t));
   }
 
   Response serve_content(const Request& req, const std::string& fp, const std::string& id) {
-    const Task* t = owned(fp, id);
+    const Task* t = tasks_.owned(fp, id);
     if (!t) return not_found("No video found with id '" + id + "'");
     if (t->status != St::completed)
       return api_error(
           409, "invalid_request_error", "video_not_ready",
-          "Video " + id + " is " + std::string(to_string(t->status)) + "; content is available once completed");
+          "Video " + id + " is " + std::string(kStatus(t->status)) + "; content is available once completed");
     const auto variant = req.query_param("variant");
     if (!variant || *variant == "video")
       return serve_bytes(req, turing_video_bytes(t->id, t->prompt), "video/mp4", t->video_sha256);
@@ -664,11 +601,7 @@ class TuringModule final : public ModuleBase {
   void advance(std::int64_t now) override {
     bool changed = false;
     for (auto& [id, t] : tasks_) {
-      while (is_active(t.status)) {
-        const std::int64_t end = t.stage_start + s_.scaled(std::chrono::milliseconds(stage_ms(t))).count();
-        if (now < end) break;
-        changed = true;
-        t.stage_start = end;
+      changed |= advance_stages(s_, t.stage_start, now, [&t] { return stage_ms(t); }, [&](std::int64_t end) {
         if (t.status == St::processing) {
           if (t.will_fail) {
             t.status = St::failed;
@@ -683,13 +616,12 @@ class TuringModule final : public ModuleBase {
         } else {
           t.status = static_cast<St>(static_cast<int>(t.status) + 1);
         }
-      }
+      });
     }
     if (changed) s_.state_changed();
   }
 
-  std::uint64_t seq_ = 0;
-  std::unordered_map<std::string, Task> tasks_;
+  TaskStore<Task> tasks_{task_fields()};  // by video id
 };
 
 }  // namespace

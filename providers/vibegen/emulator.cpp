@@ -2,6 +2,7 @@
 // the interpretations of the API document.
 #include "providers/vibegen/emulator.hpp"
 #include "providers/emulator/module_util.hpp"
+#include "providers/emulator/task_store.hpp"
 
 #include "src/core/sha256.hpp"
 #include "src/core/text.hpp"
@@ -41,17 +42,11 @@ constexpr std::int64_t kPolicyFailAfterMs = 12000;   // into processing
 constexpr std::array<std::string_view, 9> kRatios = {"16:9", "9:16", "1:1",      "21:9",      "4:3",
                                                      "3:4",  "9:21", "adaptive", "keep_ratio"};
 constexpr std::array<std::string_view, 3> kResolutions = {"480p", "720p", "1080p"};
-constexpr std::array<std::string_view, 4> kStatuses = {"pending", "processing", "completed", "failed"};
 
 // ---- task states ------------------------------------------------------------
 
 enum class St { pending, processing, completed, failed };
-std::string_view to_string(St s) { return kStatuses[static_cast<std::size_t>(s)]; }
-St status_from(std::string_view s) {
-  for (std::size_t i = 0; i < kStatuses.size(); ++i)
-    if (kStatuses[i] == s) return static_cast<St>(i);
-  throw std::runtime_error("vibegen state: unknown status " + std::string(s));
-}
+constexpr StatusNames<St, 4> kStatus{"vibegen", {"pending", "processing", "completed", "failed"}};
 bool is_active(St s) { return s == St::pending || s == St::processing; }
 
 enum class FailKind { none, policy, provider, hang };
@@ -128,7 +123,33 @@ struct Task {
   std::uint64_t video_bytes = 0;
 };
 
-constexpr StateReader kState{"vibegen"};  // persisted-state fields
+FieldTable<Task> task_fields() {
+  return {"vibegen",
+          {field("id", &Task::id),
+           field("account", &Task::account),
+           field("seq", &Task::seq),
+           field("model", &Task::model),
+           field("prompt", &Task::prompt),
+           field("task_type", &Task::task_type),
+           field("aspect_ratio", &Task::aspect),
+           field("resolution", &Task::resolution),
+           field("callback_url", &Task::callback_url),
+           field("authority", &Task::authority),
+           field("image_urls", &Task::image_urls),
+           field("duration", &Task::duration),
+           field("generate_audio", &Task::audio),
+           field("cost", &Task::cost),
+           field("status", &Task::status, kStatus),
+           field("created_ms", &Task::created_ms),
+           field("processing_ms", &Task::processing_ms),
+           field("end_ms", &Task::end_ms),
+           field("fail_message", &Task::fail_message),
+           field("completed_ms", &Task::completed_ms),
+           field("video_sha256", &Task::video_sha256),
+           field("video_bytes", &Task::video_bytes)}};
+}
+
+constexpr StateReader kState{"vibegen"};  // account fields
 
 // ---- callback delivery ------------------------------------------------------------
 
@@ -183,82 +204,25 @@ class VibegenModule final : public ModuleBase {
       for (const auto& id : a.tasks) ids.push_back(json::string(id));
       accounts[fp] = json::object{{"credits", a.credits}, {"tasks", std::move(ids)}};
     }
-    json::array tasks;
-    for (const auto& [fp, a] : accounts_) {
-      for (const auto& id : a.tasks) {
-        const Task& t = tasks_.at(id);
-        tasks.push_back(json::object{
-            {"id", t.id},
-            {"account", t.account},
-            {"seq", t.seq},
-            {"model", t.model},
-            {"prompt", t.prompt},
-            {"task_type", t.task_type},
-            {"aspect_ratio", t.aspect},
-            {"resolution", t.resolution},
-            {"callback_url", t.callback_url},
-            {"authority", t.authority},
-            {"image_urls", t.image_urls},
-            {"duration", t.duration},
-            {"generate_audio", t.audio},
-            {"cost", t.cost},
-            {"status", to_string(t.status)},
-            {"created_ms", t.created_ms},
-            {"processing_ms", t.processing_ms},
-            {"end_ms", t.end_ms},
-            {"fail_message", t.fail_message},
-            {"completed_ms", t.completed_ms},
-            {"video_sha256", t.video_sha256},
-            {"video_bytes", t.video_bytes},
-        });
-      }
-    }
-    return json::object{{"seq", seq_}, {"accounts", std::move(accounts)}, {"tasks", std::move(tasks)}};
+    return tasks_.save({{"accounts", std::move(accounts)}});
   }
 
   void load(const json::value& state) override {
     std::lock_guard lk(mu_);
     const json::object& o = state.as_object();
-    seq_ = kState.u64(o, "seq");
     accounts_.clear();
-    tasks_.clear();
     active_.clear();
     for (const auto& [fp, v] : kState.at(o, "accounts").as_object()) {
       Account a;
       a.credits = kState.i64(v.as_object(), "credits");
       accounts_.emplace(std::string(fp), std::move(a));
     }
-    for (const auto& v : kState.at(o, "tasks").as_array()) {
-      const json::object& x = v.as_object();
-      Task t;
-      t.id = kState.str(x, "id");
-      t.account = kState.str(x, "account");
-      t.seq = kState.u64(x, "seq");
-      t.model = kState.str(x, "model");
-      t.prompt = kState.str(x, "prompt");
-      t.task_type = kState.str(x, "task_type");
-      t.aspect = kState.str(x, "aspect_ratio");
-      t.resolution = kState.str(x, "resolution");
-      t.callback_url = kState.str(x, "callback_url");
-      t.authority = kState.str(x, "authority");
-      t.image_urls = kState.at(x, "image_urls").as_array();
-      t.duration = static_cast<int>(kState.i64(x, "duration"));
-      t.audio = kState.at(x, "generate_audio").as_bool();
-      t.cost = kState.i64(x, "cost");
-      t.status = status_from(kState.str(x, "status"));
-      t.created_ms = kState.i64(x, "created_ms");
-      t.processing_ms = kState.i64(x, "processing_ms");
-      t.end_ms = kState.i64(x, "end_ms");
-      t.fail_message = kState.str(x, "fail_message");
-      t.completed_ms = kState.i64(x, "completed_ms");
-      t.video_sha256 = kState.str(x, "video_sha256");
-      t.video_bytes = kState.u64(x, "video_bytes");
+    tasks_.load(o, [&](const Task& t) {
       auto acc = accounts_.find(t.account);
       if (acc == accounts_.end()) throw std::runtime_error("vibegen state: task " + t.id + " of an unknown account");
-      acc->second.tasks.push_back(t.id);  // saved in per-account creation order
+      acc->second.tasks.push_back(t.id);  // saved in creation (seq) order
       if (is_active(t.status)) active_.push_back(t.id);
-      tasks_[t.id] = std::move(t);
-    }
+    });
   }
 
  private:
@@ -329,10 +293,7 @@ class VibegenModule final : public ModuleBase {
   // ---- create (doc 1) ----
 
   Response create(const Request& req, const std::string& fp) {
-    const std::uint64_t before = seq_;
-    Response r = create_checked(req, fp);
-    if (seq_ == before) s_.count_rejected_submit();
-    return r;
+    return count_rejected(s_, tasks_, [&] { return create_checked(req, fp); });
   }
 
   Response create_checked(const Request& req, const std::string& fp) {
@@ -418,26 +379,17 @@ class VibegenModule final : public ModuleBase {
 
     // Accepted.
     const std::int64_t now = s_.now_ms();
-    t.id = new_task_id();
+    t.id = tasks_.new_id([&] { return uuid_v4(); });
     t.account = fp;
     t.authority = req.authority();
-    t.seq = ++seq_;
+    t.seq = tasks_.next_seq();
     t.created_ms = now;
     t.status = St::pending;
     plan(t);
-    const std::string video = vibegen_video_bytes(t.id, t.prompt);
-    t.video_sha256 = sha256_hex(video);
-    t.video_bytes = video.size();
+    Submission sub = make_submission(kName, t.id, fp, req.body, now, vibegen_video_bytes(t.id, t.prompt));
+    t.video_sha256 = sub.video_sha256;
+    t.video_bytes = sub.video_bytes;
     acc.credits -= t.cost;
-
-    Submission sub;
-    sub.provider = std::string(kName);
-    sub.task_id = t.id;
-    sub.api_key_fingerprint = fp;
-    sub.body = req.body;
-    sub.received_at_ms = now;
-    sub.video_sha256 = t.video_sha256;
-    sub.video_bytes = t.video_bytes;
 
     json::object data{{"id", t.id},
                       {"status", "pending"},
@@ -449,10 +401,8 @@ class VibegenModule final : public ModuleBase {
                  t.fail_message.empty() ? "" : ", will fail: " + t.fail_message);
     acc.tasks.push_back(t.id);
     active_.push_back(t.id);
-    tasks_.emplace(t.id, std::move(t));
-    s_.record_submission(std::move(sub));
-    s_.state_changed();
-    s_.wake();
+    tasks_.insert(std::move(t));
+    announce_submission(s_, std::move(sub));
     return ok(201, std::move(data));
   }
 
@@ -464,10 +414,8 @@ class VibegenModule final : public ModuleBase {
         t.created_ms + scaled(std::chrono::duration_cast<std::chrono::milliseconds>(limits_.generation_timeout).count());
     const std::int64_t gen = scaled(generation_ms(t.resolution, t.duration, t.audio));
     FailKind kind = FailKind::none;
-    const double rate = s_.options ? s_.options->fail_rate : 0.0;
-    const std::uint64_t seed = s_.options ? s_.options->seed : 1;
-    if (rate > 0 && unit_hash(seed, t.seq, "vibegen:fail") < rate) {
-      const double k = unit_hash(seed, t.seq, "vibegen:kind");
+    if (draw_failure(s_, t.seq, "vibegen:", 1)) {
+      const double k = unit_hash(s_.options->seed, t.seq, "vibegen:kind");
       kind = k < 1.0 / 3 ? FailKind::policy : k < 2.0 / 3 ? FailKind::provider : FailKind::hang;
     }
     switch (kind) {
@@ -493,22 +441,20 @@ class VibegenModule final : public ModuleBase {
     }
   }
 
-  std::string new_task_id() {
-    // A UUID v4, like the doc's "550e8400-e29b-41d4-a716-446655440000".
+  // A UUID v4, like the doc's "550e8400-e29b-41d4-a716-446655440000".
+  std::string uuid_v4() {
     static const char* hex = "0123456789abcdef";
-    for (;;) {
-      std::string id;
-      const std::uint64_t a = rng_(), b = rng_();
-      for (int i = 0; i < 32; ++i) {
-        if (i == 8 || i == 12 || i == 16 || i == 20) id.push_back('-');
-        const std::uint64_t word = i < 16 ? a : b;
-        int nibble = static_cast<int>((word >> ((i % 16) * 4)) & 15);
-        if (i == 12) nibble = 4;                   // version 4
-        if (i == 16) nibble = 8 | (nibble & 3);    // variant 10xx
-        id.push_back(hex[nibble]);
-      }
-      if (!tasks_.count(id)) return id;
+    std::string id;
+    const std::uint64_t a = rng_(), b = rng_();
+    for (int i = 0; i < 32; ++i) {
+      if (i == 8 || i == 12 || i == 16 || i == 20) id.push_back('-');
+      const std::uint64_t word = i < 16 ? a : b;
+      int nibble = static_cast<int>((word >> ((i % 16) * 4)) & 15);
+      if (i == 12) nibble = 4;                 // version 4
+      if (i == 16) nibble = 8 | (nibble & 3);  // variant 10xx
+      id.push_back(hex[nibble]);
     }
+    return id;
   }
 
   // ---- queries (doc 2, 3) ----
@@ -516,7 +462,7 @@ class VibegenModule final : public ModuleBase {
   json::object task_json(const Request& req, const Task& t) const {
     json::object o{
         {"id", t.id},
-        {"status", to_string(t.status)},
+        {"status", kStatus(t.status)},
         {"model", t.model},
         {"task_type", t.task_type},
         {"prompt", t.prompt},
@@ -542,17 +488,16 @@ class VibegenModule final : public ModuleBase {
   }
 
   Response query(const Request& req, const std::string& fp, const std::string& id) {
-    auto it = tasks_.find(id);
-    if (it == tasks_.end() || it->second.account != fp) return task_not_found();
-    return ok(200, task_json(req, it->second));
+    const Task* t = tasks_.owned(fp, id);
+    if (!t) return task_not_found();
+    return ok(200, task_json(req, *t));
   }
 
   Response list(const Request& req, const std::string& fp) {
     std::optional<St> filter;
     if (const auto st = req.query_param("status"); st && !st->empty()) {
-      if (std::find(kStatuses.begin(), kStatuses.end(), *st) == kStatuses.end())
-        return bad_param("status must be one of: pending, processing, completed, failed");
-      filter = status_from(*st);
+      if (!kStatus.contains(*st)) return bad_param("status must be one of: pending, processing, completed, failed");
+      filter = kStatus.parse(*st);
     }
     const auto limit = decimal_query_param(req, "limit", 20);
     if (!limit || *limit < 1) return bad_param("limit must be a positive integer");
@@ -581,10 +526,9 @@ class VibegenModule final : public ModuleBase {
     if (auto refused = check_signed_download(req, s_, "404 Not Found: the video was deleted 24 h after completion\n"))
       return *refused;
     if (!file.ends_with(".mp4")) return plain_not_found();
-    auto it = tasks_.find(std::string(file.substr(0, file.size() - 4)));
-    if (it == tasks_.end() || it->second.status != St::completed) return plain_not_found();
-    const Task& t = it->second;
-    return serve_bytes(req, vibegen_video_bytes(t.id, t.prompt), "video/mp4", t.video_sha256);
+    const Task* t = tasks_.find(std::string(file.substr(0, file.size() - 4)));
+    if (!t || t->status != St::completed) return plain_not_found();
+    return serve_bytes(req, vibegen_video_bytes(t->id, t->prompt), "video/mp4", t->video_sha256);
   }
 
   // ---- time ----
@@ -640,9 +584,8 @@ class VibegenModule final : public ModuleBase {
   }
 
   VibegenLimits limits_;
-  std::uint64_t seq_ = 0;
   std::map<std::string, Account> accounts_;      // by key fingerprint
-  std::unordered_map<std::string, Task> tasks_;  // by task id
+  TaskStore<Task> tasks_{task_fields()};         // by task id
   std::vector<std::string> active_;              // pending or processing
   CallbackPoster sender_;                        // last: destroyed (joined) first
 };
