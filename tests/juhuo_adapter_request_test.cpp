@@ -3,11 +3,8 @@
 // "doc N" are copied verbatim from that section. No sockets, no sleeping.
 // Request side (presign, upload, submit bodies, validation); the answers are
 // parsed in juhuo_adapter_response_test.cpp.
-#include "providers/juhuo/juhuo.hpp"
+#include "tests/juhuo_adapter_fixture.hpp"
 
-#include "src/net/http_client.hpp"
-
-#include <boost/asio/io_context.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
@@ -17,11 +14,7 @@
 
 namespace reelbatch::juhuo {
 namespace {
-
-namespace json = boost::json;
-using std::chrono::milliseconds;
-
-const std::string kProfile = "juhuo";
+using namespace test_juhuo;
 
 // ---- the document's own examples ------------------------------------------------------
 
@@ -73,32 +66,6 @@ constexpr const char* kDocSubmitOk = R"json({
 "taskId": "gen_abc123def456"
 }
 })json";
-
-// doc 6 成功响应
-constexpr const char* kDocTaskOk = R"json({
-"code": "200",
-"message": "Success",
-"result": {
-"taskId": "gen_abc123def456",
-"status": "success",
-"outputUrl": "https://cdn.example.com/output/video.mp4?token=xxx",
-"coverUrl": "https://cdn.example.com/output/cover.jpg?token=xxx",
-"errorCode": "",
-"errorMsg": "",
-"creditCost": 1.15,
-"gmtCreate": 1712534400000
-}
-})json";
-
-// doc 10.4 错误响应示例
-constexpr const char* kDocError4000 = R"json({
-"code": "4000",
-"message": "duration范围为4-15"
-})json";
-
-std::string envelope(const std::string& code, const std::string& message) {
-  return json::serialize(json::object{{"code", code}, {"message", message}});
-}
 
 // ---- presign / upload (doc 4) -----------------------------------------------------------------
 
@@ -457,13 +424,7 @@ TEST(JuhuoValidate, PromptReferences) {
 // ---- requests and secrets ------------------------------------------------------------------
 
 ProfileConfig test_profile() {
-  ProfileConfig p;
-  p.name = "juhuo";
-  p.kind = "juhuo";
-  p.base_url = "http://127.0.0.1:8080/juhuo";
-  p.api_key = "sk-a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6";
-  p.request_timeout = milliseconds(12000);
-  return p;
+  return adapter_test::test_profile("juhuo", "http://127.0.0.1:8080/juhuo", "sk-a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6");
 }
 
 TEST(JuhuoRequests, ApiRequestShape) {
@@ -473,11 +434,7 @@ TEST(JuhuoRequests, ApiRequestShape) {
   EXPECT_EQ(post.url, "http://127.0.0.1:8080/juhuo/open-api/v1/video/submit");
   EXPECT_EQ(post.timeout, milliseconds(12000));
   EXPECT_EQ(post.body, "{}");
-  auto header = [](const HttpRequest& r, const std::string& name) {
-    for (const auto& [k, v] : r.headers)
-      if (k == name) return v;
-    return std::string("<absent>");
-  };
+  const auto header = adapter_test::header_of;
   EXPECT_EQ(header(post, "Authorization"), "Bearer sk-a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6");
   EXPECT_EQ(header(post, "Content-Type"), "application/json");
   auto get = build_api_request(p, "GET", task_path("gen_1"));

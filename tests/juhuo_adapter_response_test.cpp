@@ -3,41 +3,17 @@
 // "doc N" are copied verbatim from that section. No sockets, no sleeping.
 // Response side (errors, query, list, balance); the requests are built in
 // juhuo_adapter_request_test.cpp.
-#include "providers/juhuo/juhuo.hpp"
+#include "tests/juhuo_adapter_fixture.hpp"
 
-#include "src/net/http_client.hpp"
-
-#include <boost/asio/io_context.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
 
-#include <regex>
 #include <string>
 
 namespace reelbatch::juhuo {
 namespace {
-
-namespace json = boost::json;
-using std::chrono::milliseconds;
-
-const std::string kProfile = "juhuo";
-
-// doc 6 成功响应
-constexpr const char* kDocTaskOk = R"json({
-"code": "200",
-"message": "Success",
-"result": {
-"taskId": "gen_abc123def456",
-"status": "success",
-"outputUrl": "https://cdn.example.com/output/video.mp4?token=xxx",
-"coverUrl": "https://cdn.example.com/output/cover.jpg?token=xxx",
-"errorCode": "",
-"errorMsg": "",
-"creditCost": 1.15,
-"gmtCreate": 1712534400000
-}
-})json";
+using namespace test_juhuo;
 
 // doc 7 成功响应
 constexpr const char* kDocTaskList = R"json({
@@ -79,27 +55,10 @@ constexpr const char* kDocError33 = R"json({
 "message": "参数错误:duration范围为4-15"
 })json";
 
-// doc 10.4 错误响应示例
-constexpr const char* kDocError4000 = R"json({
-"code": "4000",
-"message": "duration范围为4-15"
-})json";
 constexpr const char* kDocError4403 = R"json({
 "code": "4403",
 "message": "未授权"
 })json";
-
-std::string envelope(const std::string& code, const std::string& message) {
-  return json::serialize(json::object{{"code", code}, {"message", message}});
-}
-
-std::string task_envelope(json::object task) {
-  return json::serialize(json::object{{"code", "200"}, {"message", "Success"}, {"result", std::move(task)}});
-}
-
-json::object doc_task() {
-  return json::parse(kDocTaskOk).as_object().at("result").as_object();
-}
 
 // ---- errors (doc 3.3, 10) -------------------------------------------------------------------
 

@@ -10,12 +10,14 @@
 
 #include "providers/openai/openai.hpp"
 #include "src/net/http_client.hpp"
+#include "tests/support/adapter_test_helpers.hpp"
 
 namespace reelbatch::openai {
 namespace {
 
 namespace json = boost::json;
 using std::chrono::milliseconds;
+using adapter_test::has_error;
 
 const std::string kProfile = "relay";
 
@@ -77,12 +79,6 @@ JobSpec spec(std::string model = "sora-2", std::string prompt = "a cat") {
   s.model = std::move(model);
   s.prompt = std::move(prompt);
   return s;
-}
-
-bool has_field(const std::vector<FieldError>& errs, const std::string& field) {
-  for (const auto& e : errs)
-    if (e.field == field) return true;
-  return false;
 }
 
 // ---- URLs -----------------------------------------------------------------------------------
@@ -409,17 +405,17 @@ TEST(OpenAiValidate, DocRowIsAccepted) {
 
 TEST(OpenAiValidate, RequiredFields) {
   auto errs = validate(spec("", "  "), Dialect::relay);
-  EXPECT_TRUE(has_field(errs, "prompt"));
-  EXPECT_TRUE(has_field(errs, "model"));
+  EXPECT_TRUE(has_error(errs, "prompt"));
+  EXPECT_TRUE(has_error(errs, "model"));
 }
 
 TEST(OpenAiValidate, Duration) {
   JobSpec s = spec();
   s.duration_s = 0;
-  EXPECT_TRUE(has_field(validate(s, Dialect::relay), "duration"));
+  EXPECT_TRUE(has_error(validate(s, Dialect::relay), "duration"));
   s.duration_s = 30;
   EXPECT_TRUE(validate(s, Dialect::relay).empty());
-  EXPECT_TRUE(has_field(validate(s, Dialect::openai), "duration"));
+  EXPECT_TRUE(has_error(validate(s, Dialect::openai), "duration"));
   for (int d : {4, 8, 12}) {
     s.duration_s = d;
     EXPECT_TRUE(validate(s, Dialect::openai).empty()) << d;
@@ -451,14 +447,14 @@ TEST(OpenAiValidate, SizesAndRatios) {
 
   JobSpec s = spec();
   s.resolution = "4k";
-  EXPECT_TRUE(has_field(validate(s, Dialect::relay), "resolution"));
+  EXPECT_TRUE(has_error(validate(s, Dialect::relay), "resolution"));
   s.resolution = "";
   s.aspect_ratio = "21:9";
-  EXPECT_TRUE(has_field(validate(s, Dialect::relay), "aspect_ratio"));
+  EXPECT_TRUE(has_error(validate(s, Dialect::relay), "aspect_ratio"));
   s.aspect_ratio = "";
   s.resolution = "1080p";  // 1920x1080: not in OpenAI's table
   EXPECT_TRUE(validate(s, Dialect::relay).empty());
-  EXPECT_TRUE(has_field(validate(s, Dialect::openai), "resolution"));
+  EXPECT_TRUE(has_error(validate(s, Dialect::openai), "resolution"));
   s.resolution = "720p";
   s.aspect_ratio = "9:16";
   EXPECT_TRUE(validate(s, Dialect::openai).empty());
@@ -468,23 +464,23 @@ TEST(OpenAiValidate, UnsupportedInputs) {
   JobSpec s = spec();
   s.seed = 3;
   EXPECT_TRUE(validate(s, Dialect::relay).empty());
-  EXPECT_TRUE(has_field(validate(s, Dialect::openai), "seed"));
+  EXPECT_TRUE(has_error(validate(s, Dialect::openai), "seed"));
   s = spec();
   s.audio = true;
-  EXPECT_TRUE(has_field(validate(s, Dialect::relay), "audio"));
+  EXPECT_TRUE(has_error(validate(s, Dialect::relay), "audio"));
   s = spec();
   s.videos = {{"v", "/tmp/v.mp4"}};
   s.audios = {{"a", "/tmp/a.mp3"}};
   auto errs = validate(s, Dialect::relay);
-  EXPECT_TRUE(has_field(errs, "videos"));
-  EXPECT_TRUE(has_field(errs, "audios"));
+  EXPECT_TRUE(has_error(errs, "videos"));
+  EXPECT_TRUE(has_error(errs, "audios"));
   s = spec();
   s.images = {{"a", "/tmp/a.png"}, {"b", "/tmp/b.png"}};
-  EXPECT_TRUE(has_field(validate(s, Dialect::relay), "images"));
+  EXPECT_TRUE(has_error(validate(s, Dialect::relay), "images"));
   s.images = {{"a", "https://example.com/a.png"}};
-  EXPECT_TRUE(has_field(validate(s, Dialect::relay), "images"));
+  EXPECT_TRUE(has_error(validate(s, Dialect::relay), "images"));
   s.images = {{"a", "/tmp/a.gif"}};
-  EXPECT_TRUE(has_field(validate(s, Dialect::relay), "images"));
+  EXPECT_TRUE(has_error(validate(s, Dialect::relay), "images"));
   s.images = {{"a", "/tmp/a.webp"}};
   EXPECT_TRUE(validate(s, Dialect::relay).empty());
   EXPECT_EQ(image_content_type("/x/a.JPG"), "image/jpeg");
@@ -617,7 +613,7 @@ TEST(OpenAiProvider, DocumentedPolicies) {
   s.duration_s = 5;
   EXPECT_TRUE(p->validate(s).empty());
   auto oa = make_openai_provider(profile("https://api.openai.com/v1"), http);
-  EXPECT_TRUE(has_field(oa->validate(s), "duration"));  // OpenAI: 4, 8 or 12
+  EXPECT_TRUE(has_error(oa->validate(s), "duration"));  // OpenAI: 4, 8 or 12
 }
 
 TEST(OpenAiProvider, RequestCarriesTheKeyOnlyInTheHeader) {

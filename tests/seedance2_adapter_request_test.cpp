@@ -3,11 +3,8 @@
 // "doc <heading>" are copied verbatim from the document. No sockets, no sleeping.
 // Request side (presign, upload, submit bodies, validation); the answers are
 // parsed in seedance2_adapter_response_test.cpp.
-#include "providers/seedance2/seedance2.hpp"
+#include "tests/seedance2_adapter_fixture.hpp"
 
-#include "src/net/http_client.hpp"
-
-#include <boost/asio/io_context.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
@@ -16,19 +13,9 @@
 
 namespace reelbatch::seedance2 {
 namespace {
-
-namespace json = boost::json;
-using std::chrono::milliseconds;
-
-const std::string kProfile = "seedance2";
+using namespace test_seedance2;
 
 // ---- the document's own examples ---------------------------------------------------------
-
-// doc 响应格式 (错误响应)
-constexpr const char* kDocError = R"json({
-"code": "INVALID_PARAMETER",
-"message": "Invalid parameter: duration must be 4-15"
-})json";
 
 // doc 文件上传 成功响应
 constexpr const char* kDocPresignOk = R"json({
@@ -87,10 +74,6 @@ constexpr const char* kDocSubmitOk = R"json({
 "credit_cost": 14.4
 }
 })json";
-
-std::string envelope(const std::string& code, const std::string& message) {
-  return json::serialize(json::object{{"code", code}, {"message", message}});
-}
 
 // ---- upload (doc 文件上传) ----------------------------------------------------------------
 
@@ -314,12 +297,6 @@ JobSpec good_spec() {
   s.resolution = "720p";
   s.aspect_ratio = "16:9";
   return s;
-}
-
-bool has_error(const std::vector<FieldError>& errs, const std::string& field, const std::string& needle = {}) {
-  for (const auto& e : errs)
-    if (e.field == field && e.reason.find(needle) != std::string::npos) return true;
-  return false;
 }
 
 TEST(Seedance2Validate, AcceptsDocRows) {

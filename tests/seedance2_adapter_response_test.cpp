@@ -3,11 +3,8 @@
 // "doc <heading>" are copied verbatim from the document. No sockets, no sleeping.
 // Response side (errors, query, list, balance); the requests are built in
 // seedance2_adapter_request_test.cpp.
-#include "providers/seedance2/seedance2.hpp"
+#include "tests/seedance2_adapter_fixture.hpp"
 
-#include "src/net/http_client.hpp"
-
-#include <boost/asio/io_context.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
@@ -16,19 +13,9 @@
 
 namespace reelbatch::seedance2 {
 namespace {
-
-namespace json = boost::json;
-using std::chrono::milliseconds;
-
-const std::string kProfile = "seedance2";
+using namespace test_seedance2;
 
 // ---- the document's own examples ---------------------------------------------------------
-
-// doc 响应格式 (错误响应)
-constexpr const char* kDocError = R"json({
-"code": "INVALID_PARAMETER",
-"message": "Invalid parameter: duration must be 4-15"
-})json";
 
 // doc 查询任务状态 成功响应
 constexpr const char* kDocTaskOk = R"json({
@@ -90,15 +77,7 @@ constexpr const char* kDocBalance = R"json({
 
 constexpr std::int64_t kDocCreatedMs = 1736937000000;  // 2025-01-15T10:30:00Z
 
-std::string envelope(const std::string& code, const std::string& message) {
-  return json::serialize(json::object{{"code", code}, {"message", message}});
-}
-
 json::object doc_task() { return json::parse(kDocTaskOk).as_object().at("result").as_object(); }
-
-std::string task_envelope(json::object task) {
-  return json::serialize(json::object{{"code", "200"}, {"message", "Success"}, {"result", std::move(task)}});
-}
 
 // ---- errors (doc 错误码) --------------------------------------------------------------------
 

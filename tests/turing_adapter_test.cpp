@@ -15,6 +15,8 @@
 #include "providers/turing/emulator.hpp"  // the emulator's multipart parser, to read built bodies back
 #include "providers/turing/turing.hpp"
 #include "src/core/sha256.hpp"
+#include "tests/support/adapter_test_helpers.hpp"
+#include "tests/support/turing_doc_samples.hpp"
 
 namespace reelbatch::turing {
 namespace {
@@ -22,18 +24,13 @@ namespace {
 namespace json = boost::json;
 namespace fs = std::filesystem;
 using std::chrono::milliseconds;
+using adapter_test::has_error;
+using turing_doc::kDocSeedance;
+using turing_doc::kDocVeoText;
 
 const std::string kProfile = "turing";
 
 // ---- the document's own examples ------------------------------------------------------
-
-// doc 纯文本生成示例 (body)
-constexpr const char* kDocVeoText = R"json({
-    "prompt": "please generate a video of a cat playing piano",
-    "model": "turing/veo-3.1-generate",
-    "size": "1280x720",
-    "seconds": "6"
-  })json";
 
 // doc 响应示例(HTTP 200)
 constexpr const char* kDocCreateOk = R"json({
@@ -41,22 +38,6 @@ constexpr const char* kDocCreateOk = R"json({
   "status": "in_progress",
   "model": "turing/veo-3.1-generate"
 })json";
-
-// doc Seedance 请求示例 (body)
-constexpr const char* kDocSeedance = R"json({
-    "prompt": "一只猫在弹钢琴",
-    "model": "doubao-seedance-2-0-260128",
-    "content": [
-      {"type": "text", "text": "一只猫在弹钢琴,背景是温暖的客厅,阳光洒进来"},
-      {"type": "image_url", "image_url": {"url": "https://example.com/cat_reference.jpg"}}
-    ],
-    "resolution": "1080p",
-    "ratio": "16:9",
-    "duration": 6,
-    "seed": 42,
-    "generate_audio": true,
-    "return_last_frame": false
-  })json";
 
 struct TempDir {
   fs::path path;
@@ -91,12 +72,6 @@ JobSpec seedance_spec() {
   s.model = "doubao-seedance-2-0-260128";
   s.prompt = "一只猫在弹钢琴";
   return s;
-}
-
-bool has_error(const std::vector<FieldError>& errs, const std::string& field, const std::string& needle = {}) {
-  for (const auto& e : errs)
-    if (e.field == field && e.reason.find(needle) != std::string::npos) return true;
-  return false;
 }
 
 // ---- model family ---------------------------------------------------------------------

@@ -20,6 +20,7 @@
 
 #include "providers/emulator/emulator.hpp"
 #include "tests/support/emulator_client.hpp"
+#include "tests/support/turing_doc_samples.hpp"
 #include "providers/turing/emulator.hpp"
 #include "providers/turing/turing.hpp"
 #include "src/core/sha256.hpp"
@@ -31,35 +32,13 @@ namespace asio = boost::asio;
 namespace json = boost::json;
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
+using turing_doc::kDocSeedance;
+using turing_doc::kDocVeoText;
 
 constexpr const char* kKey = "turing-test-key";
 constexpr const char* kKey2 = "another-key";
 
-// ---- the document's request bodies, verbatim ------------------------------------------
-
-// doc 纯文本生成示例
-constexpr const char* kDocVeoText = R"json({
-    "prompt": "please generate a video of a cat playing piano",
-    "model": "turing/veo-3.1-generate",
-    "size": "1280x720",
-    "seconds": "6"
-  })json";
-
-// doc Seedance 请求示例
-constexpr const char* kDocSeedance = R"json({
-    "prompt": "一只猫在弹钢琴",
-    "model": "doubao-seedance-2-0-260128",
-    "content": [
-      {"type": "text", "text": "一只猫在弹钢琴,背景是温暖的客厅,阳光洒进来"},
-      {"type": "image_url", "image_url": {"url": "https://example.com/cat_reference.jpg"}}
-    ],
-    "resolution": "1080p",
-    "ratio": "16:9",
-    "duration": 6,
-    "seed": 42,
-    "generate_audio": true,
-    "return_last_frame": false
-  })json";
+// ---- the document's request bodies: kDocVeoText, kDocSeedance (tests/support/turing_doc_samples.hpp) ----
 
 constexpr const char* kPompidou =
     "Generate a video that from the facade of the picture showing in the file to the real Pompidou Center";

@@ -4,6 +4,7 @@
 #include "providers/vibegen/vibegen.hpp"
 
 #include "src/net/http_client.hpp"
+#include "tests/support/adapter_test_helpers.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -18,6 +19,7 @@ namespace {
 
 namespace json = boost::json;
 using std::chrono::milliseconds;
+using adapter_test::has_error;
 
 const std::string kProfile = "vibegen";
 
@@ -58,13 +60,7 @@ std::string error_body(const std::string& code, const std::string& message) {
 }
 
 ProfileConfig test_profile() {
-  ProfileConfig p;
-  p.name = "vibegen";
-  p.kind = "vibegen";
-  p.base_url = "http://127.0.0.1:8080/vibegen/api/v1";
-  p.api_key = "sk-video-xxxxxxxxxxxxxxxx";
-  p.request_timeout = milliseconds(12000);
-  return p;
+  return adapter_test::test_profile("vibegen", "http://127.0.0.1:8080/vibegen/api/v1", "sk-video-xxxxxxxxxxxxxxxx");
 }
 
 JobSpec good_spec() {
@@ -76,12 +72,6 @@ JobSpec good_spec() {
   s.resolution = "720p";
   s.aspect_ratio = "16:9";
   return s;
-}
-
-bool has_field(const std::vector<FieldError>& errs, const std::string& field, const std::string& needle = {}) {
-  for (const auto& e : errs)
-    if (e.field == field && e.reason.find(needle) != std::string::npos) return true;
-  return false;
 }
 
 // ---- submit (doc 1) ----------------------------------------------------------------------
@@ -400,7 +390,7 @@ TEST(VibegenValidate, DurationResolutionRatioModel) {
   for (int d : {4, 6, 15}) {
     JobSpec s = good_spec();
     s.duration_s = d;
-    EXPECT_TRUE(has_field(validate(s), "duration", "5 or 10")) << d;
+    EXPECT_TRUE(has_error(validate(s), "duration", "5 or 10")) << d;
   }
   for (const char* r : {"480", "480p", "720P", " 1080p "}) {
     JobSpec s = good_spec();
@@ -416,10 +406,10 @@ TEST(VibegenValidate, DurationResolutionRatioModel) {
   s.model = "seedance-2.0";
   s.seed = 7;
   const auto errs = validate(s);
-  EXPECT_TRUE(has_field(errs, "resolution", "480p, 720p or 1080p"));
-  EXPECT_TRUE(has_field(errs, "aspect_ratio", "keep_ratio"));
-  EXPECT_TRUE(has_field(errs, "model", "seedance 2.0"));
-  EXPECT_TRUE(has_field(errs, "seed"));
+  EXPECT_TRUE(has_error(errs, "resolution", "480p, 720p or 1080p"));
+  EXPECT_TRUE(has_error(errs, "aspect_ratio", "keep_ratio"));
+  EXPECT_TRUE(has_error(errs, "model", "seedance 2.0"));
+  EXPECT_TRUE(has_error(errs, "seed"));
 }
 
 TEST(VibegenValidate, PromptLengthCountsCharacters) {
@@ -428,33 +418,33 @@ TEST(VibegenValidate, PromptLengthCountsCharacters) {
   for (int i = 0; i < 2000; ++i) s.prompt += "城";  // 2000 characters, 6000 bytes
   EXPECT_TRUE(validate(s).empty());
   s.prompt += "a";
-  EXPECT_TRUE(has_field(validate(s), "prompt", "2000 characters (got 2001)"));
+  EXPECT_TRUE(has_error(validate(s), "prompt", "2000 characters (got 2001)"));
   s.prompt = "  ";
-  EXPECT_TRUE(has_field(validate(s), "prompt", "requires a prompt"));
+  EXPECT_TRUE(has_error(validate(s), "prompt", "requires a prompt"));
   EXPECT_EQ(utf8_length("a城b"), 3u);
 }
 
 TEST(VibegenValidate, ImagesMustBeHttpsUrls) {
   JobSpec s = good_spec();
   s.images = {{"local", "/data/cat.png"}};
-  EXPECT_TRUE(has_field(validate(s), "images", "vibegen has no upload API; use an https URL"));
+  EXPECT_TRUE(has_error(validate(s), "images", "vibegen has no upload API; use an https URL"));
   s.images = {{"plain", "http://example.com/cat.png?sig=SECRET"}};
   const auto errs = validate(s);
-  EXPECT_TRUE(has_field(errs, "images", "https"));
+  EXPECT_TRUE(has_error(errs, "images", "https"));
   for (const auto& e : errs) EXPECT_EQ(e.reason.find("SECRET"), std::string::npos);
   s.images = {};
   s.videos = {{"v", "https://x/v.mp4"}};
   s.audios = {{"a", "https://x/a.mp3"}};
-  EXPECT_TRUE(has_field(validate(s), "videos"));
-  EXPECT_TRUE(has_field(validate(s), "audios"));
+  EXPECT_TRUE(has_error(validate(s), "videos"));
+  EXPECT_TRUE(has_error(validate(s), "audios"));
 }
 
 TEST(VibegenValidate, CallbackUrlParam) {
   JobSpec s = good_spec();
   s.params["callback_url"] = 5;
-  EXPECT_TRUE(has_field(validate(s), "params", "callback_url"));
+  EXPECT_TRUE(has_error(validate(s), "params", "callback_url"));
   s.params["callback_url"] = "ftp://x";
-  EXPECT_TRUE(has_field(validate(s), "params", "callback_url"));
+  EXPECT_TRUE(has_error(validate(s), "params", "callback_url"));
   s.params["callback_url"] = "http://127.0.0.1:9/hook";
   EXPECT_TRUE(validate(s).empty());
 }
@@ -484,11 +474,7 @@ TEST(VibegenRequests, ApiRequestShape) {
   EXPECT_EQ(post.method, "POST");
   EXPECT_EQ(post.url, "http://127.0.0.1:8080/vibegen/api/v1/generations");
   EXPECT_EQ(post.timeout, milliseconds(12000));
-  auto header = [](const HttpRequest& r, const std::string& name) {
-    for (const auto& [k, v] : r.headers)
-      if (k == name) return v;
-    return std::string("<absent>");
-  };
+  const auto header = adapter_test::header_of;
   EXPECT_EQ(header(post, "Authorization"), "Bearer sk-video-xxxxxxxxxxxxxxxx");
   EXPECT_EQ(header(post, "Content-Type"), "application/json");
   auto get = build_api_request(p, "GET", task_path("t1"));
