@@ -2,51 +2,30 @@
 // synchronous Beast client: the juhuo API's auth, validation, uploads, task
 // lifecycle, concurrency cap, billing, signed Range-capable downloads and
 // state persistence.
-#include "providers/emulator/emulator.hpp"
-#include "tests/support/emulator_client.hpp"
+#include "tests/support/emulator_fixture.hpp"
 #include "providers/juhuo/emulator.hpp"
-#include "src/core/sha256.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/json.hpp>
-#include <gtest/gtest.h>
 
-#include <algorithm>
-#include <chrono>
-#include <filesystem>
-#include <fstream>
 #include <functional>
-#include <optional>
-#include <set>
-#include <thread>
 
 namespace reelbatch::emulator {
 namespace {
-namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
-namespace json = boost::json;
-namespace fs = std::filesystem;
 using asio::ip::tcp;
-using namespace std::chrono_literals;
 
 constexpr const char* kKey = "sk-a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6";  // the doc's example
 constexpr const char* kKey2 = "sk-ZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZ";
 
 // ---- a tiny synchronous client ----------------------------------------------------
 
-struct Reply : test_support::HttpReply {
-  std::string code() const { return std::string(json().at("code").as_string()); }
-  std::string message() const { return std::string(json().at("message").as_string()); }
-  json::object result() const { return json().at("result").as_object(); }
-};
+using Reply = test_support::EnvelopeReply;
 
 using test_support::HeaderList;
 using test_support::target_of;
@@ -66,10 +45,7 @@ struct Emu : test_support::EmulatorThread {
 
   Reply call(const std::string& method, const std::string& path, const std::string& body = {},
              const std::string& key = kKey) {
-    HeaderList h;
-    if (!key.empty()) h.emplace_back("Authorization", "Bearer " + key);
-    if (!body.empty()) h.emplace_back("Content-Type", "application/json");
-    return request(port, method, "/juhuo/open-api/v1" + path, h, body);
+    return request(port, method, "/juhuo/open-api/v1" + path, test_support::bearer_headers(key, !body.empty()), body);
   }
   Reply submit(const json::object& body, const std::string& key = kKey) {
     return call("POST", "/video/submit", json::serialize(body), key);
@@ -654,10 +630,7 @@ TEST(Juhuo, StateFileSurvivesRestart) {
     a.shutdown();
   }
   ASSERT_TRUE(fs::exists(o.state_file));
-  const std::string text = [&] {
-    std::ifstream in(o.state_file);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  }();
+  const std::string text = test_support::read_text(o.state_file);
   EXPECT_EQ(text.find(kKey), std::string::npos) << "the API key must never be stored";
 
   Emu b(o);

@@ -3,32 +3,12 @@
 // endpoints, errors and response shapes, and by the real adapter
 // (providers/openai) for the full lifecycle, multipart reference upload and
 // download.
-#include <gtest/gtest.h>
-
-#include <algorithm>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/json.hpp>
-#include <chrono>
-#include <filesystem>
-#include <fstream>
-#include <optional>
-#include <thread>
-
-#include "providers/emulator/emulator.hpp"
-#include "tests/support/emulator_client.hpp"
+#include "tests/support/emulator_fixture.hpp"
 #include "providers/openai/emulator.hpp"
 #include "providers/openai/openai.hpp"
-#include "src/core/sha256.hpp"
-#include "src/net/http_client.hpp"
 
 namespace reelbatch::emulator {
 namespace {
-namespace asio = boost::asio;
-namespace json = boost::json;
-namespace fs = std::filesystem;
-using namespace std::chrono_literals;
 
 constexpr const char* kKey = "sk-yzx-test-key";
 constexpr const char* kKey2 = "another-key";
@@ -64,10 +44,7 @@ struct Emu : test_support::EmulatorThread {
 
   Reply call(const std::string& method, const std::string& path, const std::string& body = {},
              const std::string& key = kKey) {
-    HeaderList h;
-    if (!key.empty()) h.emplace_back("Authorization", "Bearer " + key);
-    if (!body.empty()) h.emplace_back("Content-Type", "application/json");
-    return request(port, method, "/openai" + path, h, body);
+    return request(port, method, "/openai" + path, test_support::bearer_headers(key, !body.empty()), body);
   }
   Reply submit(const json::object& body, const std::string& key = kKey) {
     return call("POST", "/v1/videos", json::serialize(body), key);
@@ -512,10 +489,7 @@ TEST(OpenAiEmulator, StateFileSurvivesRestart) {
     done_sub = a.emu->submissions().at(0);
     a.shutdown();
   }
-  const std::string text = [&] {
-    std::ifstream in(o.state_file);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  }();
+  const std::string text = test_support::read_text(o.state_file);
   EXPECT_EQ(text.find(kKey), std::string::npos) << "the API key must never be stored";
   Emu b(o);
   ASSERT_EQ(b.emu->submissions().size(), 2u);

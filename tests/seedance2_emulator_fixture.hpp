@@ -1,47 +1,22 @@
 // The seedance2 emulator tests' client and fixture (seedance2_emulator_test.cpp, seedance2_emulator_lifecycle_test.cpp).
 #pragma once
 
-#include "providers/emulator/emulator.hpp"
-#include "tests/support/emulator_client.hpp"
+#include "tests/support/emulator_fixture.hpp"
 #include "providers/seedance2/emulator.hpp"
 #include "providers/seedance2/seedance2.hpp"
-#include "src/core/sha256.hpp"
-#include "src/net/http_client.hpp"
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/json.hpp>
-#include <gtest/gtest.h>
 
-#include <algorithm>
-#include <chrono>
 #include <condition_variable>
-#include <filesystem>
-#include <fstream>
 #include <mutex>
-#include <optional>
-#include <set>
-#include <thread>
 
 namespace reelbatch::emulator::test_seedance2 {
-namespace asio = boost::asio;
-namespace json = boost::json;
-namespace fs = std::filesystem;
-using namespace std::chrono_literals;
 
 constexpr const char* kKey = "s2-test-key-0001";
 constexpr const char* kKey2 = "s2-test-key-0002";
 
 // ---- a tiny synchronous client ----------------------------------------------------
 
-struct Reply : test_support::HttpReply {
-  std::string code() const { return std::string(json().at("code").as_string()); }
-  std::string message() const { return std::string(json().at("message").as_string()); }
-  json::object result() const { return json().at("result").as_object(); }
-};
+using Reply = test_support::EnvelopeReply;
 
 using test_support::HeaderList;
 using test_support::target_of;

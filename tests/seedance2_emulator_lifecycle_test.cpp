@@ -10,11 +10,6 @@ namespace reelbatch::emulator {
 namespace {
 using namespace test_seedance2;
 
-namespace asio = boost::asio;
-namespace json = boost::json;
-namespace fs = std::filesystem;
-using namespace std::chrono_literals;
-
 // ---- lifecycle, billing, downloads -------------------------------------------------------------
 
 TEST(Seedance2Emu, DocCurlFlowToCompletionWithDownload) {
@@ -216,8 +211,7 @@ TEST(Seedance2Emu, StateFileSurvivesRestart) {
     running_id = a.submit_ok(text_task("across restart", 15));
     a.shutdown();
   }
-  std::ifstream in(o.state_file);
-  const std::string text((std::istreambuf_iterator<char>(in)), {});
+  const std::string text = test_support::read_text(o.state_file);
   EXPECT_EQ(text.find(kKey), std::string::npos) << "the API key must never be stored";
   Emu b(o);
   EXPECT_EQ(b.task(done_id).at("status").as_string(), "completed");

@@ -13,11 +13,6 @@ namespace reelbatch::emulator {
 namespace {
 using namespace test_seedance2;
 
-namespace asio = boost::asio;
-namespace json = boost::json;
-namespace fs = std::filesystem;
-using namespace std::chrono_literals;
-
 // ---- auth, routing, validation -------------------------------------------------------------
 
 TEST(Seedance2Emu, InvalidApiKeyIs401) {

@@ -3,35 +3,15 @@
 // the lifecycle with the authenticated content download (Range), failures,
 // persistence; and the turing adapter end to end against it (multipart Veo
 // and Seedance with a data URI).
-#include <gtest/gtest.h>
-
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/use_future.hpp>
-#include <boost/json.hpp>
-#include <chrono>
-#include <filesystem>
-#include <fstream>
-#include <optional>
-#include <thread>
-
-#include "providers/emulator/emulator.hpp"
-#include "tests/support/emulator_client.hpp"
+#include "tests/support/emulator_fixture.hpp"
 #include "tests/support/turing_doc_samples.hpp"
 #include "providers/turing/emulator.hpp"
 #include "providers/turing/turing.hpp"
-#include "src/core/sha256.hpp"
-#include "src/net/http_client.hpp"
+
+#include <boost/asio/use_future.hpp>
 
 namespace reelbatch::emulator {
 namespace {
-namespace asio = boost::asio;
-namespace json = boost::json;
-namespace fs = std::filesystem;
-using namespace std::chrono_literals;
 using turing_doc::kDocSeedance;
 using turing_doc::kDocVeoText;
 

@@ -1,37 +1,16 @@
 // The vibegen emulator tests' client and fixture (vibegen_emulator_test.cpp, vibegen_emulator_lifecycle_test.cpp).
 #pragma once
 
-#include "providers/emulator/emulator.hpp"
-#include "tests/support/emulator_client.hpp"
+#include "tests/support/emulator_fixture.hpp"
 #include "providers/vibegen/emulator.hpp"
 #include "providers/vibegen/vibegen.hpp"
-#include "src/core/sha256.hpp"
-#include "src/net/http_client.hpp"
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/json.hpp>
-#include <gtest/gtest.h>
 
-#include <algorithm>
-#include <chrono>
 #include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <mutex>
-#include <optional>
-#include <set>
-#include <thread>
 
 namespace reelbatch::emulator::test_vibegen {
-namespace asio = boost::asio;
-namespace json = boost::json;
-namespace fs = std::filesystem;
-using namespace std::chrono_literals;
 
 constexpr const char* kKey = "sk-video-xxxxxxxxxxxxxxxx";  // the doc's example key
 constexpr const char* kKey2 = "sk-video-yyyyyyyyyyyyyyyy";
@@ -70,10 +49,7 @@ struct Emu : test_support::EmulatorThread {
 
   Reply call(const std::string& method, const std::string& path, const std::string& body = {},
              const std::string& key = kKey) {
-    HeaderList h;
-    if (!key.empty()) h.emplace_back("Authorization", "Bearer " + key);
-    if (!body.empty()) h.emplace_back("Content-Type", "application/json");
-    return request(port, method, "/vibegen/api/v1" + path, h, body);
+    return request(port, method, "/vibegen/api/v1" + path, test_support::bearer_headers(key, !body.empty()), body);
   }
   Reply create(const json::object& body, const std::string& key = kKey) {
     return call("POST", "/generations", json::serialize(body), key);

@@ -10,11 +10,6 @@ namespace reelbatch::emulator {
 namespace {
 using namespace test_vibegen;
 
-namespace asio = boost::asio;
-namespace json = boost::json;
-namespace fs = std::filesystem;
-using namespace std::chrono_literals;
-
 // ---- lifecycle, download (doc 2, 5, 11) ---------------------------------------------------------
 
 TEST(Vibegen, LifecycleToCompletedWithDownload) {
@@ -188,10 +183,7 @@ TEST(Vibegen, StateFileSurvivesRestart) {
     done_sub = a.emu->submissions().at(0);
     a.shutdown();
   }
-  const std::string text = [&] {
-    std::ifstream in(o.state_file);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  }();
+  const std::string text = test_support::read_text(o.state_file);
   EXPECT_EQ(text.find(kKey), std::string::npos) << "the API key must never be stored";
 
   Emu b(o);

@@ -12,11 +12,6 @@ namespace reelbatch::emulator {
 namespace {
 using namespace test_vibegen;
 
-namespace asio = boost::asio;
-namespace json = boost::json;
-namespace fs = std::filesystem;
-using namespace std::chrono_literals;
-
 // ---- routing and auth (doc 6: INVALID_API_KEY 401) -------------------------------------------
 
 TEST(Vibegen, UnknownPathsAndMethods) {
@@ -426,8 +421,7 @@ if __name__ == '__main__':
   const fs::path py = dir.path / "sdk.py", out = dir.path / "out.txt";
   std::ofstream(py) << s;
   ASSERT_EQ(std::system(("python3 " + py.string() + " > " + out.string() + " 2>&1").c_str()), 0);
-  std::ifstream in(out);
-  const std::string text((std::istreambuf_iterator<char>(in)), {});
+  const std::string text = test_support::read_text(out);
   EXPECT_NE(text.find("视频生成完成: http://127.0.0.1:"), std::string::npos) << text;
   EXPECT_EQ(text.find("错误"), std::string::npos) << text;
 }

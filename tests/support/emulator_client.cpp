@@ -12,6 +12,8 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <random>
 
 namespace reelbatch::emulator::test_support {
@@ -37,6 +39,17 @@ std::string HttpReply::header(const std::string& lower_name) const {
 }
 
 boost::json::object HttpReply::json() const { return boost::json::parse(body).as_object(); }
+
+std::string EnvelopeReply::code() const { return std::string(json().at("code").as_string()); }
+std::string EnvelopeReply::message() const { return std::string(json().at("message").as_string()); }
+boost::json::object EnvelopeReply::result() const { return json().at("result").as_object(); }
+
+HeaderList bearer_headers(const std::string& key, bool json_body) {
+  HeaderList h;
+  if (!key.empty()) h.emplace_back("Authorization", "Bearer " + key);
+  if (json_body) h.emplace_back("Content-Type", "application/json");
+  return h;
+}
 
 http::request<http::string_body> make_request(const std::string& method, const std::string& target,
                                               const HeaderList& headers, const std::string& body,
@@ -152,6 +165,11 @@ Options fast(double scale) {
   Options o;
   o.time_scale = scale;
   return o;
+}
+
+std::string read_text(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 TempDir::TempDir(const std::string& prefix) {

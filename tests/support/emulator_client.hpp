@@ -45,6 +45,18 @@ struct HttpReply {
   boost::json::object json() const;  ///< the body as a JSON object (throws otherwise)
 };
 
+/// An answer in the {"code", "message", "result"} envelope (the juhuo and
+/// seedance2 APIs); each accessor throws when the field is missing.
+struct EnvelopeReply : HttpReply {
+  std::string code() const;
+  std::string message() const;
+  boost::json::object result() const;
+};
+
+/// "Authorization: Bearer <key>" (none when `key` is empty), then
+/// "Content-Type: application/json" when `json_body`.
+HeaderList bearer_headers(const std::string& key, bool json_body);
+
 /// The Host header the client sends: "127.0.0.1" or "127.0.0.1:PORT".
 enum class HostHeader { bare, with_port };
 
@@ -116,6 +128,9 @@ std::vector<std::string> poll_statuses(const std::function<std::string()>& statu
 
 /// Options with time_scale `scale` (every built-in module).
 Options fast(double scale = 0.002);
+
+/// The whole content of the file at `path` ("" when it cannot be opened).
+std::string read_text(const std::filesystem::path& path);
 
 /// A fresh directory under the system temp directory, removed at the end.
 struct TempDir {
