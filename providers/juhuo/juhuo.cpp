@@ -22,18 +22,7 @@
 #include <set>
 
 namespace reelbatch::juhuo {
-namespace json = boost::json;
-using boost::asio::awaitable;
-using std::chrono::milliseconds;
-using kit::elide_url_queries;
-using kit::excerpt;
-using kit::is_2xx;
-using kit::make_error;
-using kit::one_of;
-using kit::read_int64;
-using kit::read_number;
-using kit::read_string;
-using kit::trim;
+using namespace kit::adapter_names;
 
 namespace {
 
@@ -125,6 +114,10 @@ const std::array<std::string_view, 6> kRatios{"9:16", "16:9", "3:4", "4:3", "1:1
 const std::array<std::string_view, 2> kModels{"seedance-2.0", "seedance-2.0-fast"};
 
 constexpr int kMinDuration = 4, kMaxDuration = 15;  // doc 5: duration 4 ~ 15 s
+
+// The wording of transport failures (kit::from_net_error).
+constexpr kit::NetErrorText kNetText = kit::chinese_net_text(
+    "; juhuo may have created the task: reconcile with the task list before resubmitting)");
 
 }  // namespace
 
@@ -248,34 +241,20 @@ ProviderResult<PresignResult> parse_presign_response(int http_status, std::strin
 
 HttpRequest build_upload_request(const PresignResult& presign, std::string_view content_type, std::string bytes,
                                  milliseconds timeout) {
-  HttpRequest req;
-  req.method = presign.method.empty() ? "PUT" : presign.method;
-  req.url = presign.upload_url;
-  req.headers = {{"Content-Type", std::string(content_type)}};
-  req.body = std::move(bytes);
-  req.timeout = timeout;
-  return req;
+  return kit::presigned_upload_request(presign.method.empty() ? "PUT" : presign.method, presign.upload_url,
+                                       content_type, std::move(bytes), timeout);
 }
 
 std::optional<ProviderError> classify_upload_response(int http_status, std::string_view body,
                                                       const std::string& profile,
                                                       std::optional<milliseconds> retry_after) {
-  if (is_2xx(http_status)) return std::nullopt;
-  const std::string tail = body.empty() ? "" : "; body: " + excerpt(body);
-  const std::string status = "HTTP " + std::to_string(http_status) + " from the upload URL";
-  if (http_status == 403)
-    return make_error(ErrorClass::retryable, profile, http_status, "upload",
-                      "上传签名过期或无效 (" + status + ": the presigned URL expired or was rejected; presigning again)" +
-                          tail,
-                      retry_after);
-  if (http_status == 429)
-    return make_error(ErrorClass::rate_limited, profile, http_status, "upload",
-                      "上传请求过于频繁 (" + status + ": rate limited)" + tail, retry_after);
-  if (http_status == 408 || http_status >= 500)
-    return make_error(ErrorClass::retryable, profile, http_status, "upload",
-                      "上传失败 (" + status + ": storage error; will retry)" + tail, retry_after);
-  return make_error(ErrorClass::permanent, profile, http_status, "upload",
-                    "上传被拒绝 (" + status + ": the storage rejected the file)" + tail);
+  static constexpr kit::UploadText kText{
+      " from the upload URL",
+      {"上传签名过期或无效", "the presigned URL expired or was rejected; presigning again"},
+      {"上传请求过于频繁", "rate limited"},
+      {"上传失败", "storage error; will retry"},
+      {"上传被拒绝", "the storage rejected the file"}};
+  return kit::classify_upload(http_status, body, profile, retry_after, kText);
 }
 
 // ---- submit -------------------------------------------------------------------------------
@@ -359,25 +338,21 @@ std::string task_list_path(int page_no, int page_size) {
 ProviderResult<TaskPage> parse_task_list_response(int http_status, std::string_view body,
                                                   const std::string& profile,
                                                   std::optional<milliseconds> retry_after) {
-  auto r = unwrap(http_status, body, profile, retry_after, Op::query);
-  if (!r) return fail(r.error());
-  const json::object* o = r->if_object();
-  if (!o) return fail(bad_response(http_status, "task list without a result object", profile, Op::query));
-  auto page = kit::read_task_page(*o, [](const json::value& v) { return task_from_json(v, false); },
-                                  /*numeric_string_total=*/true);
-  if (!page) return fail(bad_response(http_status, page.error(), profile, Op::query));
-  return std::move(page).value();
+  return kit::read_result_object<TaskPage>(
+      unwrap(http_status, body, profile, retry_after, Op::query), "task list without a result object",
+      [&](std::string what) { return bad_response(http_status, what, profile, Op::query); },
+      [](const json::object& o) {
+        return kit::read_task_page(o, [](const json::value& v) { return task_from_json(v, false); },
+                                   /*numeric_string_total=*/true);
+      });
 }
 
 ProviderResult<Balance> parse_balance_response(int http_status, std::string_view body, const std::string& profile,
                                                std::optional<milliseconds> retry_after) {
-  auto r = unwrap(http_status, body, profile, retry_after, Op::query);
-  if (!r) return fail(r.error());
-  const json::object* o = r->if_object();
-  if (!o) return fail(bad_response(http_status, "balance without a result object", profile, Op::query));
-  auto b = kit::read_balance(*o, "totalCredits", "usedCredits", "remainCredits");
-  if (!b) return fail(bad_response(http_status, b.error(), profile, Op::query));
-  return *b;
+  return kit::read_result_object<Balance>(
+      unwrap(http_status, body, profile, retry_after, Op::query), "balance without a result object",
+      [&](std::string what) { return bad_response(http_status, what, profile, Op::query); },
+      [](const json::object& o) { return kit::read_balance(o, "totalCredits", "usedCredits", "remainCredits"); });
 }
 
 // ---- errors ----------------------------------------------------------------------------------
@@ -420,71 +395,44 @@ ProviderError classify(int http_status, std::string_view code, std::string messa
                     "请求被拒绝 (" + st + " without a juhuo envelope: the request was rejected)" + body);
 }
 
-ProviderError from_net_error(const NetError& e, const std::string& profile, bool is_submit) {
-  static constexpr kit::NetErrorText kText{
-      "网络错误 (the submit was sent but no answer arrived: ",
-      "; juhuo may have created the task: reconcile with the task list before resubmitting)", "地址错误", "请求超时",
-      "网络错误"};
-  return kit::from_net_error(e, profile, is_submit, kText);
-}
+const kit::NetErrorMapper from_net_error = &kit::map_net_error<kNetText>;
 
 HttpRequest build_api_request(const ProfileConfig& profile, std::string method, std::string_view path_and_query,
                               std::string body) {
-  std::string content_type = body.empty() ? "" : "application/json";
-  return kit::make_api_request(std::move(method), kit::join_url(profile.base_url, path_and_query),
-                                   kit::bearer_auth(profile.api_key), std::move(body), std::move(content_type),
-                                   profile.request_timeout);
+  return kit::json_api_request(profile, std::move(method), path_and_query, std::move(body));
 }
 
 // ---- the coroutine adapter -------------------------------------------------------------------
 
 namespace {
 
-using kit::retry_after_of;
-
 class JuhuoProvider final : public kit::AdapterBase {
  public:
-  JuhuoProvider(const ProfileConfig& profile, HttpClient& http, std::shared_ptr<spdlog::logger> logger)
-    : AdapterBase(profile, http, std::move(logger), &from_net_error) {}
+  using AdapterBase::AdapterBase;
 
   std::vector<FieldError> validate(const JobSpec& spec) const override { return juhuo::validate(spec); }
 
   // Doc 4.1 presign, then doc 4.2 PUT; returns the ossKey.
   awaitable<ProviderResult<std::string>> async_upload(const LocalAsset& asset) override {
-    const std::string& name = profile_.name;
-    if (asset.kind == LocalAsset::Kind::audio)
-      co_return fail(local("asset '" + asset.name + "': juhuo has no audio references"));
-    const auto ct = content_type_for(asset.path);
-    if (!ct || (asset.kind == LocalAsset::Kind::image && !is_image_content_type(*ct)) ||
-        (asset.kind == LocalAsset::Kind::video && !is_video_content_type(*ct)))
-      co_return fail(local("asset '" + asset.name + "' (" + asset.path.filename().string() +
-                           "): file type not in juhuo's contentType table (doc 4.1)"));
-    std::string bytes, why;
-    if (!kit::read_file(asset.path, bytes, why)) co_return fail(local(why));
-
-    auto p = co_await call(
-        build_api_request(profile_, "POST", kPresignPath, json::serialize(build_presign_body(asset, *ct))), kit::Op::upload,
-        &parse_presign_response);
+    auto f = read_upload_file(asset, "juhuo has no audio references", "juhuo's contentType table (doc 4.1)");
+    if (!f) co_return fail(f.error());
+    auto p = co_await call(build_api_request(profile_, "POST", kPresignPath,
+                                             json::serialize(build_presign_body(asset, f->content_type))),
+                           kit::Op::upload, &parse_presign_response);
     if (!p) co_return fail(p.error());
-
-    // Allow 1 s per MiB beyond the request timeout for the body itself.
-    const auto timeout = profile_.request_timeout + milliseconds(static_cast<std::int64_t>(bytes.size() >> 10));
-    const std::size_t size = bytes.size();
-    auto put = co_await exchange(build_upload_request(*p, *ct, std::move(bytes), timeout), kit::Op::upload);
-    if (!put) co_return fail(put.error());
-    if (auto err = classify_upload_response(put->status, put->body, name, retry_after_of(*put)))
-      co_return fail(scrub(std::move(*err)));
-    log().debug("{}: uploaded {} ({} bytes) as {}", name, asset.path.filename().string(), size, p->oss_key);
+    const std::size_t size = f->bytes.size();
+    if (auto err = co_await put_upload(
+            build_upload_request(*p, f->content_type, std::move(f->bytes), upload_timeout(size)),
+            &classify_upload_response))
+      co_return fail(std::move(*err));
+    log().debug("{}: uploaded {} ({} bytes) as {}", profile_.name, asset.path.filename().string(), size, p->oss_key);
     co_return p->oss_key;
   }
 
   // Doc 5; returns the taskId.
   awaitable<ProviderResult<std::string>> async_submit(const SubmitRequest& req) override {
-    const std::string& name = profile_.name;
-    auto id = co_await call(build_api_request(profile_, "POST", kSubmitPath, json::serialize(build_submit_body(req))), kit::Op::submit, &parse_submit_response);
-    if (!id) co_return fail(id.error());
-    log().debug("{}: job {} submitted as task {}", name, req.spec.id, *id);
-    co_return std::move(id).value();
+    auto post = build_api_request(profile_, "POST", kSubmitPath, json::serialize(build_submit_body(req)));
+    co_return co_await submit(req, std::move(post), &parse_submit_response);
   }
 
   // Doc 6.
@@ -536,7 +484,7 @@ class JuhuoProvider final : public kit::AdapterBase {
 
 std::unique_ptr<Provider> make_juhuo_provider(const ProfileConfig& profile, HttpClient& http,
                                            std::shared_ptr<spdlog::logger> logger) {
-  return std::make_unique<JuhuoProvider>(profile, http, std::move(logger));
+  return std::make_unique<JuhuoProvider>(profile, http, std::move(logger), from_net_error);
 }
 
 }  // namespace reelbatch::juhuo

@@ -251,13 +251,9 @@ ProviderError classify(int http_status, std::string_view code, std::string messa
                        const std::string& profile,
                        std::optional<std::chrono::milliseconds> retry_after);
 
-/// Maps a transport failure: a submit that may have reached the server
-/// (request_sent) → unknown_outcome; NetErrc::bad_url → permanent (a
-/// configuration error no retry fixes); everything else, timeouts included,
-/// → retryable. code "timeout" for NetErrc::timeout, "network" otherwise;
-/// http_status 0. Query strings of URLs in the message are elided (they
-/// carry signatures).
-ProviderError from_net_error(const NetError& e, const std::string& profile, bool is_submit);
+/// kit::from_net_error (classes, codes, elided URL queries) in juhuo's
+/// words: kit::chinese_net_text, a lost submit → reconcile with the task list.
+extern const kit::NetErrorMapper from_net_error;
 
 /// Retry-After (RFC 9110 10.2.3): delta-seconds or an HTTP-date relative to
 /// `now`. A past date gives 0; a negative or unparseable value, nullopt.
@@ -265,10 +261,7 @@ ProviderError from_net_error(const NetError& e, const std::string& profile, bool
 /// delegates to the scheduler's RFC parser.)
 using kit::parse_retry_after;
 
-/// A request to the juhuo API: url = profile.base_url (a trailing '/' is
-/// dropped) + `path_and_query`; headers `Authorization: Bearer <api_key>`,
-/// `Accept: application/json`, and `Content-Type: application/json` when
-/// `body` is non-empty (doc 2, 3.2); timeout = profile.request_timeout.
+/// kit::json_api_request with `Authorization: Bearer <api_key>` (doc 2, 3.2).
 HttpRequest build_api_request(const ProfileConfig& profile, std::string method,
                               std::string_view path_and_query, std::string body = {});
 

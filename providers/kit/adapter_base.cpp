@@ -18,6 +18,30 @@ boost::asio::awaitable<Result<HttpResponse, ProviderError>> AdapterBase::exchang
   co_return std::move(r).value();
 }
 
+Result<AdapterBase::UploadFile, ProviderError> AdapterBase::read_upload_file(const LocalAsset& asset,
+                                                                           std::string_view audio_refusal,
+                                                                           std::string_view type_table) const {
+  if (asset.kind == LocalAsset::Kind::audio)
+    return fail(local("asset '" + asset.name + "': " + std::string(audio_refusal)));
+  const auto ct = content_type_for(asset.path);
+  if (!ct || (asset.kind == LocalAsset::Kind::image && !is_image_content_type(*ct)) ||
+      (asset.kind == LocalAsset::Kind::video && !is_video_content_type(*ct)))
+    return fail(local("asset '" + asset.name + "' (" + asset.path.filename().string() + "): file type not in " +
+                      std::string(type_table)));
+  UploadFile f{*ct, {}};
+  std::string why;
+  if (!read_file(asset.path, f.bytes, why)) return fail(local(why));
+  return f;
+}
+
+std::chrono::milliseconds AdapterBase::upload_timeout(std::size_t size) const {
+  return profile_.request_timeout + std::chrono::milliseconds(static_cast<std::int64_t>(size >> 10));
+}
+
+void AdapterBase::log_submitted(const SubmitRequest& job, std::string_view noun, const std::string& remote_id) const {
+  log().debug("{}: job {} submitted as {} {}", profile_.name, job.spec.id, noun, remote_id);
+}
+
 ProviderError AdapterBase::local(std::string message) const { return local_error(profile_, std::move(message)); }
 
 ProviderError AdapterBase::scrub(ProviderError e) const { return kit::scrub(std::move(e), profile_.api_key); }

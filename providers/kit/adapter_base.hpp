@@ -24,21 +24,22 @@
 
 namespace reelbatch::kit {
 
-/// The provider's mapping of a transport failure (its own wording of
-/// kit::from_net_error): `is_submit` when the request was a submit.
-using NetErrorMapper = ProviderError (*)(const NetError& e, const std::string& profile, bool is_submit);
-
 /// A Provider holding a copy of its profile, the HTTP client (which must
 /// outlive it) and a logger (nullptr at construction = spdlog's default
 /// logger), with the shared call shape.
 class AdapterBase : public Provider {
  public:
-  const ProfileConfig& profile() const override { return profile_; }
-
- protected:
+  /// Keeps a copy of `profile`, a reference to `http`, `logger` (nullptr:
+  /// spdlog's default logger) and `net_error`, the provider's
+  /// from_net_error. Public so that an adapter with no state of its own
+  /// inherits it (`using AdapterBase::AdapterBase;`); the class stays
+  /// abstract.
   AdapterBase(const ProfileConfig& profile, HttpClient& http, std::shared_ptr<spdlog::logger> logger,
               NetErrorMapper net_error);
 
+  const ProfileConfig& profile() const override { return profile_; }
+
+ protected:
   /// Sends `req` and parses the answer with `parse(status, body,
   /// profile.name, extra..., retry_after)` (a provider's parse_*_response;
   /// retry_after from the Retry-After header, see kit::retry_after_of). A
@@ -57,10 +58,60 @@ class AdapterBase : public Provider {
     co_return parsed;
   }
 
+  /// The submit of `job`: call(req, Op::submit, parse), where `parse` yields
+  /// the remote id; on success logs "<profile>: job <job id> submitted as
+  /// <noun> <remote id>" at debug level. Returns the remote id or the
+  /// scrubbed error. The caller keeps `job` alive until the awaitable
+  /// completes.
+  template <class Parse>
+  boost::asio::awaitable<ProviderResult<std::string>> submit(const SubmitRequest& job, HttpRequest req, Parse parse,
+                                                             std::string_view noun = "task") {
+    auto id = co_await call(std::move(req), Op::submit, parse);
+    if (!id) co_return fail(id.error());
+    log_submitted(job, noun, *id);
+    co_return std::move(id).value();
+  }
+
+  /// Logs "<profile>: job <job id> submitted as <noun> <remote_id>" at debug
+  /// level (out of line: this header does not pull in spdlog).
+  void log_submitted(const SubmitRequest& job, std::string_view noun, const std::string& remote_id) const;
+
   /// Sends `req`; the response whatever its status, or the mapped and
   /// scrubbed transport error. For exchanges that are not API calls (an
   /// upload PUT to a presigned URL).
   boost::asio::awaitable<Result<HttpResponse, ProviderError>> exchange(HttpRequest req, Op op);
+
+  /// A local image or video to upload through a presigned URL (juhuo doc
+  /// 4.1-4.2, seedance2 文件上传).
+  struct UploadFile {
+    std::string content_type;  ///< content_type_for(asset.path)
+    std::string bytes;         ///< the whole file
+  };
+
+  /// `asset`'s content type and bytes (the file is read blocking). Errors,
+  /// all local(): an audio asset → "asset '<name>': <audio_refusal>"; an
+  /// extension not in content_type_for()'s table, or an image/video type for
+  /// an asset of the other kind → "asset '<name>' (<file name>): file type not
+  /// in <type_table>"; a file that cannot be read → read_file()'s text.
+  Result<UploadFile, ProviderError> read_upload_file(const LocalAsset& asset, std::string_view audio_refusal,
+                                                     std::string_view type_table) const;
+
+  /// The deadline of an upload PUT of `size` bytes: profile.request_timeout
+  /// plus 1 s per MiB (1 ms per KiB) for the body itself.
+  std::chrono::milliseconds upload_timeout(std::size_t size) const;
+
+  /// Sends the PUT `req` to a presigned URL (exchange(req, Op::upload)) and
+  /// judges its answer with `classify(status, body, profile.name,
+  /// retry_after)` (a provider's classify_upload_response). Returns nullopt
+  /// on success, else the transport or classified error, scrubbed.
+  template <class Classify>
+  boost::asio::awaitable<std::optional<ProviderError>> put_upload(HttpRequest req, Classify classify) {
+    auto put = co_await exchange(std::move(req), Op::upload);
+    if (!put) co_return std::move(put).error();
+    if (auto err = classify(put->status, put->body, profile_.name, retry_after_of(*put)))
+      co_return scrub(std::move(*err));
+    co_return std::nullopt;
+  }
 
   /// A permanent error found locally (kit::local_error).
   ProviderError local(std::string message) const;
@@ -77,5 +128,29 @@ class AdapterBase : public Provider {
   std::shared_ptr<spdlog::logger> log_;
   NetErrorMapper net_error_;
 };
+
+/// The names every adapter source file (providers/<kind>/<kind>.cpp) uses
+/// unqualified. An adapter brings them in with `using namespace
+/// kit::adapter_names;` inside its own namespace; a helper the adapter
+/// defines under the same name (turing's excerpt(), vibegen's read_string())
+/// hides the one here.
+namespace adapter_names {
+namespace json = boost::json;
+using boost::asio::awaitable;
+using std::chrono::milliseconds;
+using kit::elide_url_queries;
+using kit::excerpt;
+using kit::is_2xx;
+using kit::is_alnum;
+using kit::is_digit;
+using kit::make_error;
+using kit::one_of;
+using kit::percent_encode;
+using kit::read_int64;
+using kit::read_number;
+using kit::read_string;
+using kit::retry_after_of;
+using kit::trim;
+}  // namespace adapter_names
 
 }  // namespace reelbatch::kit

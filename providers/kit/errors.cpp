@@ -54,6 +54,23 @@ ProviderError classify_status(std::span<const StatusRule> table, int http_status
                     retry_after);
 }
 
+std::optional<ProviderError> classify_upload(int http_status, std::string_view body, const std::string& profile,
+                                             std::optional<std::chrono::milliseconds> retry_after,
+                                             const UploadText& text) {
+  if (is_2xx(http_status)) return std::nullopt;
+  const std::string tail = body.empty() ? "" : "; body: " + excerpt(body);
+  const std::string status = "HTTP " + std::to_string(http_status) + std::string(text.where);
+  auto error = [&](ErrorClass cls, const UploadWords& w) {
+    std::string message = status + ": " + std::string(w.en);
+    if (!w.zh.empty()) message = std::string(w.zh) + " (" + message + ")";
+    return make_error(cls, profile, http_status, "upload", message + tail, retry_after);
+  };
+  if (http_status == 403) return error(ErrorClass::retryable, text.expired);
+  if (http_status == 429) return error(ErrorClass::rate_limited, text.rate_limited);
+  if (http_status == 408 || http_status >= 500) return error(ErrorClass::retryable, text.storage_error);
+  return error(ErrorClass::permanent, text.rejected);
+}
+
 ProviderError bad_response(int http_status, std::string_view what, const std::string& profile, Op op,
                            const BadResponseText& text) {
   return bad_response(http_status, what, profile, op == Op::submit, text.submit_advice, text.retry_advice);

@@ -77,6 +77,35 @@ ProviderError classify_status(std::span<const StatusRule> table, int http_status
                               std::string_view message, std::string_view what, const std::string& profile,
                               std::optional<std::chrono::milliseconds> retry_after);
 
+// ---- presigned uploads ----------------------------------------------------------------
+
+/// One outcome's words in classify_upload(): the provider's label (`zh`, ""
+/// for none) and our explanation (`en`).
+struct UploadWords {
+  std::string_view zh;
+  std::string_view en;
+};
+
+/// A provider's wording of the answers to a PUT to a presigned URL.
+struct UploadText {
+  std::string_view where;     ///< follows "HTTP <status>", e.g. " from the upload URL"
+  UploadWords expired;        ///< 403: the signature expired or was rejected
+  UploadWords rate_limited;   ///< 429
+  UploadWords storage_error;  ///< 408 and 5xx
+  UploadWords rejected;       ///< any other non-2xx status
+};
+
+/// Classifies the answer to a PUT to a presigned URL (juhuo doc 4.2,
+/// seedance2 文件上传): nullopt for 2xx; otherwise code "upload",
+/// http_status kept, and 403 → retryable (presign again), 429 → rate_limited,
+/// 408 and ≥ 500 → retryable, anything else → permanent; retry_after kept
+/// except for permanent. Message: "<zh> (HTTP <status><where>: <en>)", or
+/// "HTTP <status><where>: <en>" when zh is empty; then "; body: <excerpt>"
+/// when `body` is not empty.
+std::optional<ProviderError> classify_upload(int http_status, std::string_view body, const std::string& profile,
+                                             std::optional<std::chrono::milliseconds> retry_after,
+                                             const UploadText& text);
+
 // ---- unusable answers -------------------------------------------------------------------
 
 /// A provider's advice texts for bad_response() (e.g. "; will retry").

@@ -48,6 +48,24 @@ Result<TaskPage, std::string> read_task_page(const boost::json::object& o, Item&
   return page;
 }
 
+/// An unwrapped answer's result object, read: the error of `unwrapped` as
+/// it is; `bad(std::string what)` (the provider's bad_response bound to the
+/// answer's HTTP status, profile and Op) with `not_object` when the result is
+/// not a JSON object, or with the reader's text when `read(const
+/// json::object&) -> Result<T, std::string>` fails; otherwise what `read`
+/// returns. For envelopes whose payload is one object (juhuo doc 3.3,
+/// seedance2 通用响应).
+template <class T, class Bad, class Read>
+Result<T, ProviderError> read_result_object(const Result<boost::json::value, ProviderError>& unwrapped,
+                                            std::string_view not_object, Bad&& bad, Read&& read) {
+  if (!unwrapped) return fail(unwrapped.error());
+  const boost::json::object* o = unwrapped->if_object();
+  if (!o) return fail(bad(std::string(not_object)));
+  auto v = read(*o);
+  if (!v) return fail(bad(std::move(v).error()));
+  return std::move(v).value();
+}
+
 /// Credits from three required fields of `o` (numbers or numeric strings,
 /// see read_number()). Error: "balance: <why>" ("balance: missing
 /// totalCredits", ...).

@@ -276,6 +276,35 @@ HttpRequest make_api_request(std::string method, std::string url, std::pair<std:
   return req;
 }
 
+HttpRequest api_request(const ProfileConfig& profile, std::string method, std::string url,
+                        std::pair<std::string, std::string> auth, std::string body, std::string content_type) {
+  return make_api_request(std::move(method), std::move(url), std::move(auth), std::move(body),
+                          std::move(content_type), profile.request_timeout);
+}
+
+HttpRequest presigned_upload_request(std::string method, std::string url, std::string_view content_type,
+                                     std::string bytes, milliseconds timeout) {
+  HttpRequest req;
+  req.method = std::move(method);
+  req.url = std::move(url);
+  req.headers = {{"Content-Type", std::string(content_type)}};
+  req.body = std::move(bytes);
+  req.timeout = timeout;
+  return req;
+}
+
+HttpRequest json_api_request(const ProfileConfig& profile, std::string method, std::string_view path_and_query,
+                             std::string body, std::pair<std::string, std::string> auth) {
+  std::string content_type = body.empty() ? "" : "application/json";
+  return api_request(profile, std::move(method), join_url(profile.base_url, path_and_query), std::move(auth),
+                     std::move(body), std::move(content_type));
+}
+
+HttpRequest json_api_request(const ProfileConfig& profile, std::string method, std::string_view path_and_query,
+                             std::string body) {
+  return json_api_request(profile, std::move(method), path_and_query, std::move(body), bearer_auth(profile.api_key));
+}
+
 std::optional<milliseconds> parse_retry_after(std::string_view value, std::chrono::system_clock::time_point now) {
   constexpr auto kCap = std::chrono::duration_cast<milliseconds>(std::chrono::hours(24));
   const auto d = reelbatch::parse_retry_after(value, now);

@@ -107,6 +107,22 @@ struct NetErrorText {
   std::string_view network;  ///< label for any other failure, e.g. "network error"
 };
 
+/// The English wording (vibegen doc 7, seedance2, turing): sent_prefix "the
+/// submit was sent but no answer arrived (", the provider's `sent_suffix`
+/// (which closes the parenthesis and says what to do), bad_url "bad URL",
+/// `timeout` (default "timeout"), network "network error".
+constexpr NetErrorText english_net_text(std::string_view sent_suffix, std::string_view timeout = "timeout") {
+  return {"the submit was sent but no answer arrived (", sent_suffix, "bad URL", timeout, "network error"};
+}
+
+/// The Chinese-labelled wording (juhuo doc 10, the openai-compatible relay):
+/// sent_prefix "网络错误 (the submit was sent but no answer arrived: ", the
+/// provider's `sent_suffix` (which closes the parenthesis), bad_url "地址错误",
+/// timeout "请求超时", network "网络错误".
+constexpr NetErrorText chinese_net_text(std::string_view sent_suffix) {
+  return {"网络错误 (the submit was sent but no answer arrived: ", sent_suffix, "地址错误", "请求超时", "网络错误"};
+}
+
 /// Maps a transport failure to a ProviderError with http_status 0 and code
 /// "timeout" (NetErrc::timeout) or "network" (anything else). `what` is
 /// e.message with URL queries elided. A submit that may have reached the
@@ -117,6 +133,19 @@ struct NetErrorText {
 /// retry)".
 ProviderError from_net_error(const NetError& e, const std::string& profile, bool is_submit,
                              const NetErrorText& text);
+
+/// The provider's mapping of a transport failure (its own wording of
+/// from_net_error()): `is_submit` when the request was a submit.
+using NetErrorMapper = ProviderError (*)(const NetError& e, const std::string& profile, bool is_submit);
+
+/// from_net_error() with the wording `Text` (an object with static storage
+/// duration), as a NetErrorMapper: a provider whose only transport-error
+/// quirk is its wording defines `const kit::NetErrorMapper from_net_error =
+/// &kit::map_net_error<kNetText>;`.
+template <const NetErrorText& Text>
+ProviderError map_net_error(const NetError& e, const std::string& profile, bool is_submit) {
+  return from_net_error(e, profile, is_submit, Text);
+}
 
 /// A permanent error for a problem found locally (code "local", http_status
 /// 0, provider = profile.name), its message with profile.api_key redacted.
@@ -187,6 +216,30 @@ std::pair<std::string, std::string> bearer_auth(std::string_view api_key);
 /// `body`; `timeout`.
 HttpRequest make_api_request(std::string method, std::string url, std::pair<std::string, std::string> auth,
                              std::string body, std::string content_type, std::chrono::milliseconds timeout);
+
+/// make_api_request(method, url, auth, body, content_type,
+/// profile.request_timeout): an API call with the profile's deadline (the
+/// whole exchange, milliseconds).
+HttpRequest api_request(const ProfileConfig& profile, std::string method, std::string url,
+                        std::pair<std::string, std::string> auth, std::string body = {},
+                        std::string content_type = {});
+
+/// The PUT of `bytes` to a presigned upload URL: `method` (the presign's, or
+/// "PUT"), `url`, the one header `Content-Type: <content_type>` (no
+/// authorization: the URL carries its signature and belongs to another
+/// host), `timeout` for the whole exchange (milliseconds).
+HttpRequest presigned_upload_request(std::string method, std::string url, std::string_view content_type,
+                                     std::string bytes, std::chrono::milliseconds timeout);
+
+/// An API call to a JSON API: url = join_url(profile.base_url,
+/// `path_and_query`); headers `auth` (e.g. bearer_auth(profile.api_key)),
+/// `Accept: application/json`, and `Content-Type: application/json` when
+/// `body` is non-empty; timeout = profile.request_timeout. Never fails.
+HttpRequest json_api_request(const ProfileConfig& profile, std::string method, std::string_view path_and_query,
+                             std::string body, std::pair<std::string, std::string> auth);
+/// json_api_request() with `Authorization: Bearer <profile.api_key>`.
+HttpRequest json_api_request(const ProfileConfig& profile, std::string method, std::string_view path_and_query,
+                             std::string body);
 
 /// Retry-After (RFC 9110 10.2.3) relative to `now`: delay-seconds or an
 /// HTTP-date, parsed by reelbatch::parse_retry_after (src/net/retry_after.hpp;

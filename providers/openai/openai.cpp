@@ -20,15 +20,7 @@
 #include "src/core/text.hpp"
 
 namespace reelbatch::openai {
-namespace json = boost::json;
-using boost::asio::awaitable;
-using std::chrono::milliseconds;
-using kit::elide_url_queries;
-using kit::excerpt;
-using kit::is_2xx;
-using kit::is_digit;
-using kit::make_error;
-using kit::trim;
+using namespace kit::adapter_names;
 
 namespace {
 
@@ -174,6 +166,10 @@ std::optional<int> height_of(std::string_view resolution) {
 
 // An integral number or a numeric string (see kit::int64_of).
 std::optional<std::int64_t> int_of(const json::value* v) { return kit::int64_of(v); }
+
+// The wording of transport failures (kit::from_net_error).
+constexpr kit::NetErrorText kNetText =
+    kit::chinese_net_text("; the relay may have created the task: check before resubmitting)");
 
 }  // namespace
 
@@ -572,32 +568,25 @@ ProviderError classify(int http_status, const std::optional<ErrorBody>& err, std
   return make_error(ErrorClass::permanent, profile, http_status, code, compose(st + ": the request was rejected"));
 }
 
-ProviderError from_net_error(const NetError& e, const std::string& profile, bool is_submit) {
-  static constexpr kit::NetErrorText kText{
-      "网络错误 (the submit was sent but no answer arrived: ",
-      "; the relay may have created the task: check before resubmitting)", "地址错误", "请求超时", "网络错误"};
-  return kit::from_net_error(e, profile, is_submit, kText);
-}
+const kit::NetErrorMapper from_net_error = &kit::map_net_error<kNetText>;
 
 HttpRequest build_api_request(const ProfileConfig& profile, std::string method, std::string_view path_and_query,
                               std::string body, std::string content_type) {
-  return kit::make_api_request(std::move(method), api_url(profile.base_url, path_and_query),
-                                   kit::bearer_auth(profile.api_key), std::move(body), std::move(content_type),
-                                   profile.request_timeout);
+  return kit::api_request(profile, std::move(method), api_url(profile.base_url, path_and_query),
+                          kit::bearer_auth(profile.api_key), std::move(body), std::move(content_type));
 }
 
 // ---- the coroutine adapter ------------------------------------------------------------------------
 
 namespace {
 
-using kit::retry_after_of;
 
 ProviderError scrubbed(ProviderError e, std::string_view key) { return kit::scrub(std::move(e), key); }
 
 class OpenAiProvider final : public kit::AdapterBase {
  public:
   OpenAiProvider(const ProfileConfig& profile, HttpClient& http, std::shared_ptr<spdlog::logger> logger)
-    : AdapterBase(profile, http, std::move(logger), &from_net_error), dialect_(dialect_for(profile.base_url)) {}
+    : AdapterBase(profile, http, std::move(logger), from_net_error), dialect_(dialect_for(profile.base_url)) {}
 
   std::vector<FieldError> validate(const JobSpec& spec) const override { return openai::validate(spec, dialect_); }
 
@@ -613,7 +602,6 @@ class OpenAiProvider final : public kit::AdapterBase {
 
   // Step 1; returns id (else task_id).
   awaitable<ProviderResult<std::string>> async_submit(const SubmitRequest& req) override {
-    const std::string& name = profile_.name;
     const json::object fields = build_submit_body(req, dialect_);
     std::optional<FilePart> file;
     if (!req.spec.images.empty()) {
@@ -629,10 +617,8 @@ class OpenAiProvider final : public kit::AdapterBase {
       file = std::move(part);
     }
     Body body = build_submit_payload(fields, file, make_boundary());
-    auto id = co_await call(build_api_request(profile_, "POST", kVideosPath, std::move(body.bytes), std::move(body.content_type)), kit::Op::submit, &parse_submit_response);
-    if (!id) co_return fail(id.error());
-    log().debug("{}: job {} submitted as task {}", name, req.spec.id, *id);
-    co_return std::move(id).value();
+    auto post = build_api_request(profile_, "POST", kVideosPath, std::move(body.bytes), std::move(body.content_type));
+    co_return co_await submit(req, std::move(post), &parse_submit_response);
   }
 
   // Step 2.

@@ -284,15 +284,11 @@ using Op = kit::Op;
 ProviderError classify(int http_status, const std::optional<ErrorBody>& err, std::string fallback_message,
                        const std::string& profile, Op op, std::optional<std::chrono::milliseconds> retry_after);
 
-/// Maps a transport failure: a submit that may have reached the server →
-/// unknown_outcome; NetErrc::bad_url → permanent; otherwise retryable. code
-/// "timeout" or "network"; URL queries elided.
-ProviderError from_net_error(const NetError& e, const std::string& profile, bool is_submit);
+/// kit::from_net_error in the relay's words (kit::chinese_net_text).
+extern const kit::NetErrorMapper from_net_error;
 
-/// A request to the API: url = api_url(base_url, path_and_query); headers
-/// `Authorization: Bearer <api_key>`, `Accept: application/json`, and
-/// `Content-Type: <content_type>` when non-empty; timeout =
-/// profile.request_timeout.
+/// kit::api_request to api_url(base_url, path_and_query) with
+/// `Authorization: Bearer <api_key>` and `content_type` when non-empty.
 HttpRequest build_api_request(const ProfileConfig& profile, std::string method, std::string_view path_and_query,
                               std::string body = {}, std::string content_type = {});
 

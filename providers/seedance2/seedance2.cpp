@@ -23,19 +23,7 @@
 #include <span>
 
 namespace reelbatch::seedance2 {
-namespace json = boost::json;
-using boost::asio::awaitable;
-using std::chrono::milliseconds;
-using kit::elide_url_queries;
-using kit::excerpt;
-using kit::is_2xx;
-using kit::is_digit;
-using kit::make_error;
-using kit::one_of;
-using kit::percent_encode;
-using kit::read_number;
-using kit::read_string;
-using kit::trim;
+using namespace kit::adapter_names;
 
 namespace {
 
@@ -170,6 +158,10 @@ std::string join(std::span<const std::string_view> items) {
   }
   return out;
 }
+
+// The wording of transport failures (kit::from_net_error).
+constexpr kit::NetErrorText kNetText = kit::english_net_text(
+    "); the task may exist: reconcile with the task list before resubmitting", "request timed out");
 
 }  // namespace
 
@@ -312,32 +304,18 @@ ProviderResult<PresignResult> parse_presign_response(int http_status, std::strin
 
 HttpRequest build_upload_request(const PresignResult& presign, std::string_view content_type, std::string bytes,
                                  milliseconds timeout) {
-  HttpRequest req;
-  req.method = "PUT";
-  req.url = presign.presigned_url;
-  req.headers = {{"Content-Type", std::string(content_type)}};
-  req.body = std::move(bytes);
-  req.timeout = timeout;
-  return req;
+  return kit::presigned_upload_request("PUT", presign.presigned_url, content_type, std::move(bytes), timeout);
 }
 
 std::optional<ProviderError> classify_upload_response(int http_status, std::string_view body,
                                                       const std::string& profile,
                                                       std::optional<milliseconds> retry_after) {
-  if (is_2xx(http_status)) return std::nullopt;
-  const std::string tail = body.empty() ? "" : "; body: " + excerpt(body);
-  const std::string status = "HTTP " + std::to_string(http_status) + " from the presigned upload URL";
-  if (http_status == 403)
-    return make_error(ErrorClass::retryable, profile, http_status, "upload",
-                      status + ": the signature expired or was rejected; presigning again" + tail, retry_after);
-  if (http_status == 429)
-    return make_error(ErrorClass::rate_limited, profile, http_status, "upload", status + ": rate limited" + tail,
-                      retry_after);
-  if (http_status == 408 || http_status >= 500)
-    return make_error(ErrorClass::retryable, profile, http_status, "upload",
-                      status + ": storage error; will retry" + tail, retry_after);
-  return make_error(ErrorClass::permanent, profile, http_status, "upload",
-                    status + ": the storage rejected the file" + tail);
+  static constexpr kit::UploadText kText{" from the presigned upload URL",
+                                         {"", "the signature expired or was rejected; presigning again"},
+                                         {"", "rate limited"},
+                                         {"", "storage error; will retry"},
+                                         {"", "the storage rejected the file"}};
+  return kit::classify_upload(http_status, body, profile, retry_after, kText);
 }
 
 // ---- submit -------------------------------------------------------------------------------
@@ -495,14 +473,13 @@ std::string task_list_path(int page, int page_size, std::string_view status) {
 ProviderResult<TaskPage> parse_task_list_response(int http_status, std::string_view body,
                                                   const std::string& profile,
                                                   std::optional<milliseconds> retry_after) {
-  auto r = unwrap(http_status, body, profile, retry_after, Op::query);
-  if (!r) return fail(r.error());
-  const json::object* o = r->if_object();
-  if (!o) return fail(bad_response(http_status, "task list without a result object", profile, Op::query));
-  auto page = kit::read_task_page(*o, [](const json::value& v) { return task_from_json(v, false); },
-                                  /*numeric_string_total=*/false);
-  if (!page) return fail(bad_response(http_status, page.error(), profile, Op::query));
-  return std::move(page).value();
+  return kit::read_result_object<TaskPage>(
+      unwrap(http_status, body, profile, retry_after, Op::query), "task list without a result object",
+      [&](std::string what) { return bad_response(http_status, what, profile, Op::query); },
+      [](const json::object& o) {
+        return kit::read_task_page(o, [](const json::value& v) { return task_from_json(v, false); },
+                                   /*numeric_string_total=*/false);
+      });
 }
 
 ProviderResult<TaskStatus> parse_cancel_response(int http_status, std::string_view body, const std::string& profile,
@@ -521,13 +498,10 @@ ProviderResult<TaskStatus> parse_cancel_response(int http_status, std::string_vi
 
 ProviderResult<Balance> parse_balance_response(int http_status, std::string_view body, const std::string& profile,
                                                std::optional<milliseconds> retry_after) {
-  auto r = unwrap(http_status, body, profile, retry_after, Op::query);
-  if (!r) return fail(r.error());
-  const json::object* o = r->if_object();
-  if (!o) return fail(bad_response(http_status, "balance without a result object", profile, Op::query));
-  auto b = kit::read_balance(*o, "total_credits", "used_credits", "remain_credits");
-  if (!b) return fail(bad_response(http_status, b.error(), profile, Op::query));
-  return *b;
+  return kit::read_result_object<Balance>(
+      unwrap(http_status, body, profile, retry_after, Op::query), "balance without a result object",
+      [&](std::string what) { return bad_response(http_status, what, profile, Op::query); },
+      [](const json::object& o) { return kit::read_balance(o, "total_credits", "used_credits", "remain_credits"); });
 }
 
 // ---- errors ------------------------------------------------------------------------------------
@@ -556,56 +530,36 @@ ProviderError classify(int http_status, std::string_view code, std::string messa
   return kit::classify_status(kit::gateway_status_rules(), http_status, code_s, message, what, profile, retry_after);
 }
 
-ProviderError from_net_error(const NetError& e, const std::string& profile, bool is_submit) {
-  static constexpr kit::NetErrorText kText{
-      "the submit was sent but no answer arrived (",
-      "); the task may exist: reconcile with the task list before resubmitting", "bad URL", "request timed out",
-      "network error"};
-  return kit::from_net_error(e, profile, is_submit, kText);
-}
+const kit::NetErrorMapper from_net_error = &kit::map_net_error<kNetText>;
 
 HttpRequest build_api_request(const ProfileConfig& profile, std::string method, std::string_view path_and_query,
                               std::string body) {
-  std::string content_type = body.empty() ? "" : "application/json";
-  return kit::make_api_request(std::move(method), kit::join_url(profile.base_url, path_and_query),
-                                   {"X-API-Key", profile.api_key}, std::move(body), std::move(content_type),
-                                   profile.request_timeout);
+  return kit::json_api_request(profile, std::move(method), path_and_query, std::move(body),
+                               {"X-API-Key", profile.api_key});
 }
 
 // ---- the coroutine adapter -------------------------------------------------------------------
 
-using kit::retry_after_of;
 
 Seedance2Provider::Seedance2Provider(const ProfileConfig& profile, HttpClient& http, std::shared_ptr<spdlog::logger> logger)
-    : AdapterBase(profile, http, std::move(logger), &from_net_error) {}
+    : AdapterBase(profile, http, std::move(logger), from_net_error) {}
 
 std::vector<FieldError> Seedance2Provider::validate(const JobSpec& spec) const { return seedance2::validate(spec); }
 
 awaitable<ProviderResult<std::string>> Seedance2Provider::async_upload(const LocalAsset& asset) {
-  const std::string& name = profile_.name;
-  if (asset.kind == LocalAsset::Kind::audio)
-    co_return fail(local("asset '" + asset.name + "': seedance2 cannot upload audio; give an http(s) URL"));
-  const auto ct = content_type_for(asset.path);
-  if (!ct || (asset.kind == LocalAsset::Kind::image && !is_image_content_type(*ct)) ||
-      (asset.kind == LocalAsset::Kind::video && !is_video_content_type(*ct)))
-    co_return fail(local("asset '" + asset.name + "' (" + asset.path.filename().string() +
-                         "): file type not in seedance2's allowed Content Type table"));
-  std::string bytes, why;
-  if (!kit::read_file(asset.path, bytes, why)) co_return fail(local(why));
-
+  auto f = read_upload_file(asset, "seedance2 cannot upload audio; give an http(s) URL",
+                            "seedance2's allowed Content Type table");
+  if (!f) co_return fail(f.error());
   auto p = co_await call(
-      build_api_request(profile_, "POST", presign_path(upload_file_name(asset.path, asset.sha256), *ct)), kit::Op::upload,
-      &parse_presign_response);
+      build_api_request(profile_, "POST", presign_path(upload_file_name(asset.path, asset.sha256), f->content_type)),
+      kit::Op::upload, &parse_presign_response);
   if (!p) co_return fail(p.error());
-
-  // 1 s per MiB beyond the request timeout for the body itself.
-  const auto timeout = profile_.request_timeout + milliseconds(static_cast<std::int64_t>(bytes.size() >> 10));
-  const std::size_t size = bytes.size();
-  auto put = co_await exchange(build_upload_request(*p, *ct, std::move(bytes), timeout), kit::Op::upload);
-  if (!put) co_return fail(put.error());
-  if (auto err = classify_upload_response(put->status, put->body, name, retry_after_of(*put)))
-    co_return fail(scrub(std::move(*err)));
-  log().debug("{}: uploaded {} ({} bytes) as {}", name, asset.path.filename().string(), size, p->file_path);
+  const std::size_t size = f->bytes.size();
+  if (auto err = co_await put_upload(
+          build_upload_request(*p, f->content_type, std::move(f->bytes), upload_timeout(size)),
+          &classify_upload_response))
+    co_return fail(std::move(*err));
+  log().debug("{}: uploaded {} ({} bytes) as {}", profile_.name, asset.path.filename().string(), size, p->file_path);
   co_return p->file_path;
 }
 

@@ -332,15 +332,11 @@ ProviderError classify(int http_status, std::string_view code, std::string messa
                        const std::string& profile,
                        std::optional<std::chrono::milliseconds> retry_after, Op op = Op::query);
 
-/// Maps a transport failure: a submit that may have reached the server →
-/// unknown_outcome; NetErrc::bad_url → permanent; everything else →
-/// retryable. code "timeout" or "network"; URL queries elided.
-ProviderError from_net_error(const NetError& e, const std::string& profile, bool is_submit);
+/// kit::from_net_error in seedance2's words (kit::english_net_text, timeout
+/// "request timed out").
+extern const kit::NetErrorMapper from_net_error;
 
-/// A request to the API: url = profile.base_url (trailing '/' dropped) +
-/// `path_and_query`; headers `X-API-Key`, `Accept: application/json`, and
-/// `Content-Type: application/json` when `body` is non-empty; timeout =
-/// profile.request_timeout.
+/// kit::json_api_request with `X-API-Key: <api_key>`.
 HttpRequest build_api_request(const ProfileConfig& profile, std::string method,
                               std::string_view path_and_query, std::string body = {});
 

@@ -21,14 +21,7 @@
 #include "src/core/text.hpp"
 
 namespace reelbatch::turing {
-namespace json = boost::json;
-using boost::asio::awaitable;
-using std::chrono::milliseconds;
-using kit::is_2xx;
-using kit::make_error;
-using kit::one_of;
-using kit::read_string;
-using kit::trim;
+using namespace kit::adapter_names;
 
 namespace {
 
@@ -503,10 +496,8 @@ ProviderError classify(int http_status, std::string_view code, std::string_view 
 }
 
 ProviderError from_net_error(const NetError& e, const std::string& profile, bool is_submit) {
-  static constexpr kit::NetErrorText kText{
-      "the submit was sent but no answer arrived (",
-      "); turing may have created the video and has no task list: held for a decision", "bad URL", "timeout",
-      "network error"};
+  static constexpr auto kText =
+      kit::english_net_text("); turing may have created the video and has no task list: held for a decision");
   // turing's quirk: everything from the first '?' on is dropped (then elision
   // by the shared helper changes nothing).
   NetError cut = e;
@@ -516,16 +507,14 @@ ProviderError from_net_error(const NetError& e, const std::string& profile, bool
 
 HttpRequest build_api_request(const ProfileConfig& profile, std::string method, std::string_view path, std::string body,
                               std::string content_type) {
-  return kit::make_api_request(std::move(method), kit::join_url(profile.base_url, path),
-                                   kit::bearer_auth(profile.api_key), std::move(body), std::move(content_type),
-                                   profile.request_timeout);
+  return kit::api_request(profile, std::move(method), kit::join_url(profile.base_url, path),
+                          kit::bearer_auth(profile.api_key), std::move(body), std::move(content_type));
 }
 
 // ---- the coroutine adapter -------------------------------------------------------------------
 
 namespace {
 
-using kit::retry_after_of;
 
 // "scheme://host[:port]" of a URL ("" when it has none).
 std::string origin_of(std::string_view url) {
@@ -537,8 +526,7 @@ std::string origin_of(std::string_view url) {
 
 class TuringProvider final : public kit::AdapterBase {
  public:
-  TuringProvider(const ProfileConfig& profile, HttpClient& http, std::shared_ptr<spdlog::logger> logger)
-    : AdapterBase(profile, http, std::move(logger), &from_net_error) {}
+  using AdapterBase::AdapterBase;
 
   std::vector<FieldError> validate(const JobSpec& spec) const override { return turing::validate(spec); }
 
@@ -557,7 +545,6 @@ class TuringProvider final : public kit::AdapterBase {
 
   // POST /videos; returns the video id.
   awaitable<ProviderResult<std::string>> async_submit(const SubmitRequest& req) override {
-    const std::string& name = profile_.name;
     const auto family = family_of(req.spec.model);
     if (!family) co_return fail(local("model '" + req.spec.model + "' is neither a Veo nor a Seedance model"));
     SubmitBody body;
@@ -582,10 +569,8 @@ class TuringProvider final : public kit::AdapterBase {
       }
       body = build_seedance_body(req, urls);
     }
-    auto id = co_await call(build_api_request(profile_, "POST", kVideosPath, std::move(body.body), std::move(body.content_type)), kit::Op::submit, &parse_submit_response);
-    if (!id) co_return fail(id.error());
-    log().debug("{}: job {} submitted as video {}", name, req.spec.id, *id);
-    co_return std::move(id).value();
+    auto post = build_api_request(profile_, "POST", kVideosPath, std::move(body.body), std::move(body.content_type));
+    co_return co_await submit(req, std::move(post), &parse_submit_response, "video");
   }
 
   // GET /videos/{id}.
@@ -646,7 +631,7 @@ class TuringProvider final : public kit::AdapterBase {
 
 std::unique_ptr<Provider> make_turing_provider(const ProfileConfig& profile, HttpClient& http,
                                            std::shared_ptr<spdlog::logger> logger) {
-  return std::make_unique<TuringProvider>(profile, http, std::move(logger));
+  return std::make_unique<TuringProvider>(profile, http, std::move(logger), &from_net_error);
 }
 
 }  // namespace reelbatch::turing

@@ -233,12 +233,12 @@ ProviderError classify(int http_status, std::string_view code, std::string_view 
                        const std::string& profile, std::optional<std::chrono::milliseconds> retry_after,
                        bool is_submit = false);
 
-/// Transport failure: a submit that may have been sent → unknown_outcome;
-/// bad_url → permanent; else retryable. code "timeout" or "network".
+/// kit::from_net_error in turing's words (kit::english_net_text; a lost
+/// submit is held for a decision), the message cut at its first '?'.
 ProviderError from_net_error(const NetError& e, const std::string& profile, bool is_submit);
 
-/// Request to profile.base_url + `path`: Authorization Bearer, Accept JSON,
-/// `content_type` when non-empty, profile.request_timeout.
+/// kit::api_request to join_url(profile.base_url, `path`) with
+/// `Authorization: Bearer <api_key>` and `content_type` when non-empty.
 HttpRequest build_api_request(const ProfileConfig& profile, std::string method, std::string_view path,
                               std::string body = {}, std::string content_type = {});
 

@@ -21,17 +21,7 @@
 #include <array>
 
 namespace reelbatch::vibegen {
-namespace json = boost::json;
-using boost::asio::awaitable;
-using std::chrono::milliseconds;
-using kit::elide_url_queries;
-using kit::excerpt;
-using kit::is_2xx;
-using kit::is_alnum;
-using kit::is_digit;
-using kit::make_error;
-using kit::one_of;
-using kit::trim;
+using namespace kit::adapter_names;
 
 namespace {
 
@@ -158,6 +148,10 @@ Result<TaskStatus, std::string> task_from_json(const json::value& v, bool requir
 constexpr std::array<std::string_view, 9> kRatios{"16:9", "9:16", "1:1",      "21:9",      "4:3",
                                                   "3:4",  "9:21", "adaptive", "keep_ratio"};
 constexpr std::array<int, 2> kDurations{5, 10};
+
+// The wording of transport failures (kit::from_net_error).
+constexpr kit::NetErrorText kNetText = kit::english_net_text(
+    "); vibegen may have created the task: reconcile with the task list before resubmitting");
 
 }  // namespace
 
@@ -435,32 +429,20 @@ ProviderError classify(int http_status, std::string_view code, std::string messa
   return kit::classify_status(kit::gateway_status_rules(), http_status, code_s, message, what, profile, retry_after);
 }
 
-ProviderError from_net_error(const NetError& e, const std::string& profile, bool is_submit) {
-  static constexpr kit::NetErrorText kText{
-      "the submit was sent but no answer arrived (",
-      "); vibegen may have created the task: reconcile with the task list before resubmitting", "bad URL", "timeout",
-      "network error"};
-  return kit::from_net_error(e, profile, is_submit, kText);
-}
+const kit::NetErrorMapper from_net_error = &kit::map_net_error<kNetText>;
 
 HttpRequest build_api_request(const ProfileConfig& profile, std::string method, std::string_view path_and_query,
                               std::string body) {
-  std::string content_type = body.empty() ? "" : "application/json";
-  return kit::make_api_request(std::move(method), kit::join_url(profile.base_url, path_and_query),
-                                   kit::bearer_auth(profile.api_key), std::move(body), std::move(content_type),
-                                   profile.request_timeout);
+  return kit::json_api_request(profile, std::move(method), path_and_query, std::move(body));
 }
 
 // ---- the coroutine adapter -------------------------------------------------------------------
 
 namespace {
 
-using kit::retry_after_of;
-
 class VibegenProvider final : public kit::AdapterBase {
  public:
-  VibegenProvider(const ProfileConfig& profile, HttpClient& http, std::shared_ptr<spdlog::logger> logger)
-    : AdapterBase(profile, http, std::move(logger), &from_net_error) {}
+  using AdapterBase::AdapterBase;
 
   std::vector<FieldError> validate(const JobSpec& spec) const override { return vibegen::validate(spec); }
 
@@ -471,11 +453,8 @@ class VibegenProvider final : public kit::AdapterBase {
 
   // Doc 1; returns data.id.
   awaitable<ProviderResult<std::string>> async_submit(const SubmitRequest& req) override {
-    const std::string& name = profile_.name;
-    auto id = co_await call(build_api_request(profile_, "POST", kGenerationsPath, json::serialize(build_submit_body(req))), kit::Op::submit, &parse_submit_response);
-    if (!id) co_return fail(id.error());
-    log().debug("{}: job {} submitted as task {}", name, req.spec.id, *id);
-    co_return std::move(id).value();
+    auto post = build_api_request(profile_, "POST", kGenerationsPath, json::serialize(build_submit_body(req)));
+    co_return co_await submit(req, std::move(post), &parse_submit_response);
   }
 
   // Doc 2.
@@ -517,7 +496,7 @@ class VibegenProvider final : public kit::AdapterBase {
 
 std::unique_ptr<Provider> make_vibegen_provider(const ProfileConfig& profile, HttpClient& http,
                                            std::shared_ptr<spdlog::logger> logger) {
-  return std::make_unique<VibegenProvider>(profile, http, std::move(logger));
+  return std::make_unique<VibegenProvider>(profile, http, std::move(logger), from_net_error);
 }
 
 }  // namespace reelbatch::vibegen

@@ -75,6 +75,7 @@
 // requests to profile.base_url; never logged, scrubbed from every message.
 #pragma once
 
+#include "providers/kit/util.hpp"
 #include "src/core/job_spec.hpp"
 #include "providers/provider.hpp"
 #include "src/net/http_client.hpp"
@@ -217,15 +218,10 @@ Result<TaskStatus, std::string> parse_callback(std::string_view body);
 ProviderError classify(int http_status, std::string_view code, std::string message, const std::string& profile,
                        std::optional<std::chrono::milliseconds> retry_after, bool is_submit = false);
 
-/// Maps a transport failure: a submit that may have reached the server
-/// (request_sent) → unknown_outcome; NetErrc::bad_url → permanent;
-/// everything else → retryable. code "timeout" or "network".
-ProviderError from_net_error(const NetError& e, const std::string& profile, bool is_submit);
+/// kit::from_net_error in vibegen's words (kit::english_net_text).
+extern const kit::NetErrorMapper from_net_error;
 
-/// A request to the vibegen API: url = profile.base_url (trailing '/'
-/// dropped) + `path_and_query`; headers Authorization: Bearer <api_key>,
-/// Accept: application/json, and Content-Type: application/json when `body`
-/// is non-empty (doc 1); timeout = profile.request_timeout.
+/// kit::json_api_request with `Authorization: Bearer <api_key>` (doc 1).
 HttpRequest build_api_request(const ProfileConfig& profile, std::string method, std::string_view path_and_query,
                               std::string body = {});
 
