@@ -35,17 +35,16 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* kStateOrder[] = {"pending", "uploading", "submitting", "running", "downloading",
-                                       "succeeded", "failed", "cancelled", "held"};
-
-std::string format_counts(const std::map<std::string, int>& by_state) {
+// "pending 3  uploading 0  ...", every state in flow order; cancelled and
+// held only when some job is in them.
+std::string format_counts(const std::map<JobState, int>& by_state) {
   std::string s;
-  for (const char* name : kStateOrder) {
-    auto it = by_state.find(name);
+  for (JobState state : kAllJobStates) {
+    auto it = by_state.find(state);
     const int n = it == by_state.end() ? 0 : it->second;
-    if (n == 0 && (std::string_view(name) == "cancelled" || std::string_view(name) == "held")) continue;
+    if (n == 0 && (state == JobState::cancelled || state == JobState::held)) continue;
     if (!s.empty()) s += "  ";
-    s += std::string(name) + " " + std::to_string(n);
+    s += std::string(to_string(state)) + " " + std::to_string(n);
   }
   return s;
 }
@@ -94,12 +93,6 @@ struct RunArgs {
   std::string config = "reelbatch.toml";
   std::string out;
 };
-
-std::map<std::string, int> by_name(const std::map<JobState, int>& counts) {
-  std::map<std::string, int> out;
-  for (const auto& [state, n] : counts) out[to_string(state)] = n;
-  return out;
-}
 
 // Runs `body` (given the engine) on a fresh io_context with an HttpClient and
 // an Engine that is not running its loops: for one-shot control commands.
@@ -158,7 +151,7 @@ int cmd_run(const RunArgs& args) {
     const auto secs = std::chrono::duration_cast<std::chrono::seconds>(now - started).count();
     JobFilter f;
     f.batch_ids = batch_ids;
-    std::string line = format_counts(by_name(store.count_by_state(f)));
+    std::string line = format_counts(store.count_by_state(f));
     for (const auto& lane : engine.snapshot().lanes) {
       if (lane.credits_spent > 0) line += fmt::format("  | {} {:.2f} credits", lane.profile, lane.credits_spent);
       if (!lane.pause_reason.empty()) line += "  | paused " + lane.profile + ": " + lane.pause_reason;
@@ -226,7 +219,7 @@ int cmd_run(const RunArgs& args) {
   if (signal_count > 1) return kExitInterrupted;
 
   const auto t = service.totals(batch_ids);
-  std::cout << "summary: " << format_counts(by_name(t.counts));
+  std::cout << "summary: " << format_counts(t.counts);
   if (rejected > 0) std::cout << "  rejected " << rejected;
   std::cout << fmt::format("\ncredits spent: {:.2f}\n", t.credits);
   for (auto id : batch_ids) {
@@ -266,7 +259,7 @@ int cmd_status(const std::string& config_path, bool list_jobs) {
     JobQuery q;
     q.filter.batch_ids = {b.id};
     std::cout << "batch " << b.id << " " << b.name << " (" << b.manifest_path << ") -> " << b.out_dir << "\n  "
-              << format_counts(by_name(store.count_by_state(q.filter))) << "\n";
+              << format_counts(store.count_by_state(q.filter)) << "\n";
     if (!list_jobs) continue;
     for (;;) {
       const auto page = store.jobs(q);
