@@ -80,7 +80,8 @@ struct Where {
   std::vector<std::variant<std::int64_t, std::string>> args;
 };
 
-std::string placeholders(std::size_t n) {
+// "?,?,?": n SQL bind markers for an IN list.
+std::string bind_markers(std::size_t n) {
   std::string s;
   for (std::size_t i = 0; i < n; ++i) s += i ? ",?" : "?";
   return s;
@@ -89,11 +90,11 @@ std::string placeholders(std::size_t n) {
 Where where_of(const JobFilter& f) {
   Where w;
   if (!f.batch_ids.empty()) {
-    w.sql += " AND batch_id IN (" + placeholders(f.batch_ids.size()) + ")";
+    w.sql += " AND batch_id IN (" + bind_markers(f.batch_ids.size()) + ")";
     for (auto id : f.batch_ids) w.args.emplace_back(id);
   }
   if (!f.states.empty()) {
-    w.sql += " AND state IN (" + placeholders(f.states.size()) + ")";
+    w.sql += " AND state IN (" + bind_markers(f.states.size()) + ")";
     for (auto s : f.states) w.args.emplace_back(std::string(to_string(s)));
   }
   if (!f.profile.empty()) {
