@@ -111,6 +111,14 @@ awaitable<ControlResult> Engine::Impl::retry_job(std::int64_t id) {
   JobRecord& r = j.rec;
   // A task that succeeded remotely is paid: fetch it again, never resubmit.
   const bool paid = !r.remote_id.empty() && !r.video_url.empty();
+  if (!paid && r.state == JobState::cancelled && !r.remote_id.empty()) {
+    // Cancelled while its task ran: where the API has no cancel, that task
+    // may still finish and be billed, so a new submit could pay twice.
+    auto res = refused(r, "job " + r.key + " was cancelled while task " + r.remote_id +
+                              " ran; it may still finish and be billed, so it is not submitted again");
+    finish(j);
+    co_return res;
+  }
   if (!paid) {
     r.attempts = 0;
     r.remote_id.clear();
