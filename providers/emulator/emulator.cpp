@@ -1,5 +1,6 @@
 #include "providers/emulator/emulator.hpp"
 
+#include "providers/emulator/module_util.hpp"
 #include "providers/registry.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -15,6 +16,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <set>
 #include <sstream>
 
 namespace reelbatch::emulator {
@@ -41,7 +43,23 @@ struct Emulator::Core : std::enable_shared_from_this<Core> {
   std::vector<Submission> subs;
   std::size_t rejected = 0;
   std::map<int, std::size_t> status_counts;  // guarded by mu
-  std::uint64_t request_seq = 0;  // provider API requests seen, for fault injection
+
+  // Fault injection (faults.hpp); guarded by mu.
+  struct ModuleFaults {
+    FaultRules rules;
+    std::int64_t installed_ms = 0;
+    std::uint64_t requests = 0;      // requests drawn for since installation
+    std::uint64_t submit_draws = 0;  // submit_fault() draws
+    std::uint64_t submits_recorded = 0;  // accepted submits (never_finish draws)
+    std::array<std::size_t, kFaultKinds> injected{};
+    std::size_t down_answers = 0;
+    std::size_t cdn_answers = 0;
+    // [from, until) in unix ms; from == until: none.
+    std::int64_t down_from = 0, down_until = 0, cdn_from = 0, cdn_until = 0;
+  };
+  FaultPlan plan;
+  std::map<std::string, ModuleFaults, std::less<>> faults;
+  std::set<std::string, std::less<>> stuck;  // "module/task_id" drawn never_finish (persisted)
 
   Core(asio::any_io_executor ex, Options o)
       : opts(std::move(o)),
@@ -65,6 +83,7 @@ struct Emulator::Core : std::enable_shared_from_this<Core> {
     };
     s.record_submission = [this](Submission sub) {
       std::lock_guard lk(mu);
+      draw_never_finish(sub);
       subs.push_back(std::move(sub));
     };
     s.count_rejected_submit = [this] {
@@ -75,7 +94,176 @@ struct Emulator::Core : std::enable_shared_from_this<Core> {
     s.wake = [this] {
       if (ticker_started && !stopped) timer.cancel();
     };
+    s.submit_fault = [this](std::string_view module, const std::vector<FaultKind>& kinds) {
+      return draw_submit_fault(module, kinds);
+    };
+    s.never_finishes = [this](std::string_view module, std::string_view id) {
+      std::lock_guard lk(mu);
+      return stuck.count(std::string(module) + "/" + std::string(id)) != 0;
+    };
+    s.url_expires = [this](std::string_view path, std::int64_t expires) { return url_expires(path, expires); };
     return s;
+  }
+
+  static std::int64_t unix_now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+
+  std::int64_t scaled_s(std::int64_t s) const {
+    return static_cast<std::int64_t>(static_cast<double>(s) * 1000.0 * std::max(0.0, opts.time_scale));
+  }
+
+  // Installs `p` for every module (caller holds mu).
+  // Throws std::invalid_argument when the plan names a module not served.
+  void install_faults(const FaultPlan& p, std::int64_t now) {
+    for (const auto& [name, r] : p.modules) {
+      if (name == "*") continue;
+      if (std::none_of(modules.begin(), modules.end(), [&](const auto& m) { return m->name() == name; }))
+        throw std::invalid_argument("fault plan: no emulated provider named '" + name + "'");
+    }
+    plan = p;
+    faults.clear();
+    for (const auto& m : modules) {
+      ModuleFaults f;
+      f.rules = plan.rules_for(m->name());
+      f.installed_ms = now;
+      if (f.rules.down_s > 0) {
+        f.down_from = now + scaled_s(f.rules.down_at_s);
+        f.down_until = f.down_from + scaled_s(f.rules.down_s);
+      }
+      if (f.rules.cdn_outage_s > 0) {
+        f.cdn_from = now + scaled_s(f.rules.cdn_outage_at_s);
+        f.cdn_until = f.cdn_from + scaled_s(f.rules.cdn_outage_s);
+      }
+      faults.emplace(m->name(), f);
+    }
+  }
+
+  // What happens to one request of a module instead of (or on top of) its answer.
+  struct Injection {
+    enum What { none, outage_503, outage_drop, fault } what = none;
+    FaultKind kind{};
+    int status = 0;  // for http_5xx
+  };
+
+  Injection decide(std::string_view module, bool download, std::int64_t now) {
+    std::lock_guard lk(mu);
+    auto it = faults.find(module);
+    if (it == faults.end()) return {};
+    ModuleFaults& f = it->second;
+    if (now >= f.down_from && now < f.down_until) {
+      ++f.down_answers;
+      return {f.rules.down_drop ? Injection::outage_drop : Injection::outage_503};
+    }
+    if (download && now >= f.cdn_from && now < f.cdn_until) {
+      ++f.cdn_answers;
+      return {Injection::outage_503};
+    }
+    static constexpr FaultKind api[] = {FaultKind::http_5xx,    FaultKind::http_429,       FaultKind::reset_before,
+                                        FaultKind::reset_after, FaultKind::malformed_json, FaultKind::stall};
+    static constexpr FaultKind dl[] = {FaultKind::http_5xx, FaultKind::reset_before, FaultKind::stall,
+                                       FaultKind::truncate, FaultKind::html200};
+    const std::string salt = "fault:" + std::string(module);
+    const std::uint64_t n = ++f.requests;
+    const double u = unit_hash(opts.seed, n, salt);
+    double cum = 0;
+    auto pick = [&](const auto& kinds) -> Injection {
+      for (FaultKind k : kinds) {
+        cum += f.rules[k];
+        if (u < cum) {
+          ++f.injected[static_cast<std::size_t>(k)];
+          Injection in{Injection::fault, k};
+          if (k == FaultKind::http_5xx) {
+            static constexpr int codes[] = {500, 502, 503};
+            in.status = codes[static_cast<int>(unit_hash(opts.seed, n, salt + ":5xx") * 3) % 3];
+          }
+          return in;
+        }
+      }
+      return {};
+    };
+    return download ? pick(dl) : pick(api);
+  }
+
+  std::optional<FaultKind> draw_submit_fault(std::string_view module, const std::vector<FaultKind>& kinds) {
+    std::lock_guard lk(mu);
+    auto it = faults.find(module);
+    if (it == faults.end()) return std::nullopt;
+    ModuleFaults& f = it->second;
+    double total = 0;
+    for (FaultKind k : kinds) total += f.rules[k];
+    if (!(total > 0)) return std::nullopt;
+    const double u = unit_hash(opts.seed, ++f.submit_draws, "submit_fault:" + std::string(module));
+    double cum = 0;
+    for (FaultKind k : kinds) {
+      cum += f.rules[k];
+      if (u < cum) {
+        ++f.injected[static_cast<std::size_t>(k)];
+        return k;
+      }
+    }
+    return std::nullopt;
+  }
+
+  // A submission was recorded: draw never_finish for its task (caller holds mu).
+  void draw_never_finish(const Submission& sub) {
+    auto it = faults.find(sub.provider);
+    if (it == faults.end() || !(it->second.rules[FaultKind::never_finish] > 0)) return;
+    ModuleFaults& f = it->second;
+    if (unit_hash(opts.seed, ++f.submits_recorded, "never_finish:" + sub.provider) <
+        f.rules[FaultKind::never_finish]) {
+      ++f.injected[static_cast<std::size_t>(FaultKind::never_finish)];
+      stuck.insert(sub.provider + "/" + sub.task_id);
+      dirty = true;
+      log->info("emulator: fault: {} task {} will never finish", sub.provider, sub.task_id);
+    }
+  }
+
+  std::int64_t url_expires(std::string_view path, std::int64_t expires) {
+    if (path.size() < 2 || path[0] != '/') return expires;
+    const auto slash = path.find('/', 1);
+    const std::string_view module = path.substr(1, slash == std::string_view::npos ? slash : slash - 1);
+    std::lock_guard lk(mu);
+    auto it = faults.find(module);
+    if (it == faults.end()) return expires;
+    ModuleFaults& f = it->second;
+    const double rate = f.rules[FaultKind::expire_early];
+    if (!(rate > 0)) return expires;
+    // Per path, so every fresh link of an affected file expires early too.
+    std::uint64_t h = 1469598103934665603ull;  // FNV-1a: stable across runs, unlike std::hash
+    for (unsigned char c : path) h = (h ^ c) * 1099511628211ull;
+    if (unit_hash(opts.seed, h, "expire_early") >= rate) return expires;
+    const std::int64_t early = unix_now_ms() / 1000 + f.rules.early_ttl_s;
+    if (early < expires) {
+      ++f.injected[static_cast<std::size_t>(FaultKind::expire_early)];
+      return early;
+    }
+    return expires;
+  }
+
+  json::object faults_view() const {
+    std::lock_guard lk(mu);
+    json::object mods;
+    for (const auto& [name, f] : faults) {
+      json::object inj;
+      for (std::size_t i = 0; i < kFaultKinds; ++i)
+        if (f.injected[i]) inj[fault_key(static_cast<FaultKind>(i))] = f.injected[i];
+      mods[name] = json::object{{"requests", f.requests},
+                                {"submit_draws", f.submit_draws},
+                                {"injected", std::move(inj)},
+                                {"down_answers", f.down_answers},
+                                {"cdn_outage_answers", f.cdn_answers},
+                                {"down_from_ms", f.down_from},
+                                {"down_until_ms", f.down_until},
+                                {"cdn_outage_from_ms", f.cdn_from},
+                                {"cdn_outage_until_ms", f.cdn_until}};
+    }
+    json::array st;
+    for (const auto& s : stuck) st.emplace_back(s);
+    return json::object{{"seed", opts.seed}, {"plan", to_json(plan)}, {"modules", std::move(mods)},
+                        {"stuck_tasks", std::move(st)}};
   }
 
   void init() {
@@ -98,11 +286,19 @@ struct Emulator::Core : std::enable_shared_from_this<Core> {
     } else {
       for (const auto& factory : opts.modules) modules.push_back(factory(services()));
     }
+    {
+      FaultPlan p = opts.faults;
+      if (opts.fault_rate > 0 && !p.modules.count("*")) p.modules["*"] = fault_plan_from_rate(opts.fault_rate).modules["*"];
+      std::lock_guard lk(mu);
+      install_faults(p, unix_now_ms());
+    }
     if (state.empty()) return;
     try {
       if (const auto* s = state.if_contains("submissions"))
         for (const auto& v : s->as_array()) subs.push_back(submission_from_json(v));
       if (const auto* r = state.if_contains("rejected_submits")) rejected = r->to_number<std::size_t>();
+      if (const auto* st = state.if_contains("stuck_tasks"))
+        for (const auto& v : st->as_array()) stuck.insert(std::string(v.as_string()));
       if (const auto* m = state.if_contains("modules")) {
         for (auto& mod : modules)
           if (const auto* ms = m->as_object().if_contains(mod->name())) mod->load(*ms);
@@ -120,16 +316,19 @@ struct Emulator::Core : std::enable_shared_from_this<Core> {
     json::object mods;
     for (const auto& m : modules) mods[m->name()] = m->save();
     json::array arr;
+    json::array st;
     std::size_t rej = 0;
     {
       std::lock_guard lk(mu);
       for (const auto& s : subs) arr.push_back(to_json(s));
+      for (const auto& s : stuck) st.emplace_back(s);
       rej = rejected;
     }
     const json::object state{{"version", 1},
                              {"secret", signer->secret()},
                              {"submissions", std::move(arr)},
                              {"rejected_submits", rej},
+                             {"stuck_tasks", std::move(st)},
                              {"modules", std::move(mods)}};
     const fs::path tmp = opts.state_file.string() + ".tmp";
     try {
@@ -152,15 +351,70 @@ struct Emulator::Core : std::enable_shared_from_this<Core> {
 
   bool target_was_module(std::string_view path) const { return path.rfind("/_emulator/", 0) != 0; }
 
-  // -1: answer normally; 0..3: the injected fault (see Options::fault_rate).
-  int pick_fault() {
-    if (opts.fault_rate <= 0) return -1;
-    std::uint64_t x = opts.seed * 0x9E3779B97F4A7C15ull + (++request_seq) * 0xBF58476D1CE4E5B9ull;
-    x ^= x >> 31;
-    x *= 0x94D049BB133111EBull;
-    x ^= x >> 29;
-    if (static_cast<double>(x >> 11) / static_cast<double>(1ull << 53) >= opts.fault_rate) return -1;
-    return static_cast<int>((x >> 3) % 4);
+  // The module's answer to `req`, or the injected fault instead (faults.hpp).
+  Response answer_with_faults(Module& target, const Request& req, std::string_view rest, const Injection& in) {
+    switch (in.what) {
+      case Injection::none:
+        return target.handle(req, rest);
+      case Injection::outage_503: {
+        Response r(503, "text/html", "<html><body><h1>503 Service Unavailable</h1></body></html>\n");
+        return r;
+      }
+      case Injection::outage_drop: {
+        Response r;
+        r.drop_connection = r.reset_connection = true;
+        return r;
+      }
+      case Injection::fault:
+        break;
+    }
+    switch (in.kind) {
+      case FaultKind::http_5xx:
+        return Response(in.status, "text/plain", "injected fault: HTTP " + std::to_string(in.status) + "\n");
+      case FaultKind::http_429: {
+        std::int64_t ra = 1;
+        {
+          std::lock_guard lk(mu);
+          if (auto it = faults.find(target.name()); it != faults.end()) ra = it->second.rules.retry_after_s;
+        }
+        Response r(429, "text/plain", "injected fault: too many requests\n");
+        r.set("Retry-After", std::to_string(ra));
+        return r;
+      }
+      case FaultKind::reset_before: {
+        Response r;
+        r.drop_connection = r.reset_connection = true;
+        return r;
+      }
+      case FaultKind::html200:
+        return Response(200, "text/html; charset=utf-8",
+                        "<!DOCTYPE html><html><head><title>Error</title></head><body><h1>502 Bad Gateway</h1>"
+                        "<p>The origin did not answer.</p></body></html>\n");
+      default:
+        break;
+    }
+    Response r = target.handle(req, rest);  // processed
+    switch (in.kind) {
+      case FaultKind::reset_after:
+        r.drop_connection = r.reset_connection = true;
+        break;
+      case FaultKind::malformed_json:
+        r.body = r.body.empty() ? std::string("{") : r.body.substr(0, std::max<std::size_t>(1, r.body.size() / 2));
+        break;
+      case FaultKind::stall: {
+        std::lock_guard lk(mu);
+        std::int64_t st = 30;
+        if (auto it = faults.find(target.name()); it != faults.end()) st = it->second.rules.stall_s;
+        r.stall_body = std::chrono::seconds(std::max<std::int64_t>(st, 1));
+        break;
+      }
+      case FaultKind::truncate:
+        if (r.body.size() >= 2) r.truncate_body_at = r.body.size() / 2;
+        break;
+      default:
+        break;
+    }
+    return r;
   }
 
   Response handle(const Request& req) {
@@ -168,6 +422,28 @@ struct Emulator::Core : std::enable_shared_from_this<Core> {
     Response r;
     if (path == "/_emulator/health") {
       r = Response(200, "application/json", "{\"status\":\"ok\"}");
+    } else if (path == "/_emulator/faults") {
+      if (req.method == "POST") {
+        boost::system::error_code ec;
+        json::value v = json::parse(req.body, ec);
+        try {
+          if (ec) throw std::invalid_argument("fault plan: not JSON: " + ec.message());
+          FaultPlan p = fault_plan_from_json(v);
+          {
+            std::lock_guard lk(mu);
+            install_faults(p, unix_now_ms());
+          }
+          log->info("emulator: fault plan replaced: {}", json::serialize(to_json(p)));
+          r = Response(200, "application/json", json::serialize(faults_view()));
+        } catch (const std::exception& e) {
+          r = Response(400, "application/json", json::serialize(json::object{{"error", e.what()}}));
+        }
+      } else if (req.method == "GET" || req.method == "HEAD") {
+        r = Response(200, "application/json", json::serialize(faults_view()));
+      } else {
+        r = Response(405, "application/json", "{\"error\":\"GET or POST\"}");
+        r.set("Allow", "GET, POST");
+      }
     } else if (path == "/_emulator/submissions") {
       json::array arr;
       {
@@ -191,18 +467,9 @@ struct Emulator::Core : std::enable_shared_from_this<Core> {
       if (target == nullptr) {
         r = Response(404, "application/json", "{\"error\":\"no emulated API at this path\"}");
       } else {
-        const int fault = pick_fault();
-        if (fault == 0) {
-          r = Response(500, "text/plain", "injected fault: internal error");
-        } else if (fault == 1) {
-          r = Response(503, "text/plain", "injected fault: service unavailable");
-        } else if (fault == 2) {
-          r = Response(429, "text/plain", "injected fault: too many requests");
-          r.set("Retry-After", "1");
-        } else {
-          r = target->handle(req, rest);
-          if (fault == 3) r.drop_connection = true;
-        }
+        const bool download = (req.method == "GET" || req.method == "HEAD") &&
+                              (req.query_param("token").has_value() || rest.ends_with("/content"));
+        r = answer_with_faults(*target, req, rest, decide(target->name(), download, unix_now_ms()));
       }
     }
     if (target_was_module(path)) {
@@ -296,6 +563,28 @@ std::size_t Emulator::responses_with_status(int status) const {
   std::lock_guard lk(core_->mu);
   auto it = core_->status_counts.find(status);
   return it == core_->status_counts.end() ? 0 : it->second;
+}
+
+void Emulator::set_faults(const FaultPlan& plan) {
+  std::lock_guard lk(core_->mu);
+  core_->install_faults(plan, Core::unix_now_ms());
+}
+
+FaultPlan Emulator::faults() const {
+  std::lock_guard lk(core_->mu);
+  return core_->plan;
+}
+
+std::size_t Emulator::faults_injected(std::string_view module, FaultKind kind) const {
+  std::lock_guard lk(core_->mu);
+  auto it = core_->faults.find(module);
+  return it == core_->faults.end() ? 0 : it->second.injected[static_cast<std::size_t>(kind)];
+}
+
+std::size_t Emulator::outage_answers(std::string_view module) const {
+  std::lock_guard lk(core_->mu);
+  auto it = core_->faults.find(module);
+  return it == core_->faults.end() ? 0 : it->second.down_answers + it->second.cdn_answers;
 }
 
 bool Emulator::serves(std::string_view module_name) const {

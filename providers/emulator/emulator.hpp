@@ -8,10 +8,19 @@
 // Framework routes:
 //   GET /_emulator/health       200 {"status":"ok"}
 //   GET /_emulator/submissions  JSON array of Submission records (field names as below)
-//   /<module>/...               the module, with the prefix stripped; with
-//                               Options::fault_rate, some answers are injected
-//                               faults (500, 503, 429 + Retry-After, dropped
-//                               connection) instead
+//   GET /_emulator/faults       200 {"seed", "plan": <the fault plan, JSON form>,
+//                               "modules": {name: {"requests", "submit_draws",
+//                               "injected": {key: count}, "down_answers",
+//                               "cdn_outage_answers", "down_from_ms", "down_until_ms",
+//                               "cdn_outage_from_ms", "cdn_outage_until_ms"}},
+//                               "stuck_tasks": ["module/task_id", ...]}
+//   POST /_emulator/faults      body: a fault plan in JSON form (faults.hpp);
+//                               replaces the plan, restarts its counters and
+//                               outage clocks (now = installation), answers
+//                               as GET; 400 {"error"} for an invalid plan
+//   /<module>/...               the module, with the prefix stripped; some
+//                               answers are injected faults (faults.hpp)
+//                               instead, as the plan says
 //
 // Time: every emulated duration is multiplied by Options::time_scale; URL
 // lifetimes are not. The clock is the system clock (unix ms), so a state file
@@ -31,6 +40,7 @@
 #pragma once
 
 #include "providers/emulator/blob.hpp"
+#include "providers/emulator/faults.hpp"
 #include "src/net/http_server.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
@@ -41,6 +51,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -64,12 +75,15 @@ struct Options {
   double juhuo_credits = 10000;   // initial totalCredits per API key
   std::chrono::seconds url_ttl{7 * 24 * 3600};     // outputUrl/coverUrl signature lifetime (doc: 7 days); NOT scaled
   std::chrono::seconds upload_url_ttl{900};        // presigned upload URL lifetime
-  /// Fraction of provider API requests answered with an injected fault
-  /// instead of normally: HTTP 500, HTTP 503, HTTP 429 with Retry-After: 1
-  /// (none of them processed), or processed and then the connection dropped
-  /// without an answer (the client cannot know whether a submit was taken).
-  /// Chosen deterministically from `seed` and the request's sequence number.
+  /// Shorthand for a plan "*" with 5xx = r/2 (500/502/503, not processed),
+  /// 429 = r/4 (Retry-After: 1, not processed) and reset_after = r/4
+  /// (processed, then the connection reset: the client cannot know whether
+  /// a submit was taken); see fault_plan_from_rate(). Used only when
+  /// `faults` has no "*" entry. Deterministic from `seed`.
   double fault_rate = 0.0;
+  /// Per-module faults (faults.hpp), installed at construction: outage
+  /// clocks start then. Replaceable at run time (set_faults, POST /_emulator/faults).
+  FaultPlan faults;
   /// The provider modules to serve; empty: every built-in provider.
   std::vector<ModuleFactory> modules;
   /// Where the emulator and its modules log; nullptr = spdlog::default_logger().
@@ -108,6 +122,25 @@ struct Services {
   std::function<void()> count_rejected_submit;
   std::function<void()> state_changed;        ///< persist (done before the current response is sent)
   std::function<void()> wake;                 ///< a task became active: tick again soon
+  /// Fault plan hooks (faults.hpp); any may be empty (no faults).
+  /// One draw among `kinds` for a submit of `module` (e.g. seedance2's
+  /// concurrency_429_id / _noid): the kind that fires, or nullopt.
+  std::function<std::optional<FaultKind>(std::string_view module, const std::vector<FaultKind>& kinds)> submit_fault;
+  /// True when task `id` of `module` was drawn never_finish at its submit.
+  std::function<bool(std::string_view module, std::string_view id)> never_finishes;
+  /// The expiry (unix s) to sign into a download URL for `path` (which
+  /// starts with "/<module>/") instead of `expires` (expire_early).
+  std::function<std::int64_t(std::string_view path, std::int64_t expires)> url_expires;
+
+  /// submit_fault(module, kinds), nullopt when the hook is empty.
+  std::optional<FaultKind> draw_submit_fault(std::string_view module, const std::vector<FaultKind>& kinds) const {
+    return submit_fault ? submit_fault(module, kinds) : std::nullopt;
+  }
+  /// never_finishes(module, id), false when the hook is empty: a module
+  /// leaves such a task where it is (it keeps its slot, never ends).
+  bool stuck(std::string_view module, std::string_view id) const {
+    return never_finishes && never_finishes(module, id);
+  }
 
   std::chrono::milliseconds scaled(std::chrono::milliseconds d) const;  ///< d × time_scale (≥ 0)
   std::int64_t now_s() const { return now_ms() / 1000; }
@@ -134,7 +167,8 @@ class Emulator {
  public:
   /// Builds the modules (Options::modules, or the registry's) and loads
   /// Options::state_file when it exists. Throws std::runtime_error when the
-  /// state file is not valid JSON or a module rejects its state.
+  /// state file is not valid JSON or a module rejects its state;
+  /// std::invalid_argument when Options::faults names a module not served.
   Emulator(boost::asio::any_io_executor ex, Options opts);
   ~Emulator();
   Emulator(const Emulator&) = delete;
@@ -154,6 +188,19 @@ class Emulator {
   bool serves(std::string_view module_name) const;
   /// Provider API answers sent with this HTTP status so far. Thread-safe.
   std::size_t responses_with_status(int status) const;
+
+  /// Replaces the fault plan (as POST /_emulator/faults): counters restart
+  /// and outage clocks start now. Thread-safe. Throws std::invalid_argument
+  /// (plan unchanged) when it names a module not served.
+  void set_faults(const FaultPlan& plan);
+  /// The plan in force. Thread-safe.
+  FaultPlan faults() const;
+  /// Faults of `kind` injected into `module`'s answers since the plan was
+  /// installed (submit and URL kinds: tasks/URLs drawn). Thread-safe.
+  std::size_t faults_injected(std::string_view module, FaultKind kind) const;
+  /// Requests of `module` answered by an outage (down, cdn_outage) since
+  /// the plan was installed. Thread-safe.
+  std::size_t outage_answers(std::string_view module) const;
 
  private:
   struct Core;

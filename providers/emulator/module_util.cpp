@@ -191,6 +191,12 @@ std::string signed_url(const UrlSigner& signer, std::string_view authority, cons
          "&token=" + signer.token(path, expires);
 }
 
+std::string signed_url(const Services& s, std::string_view authority, const std::string& path,
+                       std::int64_t expires) {
+  if (s.url_expires) expires = s.url_expires(path, expires);
+  return signed_url(*s.signer, authority, path, expires);
+}
+
 std::optional<Response> check_signed_download(const Request& req, const Services& s, std::string_view expired_text) {
   if (req.method != "GET" && req.method != "HEAD") {
     Response r(405, "text/plain", "method not allowed\n");

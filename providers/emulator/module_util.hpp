@@ -139,6 +139,12 @@ std::optional<std::int64_t> decimal_query_param(const Request& req, std::string_
 std::string signed_url(const UrlSigner& signer, std::string_view authority, const std::string& path,
                        std::int64_t expires);
 
+/// signed_url() with the expiry the fault plan gives (Services::url_expires,
+/// expire_early in faults.hpp): `expires` unless the URL was drawn to expire
+/// early. What every module uses for its download URLs.
+std::string signed_url(const Services& s, std::string_view authority, const std::string& path,
+                       std::int64_t expires);
+
 /// The checks in front of a signed download (a GET/HEAD of a URL made by
 /// signed_url): 405 for other methods, 403 for a bad signature; when
 /// `expired_text` is given, an expired URL is a 404 with that text. nullopt:

@@ -540,7 +540,7 @@ class JuhuoModule final : public ModuleBase {
   std::string signed_cdn_url(const Request& req, const std::string& file) const {
     const std::string path = std::string(kPrefix) + "/cdn/output/" + file;
     const std::int64_t expires = s_.now_s() + s_.options->url_ttl.count();
-    return signed_url(*s_.signer, req.authority(), path, expires);
+    return signed_url(s_, req.authority(), path, expires);
   }
 
   Response query(const Request& req, const std::string& fp, const std::string& id) {
@@ -607,6 +607,7 @@ class JuhuoModule final : public ModuleBase {
   }
 
   bool advance_task(Account& acc, Task& t, std::int64_t now) {
+    if (s_.stuck(kName, t.id)) return false;  // fault never_finish: stays where it is
     return advance_stages(s_, t.stage_start, now, [&] { return stage_ms(t); }, [&](std::int64_t) {
       if (t.will_fail && t.fail_stage == t.status) {
         t.status = St::fail;

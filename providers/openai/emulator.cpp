@@ -541,7 +541,7 @@ class OpenAiModule final : public ModuleBase {
   std::string cdn_url(const Request& req, const Task& t) const {
     const std::string path = std::string(kPrefix) + "/cdn/" + t.id + ".mp4";
     const std::int64_t expires = s_.now_s() + kOpenAiCdnUrlTtl.count();
-    return signed_url(*s_.signer, req.authority(), path, expires);
+    return signed_url(s_, req.authority(), path, expires);
   }
 
   int progress(const Task& t) const {
@@ -652,6 +652,7 @@ class OpenAiModule final : public ModuleBase {
   void advance(std::int64_t now) override {
     bool changed = false;
     for (auto& [id, t] : tasks_) {
+      if (t.status == St::running && s_.stuck(kName, t.id)) continue;  // fault never_finish
       changed |= advance_stages(s_, t.stage_start, now, [&t] { return stage_ms(t); }, [&](std::int64_t end) {
         if (t.status == St::queued) {
           t.status = St::running;

@@ -406,6 +406,20 @@ class Seedance2Module final : public ModuleBase {
                  t.resolution, t.model, t.will_fail ? ", will fail " + t.fail_code : "");
     tasks_.insert(std::move(t));
     announce_submission(s_, std::move(sub));
+    // Faults concurrency_429_id / _noid: the task is created and queued (document:
+    // CONCURRENCY_LIMIT_REACHED "已达最大并发数,任务已排队"), yet the answer is the
+    // 429 error, with the task id in `result` or with "result": null.
+    if (auto f = s_.draw_submit_fault(kName, {FaultKind::concurrency_429_id, FaultKind::concurrency_429_noid})) {
+      s_.log->info("seedance2 emulator: fault: task {} answered 429 CONCURRENCY_LIMIT_REACHED {}", id,
+                   *f == FaultKind::concurrency_429_id ? "with its task id" : "without a task id");
+      json::object body{{"code", "CONCURRENCY_LIMIT_REACHED"},
+                        {"message", std::string(find_code("CONCURRENCY_LIMIT_REACHED")->message)}};
+      if (*f == FaultKind::concurrency_429_id)
+        body["result"] = json::object{{"task_id", id}, {"status", "pending"}, {"credit_cost", price}};
+      else
+        body["result"] = nullptr;
+      return answer(429, body);
+    }
     return ok(json::object{{"task_id", id}, {"status", "pending"}, {"credit_cost", price}});
   }
 
@@ -416,7 +430,7 @@ class Seedance2Module final : public ModuleBase {
   std::string signed_cdn_url(const std::string& authority, const Task& t, const std::string& file) const {
     const std::string path = std::string(kPrefix) + "/cdn/" + file;
     const std::int64_t expires = expiry_ms(t) / 1000;
-    return signed_url(*s_.signer, authority, path, expires);
+    return signed_url(s_, authority, path, expires);
   }
 
   json::object task_json(const Task& t, const std::string& authority) const {
@@ -559,7 +573,7 @@ class Seedance2Module final : public ModuleBase {
       }
       if (t.status == St::processing) {
         const std::int64_t end = t.stage_start + scaled_ms(s_, processing_ms(t));
-        if (now >= end) {
+        if (now >= end && !s_.stuck(kName, t.id)) {  // a stuck task (fault never_finish) keeps processing
           finish(t, end);
           freed_at = std::max(freed_at, end);
           changed = true;

@@ -53,7 +53,10 @@
 //   any other bad value → INVALID_PARAMETER naming the field.
 // - Limits (the doc gives none as numbers; constants below): per key at most
 //   kMaxInFlight non-terminal tasks, the next submit is 429
-//   CONCURRENCY_LIMIT_REACHED and creates nothing; at most kMaxProcessing
+//   CONCURRENCY_LIMIT_REACHED and creates nothing (but see the faults
+//   concurrency_429_id / concurrency_429_noid, providers/emulator/faults.hpp:
+//   the task IS created and queued, as the document's "已达最大并发数,任务已
+//   排队" says, and the 429 carries result.task_id or "result": null); at most kMaxProcessing
 //   tasks `processing` at once, the rest wait in `queued` (FIFO); at most
 //   kSubmitsPerMinute submit requests per key in any 60 s (real time), the
 //   next is 429 RATE_LIMIT_EXCEEDED with Retry-After.

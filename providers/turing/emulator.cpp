@@ -601,6 +601,7 @@ class TuringModule final : public ModuleBase {
   void advance(std::int64_t now) override {
     bool changed = false;
     for (auto& [id, t] : tasks_) {
+      if (t.status == St::processing && s_.stuck(kName, t.id)) continue;  // fault never_finish
       changed |= advance_stages(s_, t.stage_start, now, [&t] { return stage_ms(t); }, [&](std::int64_t end) {
         if (t.status == St::processing) {
           if (t.will_fail) {

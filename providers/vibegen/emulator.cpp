@@ -484,7 +484,7 @@ class VibegenModule final : public ModuleBase {
   std::string video_url(const std::string& authority, const Task& t) const {
     const std::string path = std::string(kPrefix) + std::string(kCdn) + t.id + ".mp4";
     const std::int64_t expires = video_expires_s(t);
-    return signed_url(*s_.signer, authority, path, expires);
+    return signed_url(s_, authority, path, expires);
   }
 
   Response query(const Request& req, const std::string& fp, const std::string& id) {
@@ -541,7 +541,7 @@ class VibegenModule final : public ModuleBase {
         t.status = St::processing;
         changed = true;
       }
-      if (now >= t.end_ms) {
+      if (now >= t.end_ms && !s_.stuck(kName, t.id)) {  // a stuck task (fault never_finish) stays processing
         finish(t);
         changed = true;
       }

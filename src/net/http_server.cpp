@@ -218,6 +218,38 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
     co_await http::async_write(stream, res, tuple_awaitable);
   }
 
+  // Fault injection (Response::stall_body, truncate_body_at): the headers
+  // with the whole body's Content-Length, then nothing for stall_body, then
+  // the first truncate_body_at bytes (none after a stall), then the caller
+  // closes the connection.
+  awaitable<void> send_faulty(beast::tcp_stream& stream, Response r, const Request& req, unsigned version) {
+    const std::size_t send = r.stall_body.count() > 0 ? 0 : std::min(r.body.size(), *r.truncate_body_at);
+    std::string partial = r.body.substr(0, req.method == "HEAD" ? 0 : send);
+    const auto stall = r.stall_body;
+    auto res = to_beast(std::move(r), req, version, false);
+    http::response_serializer<http::string_body> sr(res);
+    stream.expires_after(limits.write_timeout);
+    auto [hec, hn] = co_await http::async_write_header(stream, sr, tuple_awaitable);
+    (void)hn;
+    if (hec) co_return;
+    if (stall.count() > 0) {
+      stream.expires_never();
+      // In slices, so that stop() does not wait for a long stall.
+      const auto until = std::chrono::steady_clock::now() + stall;
+      asio::steady_timer t(ex);
+      while (!stopped && std::chrono::steady_clock::now() < until) {
+        t.expires_after(std::min<std::chrono::steady_clock::duration>(std::chrono::milliseconds(50),
+                                                                      until - std::chrono::steady_clock::now()));
+        co_await t.async_wait(tuple_awaitable);
+      }
+      co_return;
+    }
+    if (!partial.empty()) {
+      stream.expires_after(limits.write_timeout);
+      co_await asio::async_write(stream, asio::buffer(partial), tuple_awaitable);
+    }
+  }
+
   awaitable<void> session(tcp::socket socket) {
     auto self = shared_from_this();
     std::string local_ep;
@@ -285,7 +317,19 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
       Response r = call_handler(req);
       if (r.drop_connection) {
         set_busy(id, false);
-        spdlog::debug("emulator: {} {} -> connection dropped", req.method, req.path());
+        spdlog::debug("emulator: {} {} -> connection dropped{}", req.method, req.path(),
+                      r.reset_connection ? " (reset)" : "");
+        if (r.reset_connection) {
+          boost::system::error_code ignored;
+          stream.socket().set_option(asio::socket_base::linger(true, 0), ignored);
+          stream.socket().close(ignored);
+          co_return;
+        }
+        break;
+      }
+      if (r.stall_body.count() > 0 || (r.truncate_body_at && *r.truncate_body_at < r.body.size())) {
+        co_await send_faulty(stream, std::move(r), req, msg.version());
+        set_busy(id, false);
         break;
       }
       const int status = r.status;

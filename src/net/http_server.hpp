@@ -64,6 +64,17 @@ struct Response {
   /// Close the connection instead of answering (fault injection: the client
   /// cannot tell whether the request was processed).
   bool drop_connection = false;
+  /// With drop_connection: close abortively (TCP RST, SO_LINGER 0) instead
+  /// of an orderly FIN, as a crashed peer or middlebox does.
+  bool reset_connection = false;
+  /// Fault injection, ignored when 0: send the status line and headers
+  /// (Content-Length of the whole body), then no body byte for this long,
+  /// then close the connection.
+  std::chrono::milliseconds stall_body{0};
+  /// Fault injection, ignored when unset or >= body size: send the headers
+  /// with the whole body's Content-Length but only this many body bytes,
+  /// then close the connection (a truncated transfer).
+  std::optional<std::size_t> truncate_body_at;
 
   Response() = default;
   Response(int s, std::string content_type, std::string b);
