@@ -6,11 +6,15 @@
 
 #include <toml++/toml.h>
 
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
+
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <initializer_list>
@@ -23,6 +27,7 @@ using std::chrono::milliseconds;
 namespace {
 
 constexpr double kMaxDurationMs = 365.0 * 24 * 3600 * 1000;  // one year
+constexpr double kMinPerMinute = 1.0 / (24 * 60);              // one request a day
 
 const char* type_name(toml::node_type t) {
   switch (t) {
@@ -66,7 +71,7 @@ class Loader {
     if (ec) fail("(file)", "cannot resolve the config file's folder: " + ec.message());
     base = base.lexically_normal();
 
-    check_keys(root, "", {"storage", "output", "providers"});
+    check_keys(root, "", {"storage", "output", "providers", "ingest"});
 
     std::string storage = "reelbatch.db";
     if (const toml::node* n = root.get("storage")) {
@@ -85,6 +90,8 @@ class Loader {
         cfg.download_concurrency = static_cast<int>(integer(*p, "output.download_concurrency", 1, 64));
     }
     cfg.output_dir = resolve(base, out);
+
+    if (const toml::node* n = root.get("ingest")) cfg.allowed_roots = ingest_table(*n, base);
 
     const toml::node* providers = root.get("providers");
     if (!providers) fail("providers", "at least one provider profile ([providers.<name>]) is required");
@@ -224,7 +231,74 @@ class Loader {
     s = l.substr(0, scheme) + s.substr(scheme);
     while (s.size() > scheme && s.back() == '/') s.pop_back();
     if (s.size() == scheme || s[scheme] == '/') fail(key, "has no host (got '" + n.as_string()->get() + "')");
+    check_url_syntax(s, key);
     return s;
+  }
+
+  // RFC 3986 syntax through Boost.URL: a host, no user info (a password in
+  // the URL would be logged; keys belong in api_key_env), and a port, when
+  // given, of 1..65535 written in digits. Boost.URL's port_number() is 16 bits
+  // wide, so the digits are checked here: 99999 is refused, never wrapped to
+  // 34463.
+  void check_url_syntax(const std::string& s, const std::string& key) const {
+    const auto parsed = boost::urls::parse_absolute_uri(s);
+    if (!parsed) fail(key, "is not a valid URL: " + parsed.error().message() + " (got '" + s + "')");
+    const boost::urls::url_view u = *parsed;
+    if (u.has_userinfo())
+      fail(key, "must not contain user info (user:password@); put the API key in the variable api_key_env names");
+    if (u.encoded_host().empty()) fail(key, "has no host (got '" + s + "')");
+    if (u.has_port()) {
+      const std::string_view port = u.port();
+      const bool digits = !port.empty() && port.size() <= 10 &&
+                          std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });
+      const long long v = digits ? std::stoll(std::string(port)) : -1;
+      if (v < 1 || v > 65535)
+        fail(key, "port must be a number in 1..65535 (got '" + std::string(port) + "' in '" + s + "')");
+    }
+  }
+
+  // The value of the API key variable `var`: one final line break (a key
+  // read from a file) is dropped; then a key that is empty, has spaces or
+  // tabs at either end, or holds any control character is refused, because
+  // it is copied verbatim into an HTTP header (a CR or LF there would inject
+  // headers). Messages give the variable and the position, never the key.
+  std::string api_key_value(std::string v, const std::string& var, const std::string& key) const {
+    while (!v.empty() && (v.back() == '\n' || v.back() == '\r')) v.pop_back();
+    if (v.find_first_not_of(" \t\r\n") == std::string::npos) fail(key, "environment variable " + var + " is empty");
+    if (v.front() == ' ' || v.front() == '\t' || v.back() == ' ' || v.back() == '\t')
+      fail(key, "environment variable " + var + " has spaces or tabs at its start or end; remove them");
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      const auto c = static_cast<unsigned char>(v[i]);
+      if (c < 0x20 || c == 0x7f) {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "%04X", c);
+        fail(key, "environment variable " + var + " contains a control character (U+" + buf + ") at byte " +
+                      std::to_string(i + 1) + "; the key is sent in an HTTP header and must be one line of text");
+      }
+    }
+    return v;
+  }
+
+  // [ingest]: allowed_roots = ["/srv/assets", ...], each resolved against the
+  // config file's folder and made canonical (it must exist and be a folder).
+  std::vector<fs::path> ingest_table(const toml::node& node, const fs::path& base) {
+    const toml::table& t = table(node, "ingest");
+    check_keys(t, "ingest", {"allowed_roots"});
+    std::vector<fs::path> roots;
+    const toml::node* n = t.get("allowed_roots");
+    if (!n) return roots;
+    if (!n->is_array()) wrong_type(*n, "ingest.allowed_roots", "an array of folder paths");
+    std::size_t i = 0;
+    for (const toml::node& e : *n->as_array()) {
+      const std::string key = "ingest.allowed_roots[" + std::to_string(i++) + "]";
+      const fs::path p = resolve(base, path_string(e, key));
+      std::error_code ec;
+      fs::path canon = fs::canonical(p, ec);
+      if (ec) fail(key, "cannot resolve " + p.string() + ": " + ec.message());
+      if (!fs::is_directory(canon, ec)) fail(key, p.string() + " is not a folder");
+      roots.push_back(std::move(canon));
+    }
+    return roots;
   }
 
   ProfileConfig profile(const std::string& name, const toml::node& node) {
@@ -270,17 +344,18 @@ class Loader {
                                    p.api_key_env + "'");
     const std::optional<std::string> value = env_ ? env_(p.api_key_env) : std::nullopt;
     if (!value) fail(key("api_key_env"), "environment variable " + p.api_key_env + " is not set");
-    const auto first = value->find_first_not_of(" \t\r\n");
-    if (first == std::string::npos) fail(key("api_key_env"), "environment variable " + p.api_key_env + " is empty");
-    p.api_key = value->substr(first, value->find_last_not_of(" \t\r\n") - first + 1);
+    p.api_key = api_key_value(*value, p.api_key_env, key("api_key_env"));
 
     if (const toml::node* n = t.get("max_in_flight"))
       p.max_in_flight = static_cast<int>(integer(*n, key("max_in_flight"), 1, 1000));
     auto rate = [&](const char* k, double& out) {
       if (const toml::node* n = t.get(k)) {
         const double v = number(*n, key(k));
-        if (!(v > 0) || v > 100000)
-          fail(key(k), "must be a number of requests per minute in (0, 100000] (got " + fmt_number(v) + ")");
+        // The floor (one request a day) keeps the scheduler's token bucket,
+        // which refuses rates below one per 30 years, from throwing at run time.
+        if (!(v >= kMinPerMinute) || v > 100000)
+          fail(key(k), "must be a number of requests per minute in [" + fmt_number(kMinPerMinute) +
+                           ", 100000] (got " + fmt_number(v) + ")");
         out = v;
       }
     };

@@ -61,6 +61,12 @@ struct Config {
   int download_concurrency = 4;        ///< [output] download_concurrency, 1..64
   std::map<std::string, ProfileConfig> profiles;  ///< by profile name
 
+  /// [ingest] allowed_roots: folders local assets must lie in after every
+  /// symlink is resolved (checked at ingest, src/ingest/asset_lists.hpp).
+  /// Each entry is absolute and canonical (fs::canonical at load: it must
+  /// exist and be a folder). Empty: any path is accepted. The daemon sets it.
+  std::vector<std::filesystem::path> allowed_roots;
+
   /// The profile named `name`, or nullptr.
   const ProfileConfig* profile(const std::string& name) const;
 };

@@ -13,6 +13,8 @@
 #include "providers/vibegen/emulator.hpp"
 #include "providers/vibegen/vibegen.hpp"
 
+#include <iterator>
+
 namespace reelbatch {
 
 namespace {
@@ -28,18 +30,23 @@ std::vector<FieldError> spec_only(const ProfileConfig&, const JobSpec& spec) {
 const std::vector<ProviderKind>& provider_kinds() {
   static const std::vector<ProviderKind> kinds = {
       {"juhuo", &juhuo::make_juhuo_provider, &spec_only<&juhuo::validate>, &emulator::make_juhuo_module,
-       "/juhuo", {.task_list = true, .cancel = false, .balance = true}},
+       "/juhuo", {.task_list = true, .cancel = false, .balance = true},
+       {kPromptCeiling, "juhuo doc 5 (submit) names no prompt limit: reelbatch's ceiling"}},
       {"turing", &turing::make_turing_provider, &spec_only<&turing::validate>, &emulator::make_turing_module,
-       "/turing/api/v1", {.task_list = false, .cancel = false, .balance = false}},
+       "/turing/api/v1", {.task_list = false, .cancel = false, .balance = false},
+       {kPromptCeiling, "the turing document names no prompt limit: reelbatch's ceiling"}},
       {"vibegen", &vibegen::make_vibegen_provider, &spec_only<&vibegen::validate>, &emulator::make_vibegen_module,
-       "/vibegen/api/v1", {.task_list = true, .cancel = false, .balance = false}},
+       "/vibegen/api/v1", {.task_list = true, .cancel = false, .balance = false},
+       {2000, "vibegen doc 8 限制说明: prompt 最大长度 2000 字符"}},
       {"seedance2", &seedance2::make_seedance2_provider, &spec_only<&seedance2::validate>,
-       &emulator::make_seedance2_module, "/seedance2", {.task_list = true, .cancel = true, .balance = true}},
+       &emulator::make_seedance2_module, "/seedance2", {.task_list = true, .cancel = true, .balance = true},
+       {kPromptCeiling, "the seedance2 document names no prompt limit: reelbatch's ceiling"}},
       {"openai", &openai::make_openai_provider,
        [](const ProfileConfig& profile, const JobSpec& spec) {
          return openai::validate(spec, openai::dialect_for(profile.base_url));
        },
-       &emulator::make_openai_module, "/openai", {.task_list = false, .cancel = false, .balance = false}},
+       &emulator::make_openai_module, "/openai", {.task_list = false, .cancel = false, .balance = false},
+       {kPromptCeiling, "the openai document names no prompt limit: reelbatch's ceiling"}},
   };
   return kinds;
 }
@@ -73,12 +80,44 @@ std::vector<FieldError> validate_row(const ProfileConfig& profile, const JobSpec
   return provider_kind_of(profile).validate(profile, spec);
 }
 
+std::optional<std::string> check_prompt_length(const ProviderKind& kind, std::string_view text) {
+  std::size_t n = 0;
+  for (char c : text)
+    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++n;
+  if (n <= kind.prompt_limit.max_chars) return std::nullopt;
+  return std::to_string(n) + " characters (" + std::to_string(text.size()) + " bytes); " + std::string(kind.name) +
+         " accepts at most " + std::to_string(kind.prompt_limit.max_chars) + " (" +
+         std::string(kind.prompt_limit.source) + ")";
+}
+
+void check_profile_defaults(const Config& cfg) {
+  for (const auto& [name, prof] : cfg.profiles) {
+    const JobDefaults& d = prof.defaults;
+    const bool set[] = {!d.model.empty(), d.duration_s.has_value(), !d.resolution.empty(), !d.aspect_ratio.empty(),
+                        d.audio.has_value()};
+    const char* const fields[] = {"model", "duration", "resolution", "aspect_ratio", "audio"};
+    JobSpec probe;
+    probe.id = "config-check";
+    probe.provider = name;
+    probe.prompt = "config check";
+    const auto problems = provider_kind_of(prof).validate(prof, apply_defaults(probe, d));
+    for (const auto& fe : problems)
+      for (std::size_t i = 0; i < std::size(fields); ++i)
+        if (set[i] && fe.field == fields[i])
+          throw ConfigError(cfg.source.string() + ": providers." + name + ".defaults." + fields[i] + ": " + fe.reason);
+  }
+}
+
 Config parse_config(std::string_view toml_text, const std::filesystem::path& source, const EnvLookup& env) {
-  return parse_config_for_kinds(toml_text, source, provider_kind_names(), env);
+  Config cfg = parse_config_for_kinds(toml_text, source, provider_kind_names(), env);
+  check_profile_defaults(cfg);
+  return cfg;
 }
 
 Config load_config(const std::filesystem::path& file, const EnvLookup& env) {
-  return load_config_for_kinds(file, provider_kind_names(), env);
+  Config cfg = load_config_for_kinds(file, provider_kind_names(), env);
+  check_profile_defaults(cfg);
+  return cfg;
 }
 
 }  // namespace reelbatch

@@ -18,6 +18,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,6 +44,20 @@ struct ProviderCapabilities {
   bool balance = false;    ///< a credit balance endpoint
 };
 
+/// The longest prompt a kind accepts, in Unicode code points, and where the
+/// number comes from: the provider document's section, or, where the
+/// document names no limit, reelbatch's own ceiling (kPromptCeiling) so that
+/// a runaway cell (a 10 MB prompt) is refused before it is paid for.
+struct PromptLimit {
+  std::size_t max_chars = 0;
+  std::string_view source;  ///< e.g. "vibegen doc 8 限制说明: prompt 最大长度 2000 字符"
+};
+
+/// reelbatch's ceiling for prompts where the document names none, in code
+/// points. Generous for any real prompt, far below what would hurt memory,
+/// the database or a request body.
+inline constexpr std::size_t kPromptCeiling = 20000;
+
 /// One provider kind.
 struct ProviderKind {
   /// Builds the adapter; see make_provider().
@@ -63,6 +78,8 @@ struct ProviderKind {
   /// emulator with base_url = "http://HOST:PORT" + emulator_base_path.
   std::string_view emulator_base_path;
   ProviderCapabilities capabilities;
+  /// The prompt length ingest enforces for rows of this kind.
+  PromptLimit prompt_limit;
 
   /// factory(profile, http, logger); nullptr logger = spdlog::default_logger().
   std::unique_ptr<Provider> make(const ProfileConfig& profile, HttpClient& http,
@@ -90,12 +107,28 @@ const ProviderKind& provider_kind_of(const ProfileConfig& profile);
 /// problem, empty when the row is acceptable.
 std::vector<FieldError> validate_row(const ProfileConfig& profile, const JobSpec& spec);
 
+/// `text` checked against `kind`'s prompt_limit: nullopt when it fits, else
+/// the reason shown to the user, e.g. "10485760 characters (10485760 bytes);
+/// vibegen accepts at most 2000 (vibegen doc 8 ...)". Counts code points of
+/// valid UTF-8 (bytes that are not continuation bytes).
+std::optional<std::string> check_prompt_length(const ProviderKind& kind, std::string_view text);
+
+/// Checks every profile's [providers.<name>.defaults] against its kind's
+/// validator, so that a default the provider documents as invalid (juhuo
+/// duration = 20, an unknown model) is reported at load naming the key
+/// instead of failing every row at ingest. Only fields a default set are
+/// reported. Throws ConfigError "<file>: providers.<name>.defaults.<field>:
+/// <reason>" for the first problem found.
+void check_profile_defaults(const Config& cfg);
+
 /// parse_config_for_kinds(toml_text, source, provider_kind_names(), env):
-/// config/config.hpp's parser with this build's kinds. Throws ConfigError.
+/// config/config.hpp's parser with this build's kinds, then
+/// check_profile_defaults(). Throws ConfigError.
 Config parse_config(std::string_view toml_text, const std::filesystem::path& source,
                     const EnvLookup& env = process_env());
 
-/// load_config_for_kinds(file, provider_kind_names(), env). Throws ConfigError.
+/// load_config_for_kinds(file, provider_kind_names(), env), then
+/// check_profile_defaults(). Throws ConfigError.
 Config load_config(const std::filesystem::path& file, const EnvLookup& env = process_env());
 
 }  // namespace reelbatch

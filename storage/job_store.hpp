@@ -134,6 +134,14 @@ struct IngestResult {
   std::vector<std::int64_t> job_ids;
 };
 
+/// A job's claim on an output stem (see output_claims()).
+struct OutputClaim {
+  std::string key;     ///< JobSpec::id
+  std::string output;  ///< JobSpec::output as stored ("" = the stem is the key)
+  std::string file;    ///< manifest file and line the job came from
+  int line = 0;
+};
+
 /// A filter over jobs; empty members match everything.
 struct JobFilter {
   std::vector<std::int64_t> batch_ids;
@@ -181,6 +189,10 @@ class JobStore {
   /// Every batch, by id.
   virtual std::vector<BatchRecord> batches() const = 0;
   virtual std::optional<BatchRecord> batch(std::int64_t id) const = 0;
+  /// Every job of every batch whose out_dir is exactly `out_dir`, as output
+  /// claims (ingest's check that no two rows write one file; output_stem()
+  /// of {key, output} gives the stem). One query over the batch index.
+  virtual std::vector<OutputClaim> output_claims(const std::string& out_dir) const = 0;
 
   /// Inserts new rows as `pending` jobs of `batch_id` in one transaction,
   /// with an "ingest" event each. A row whose key exists with the same

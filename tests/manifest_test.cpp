@@ -11,6 +11,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <random>
 
 namespace reelbatch {
@@ -31,11 +32,27 @@ struct TempDir {
     std::error_code ec;
     fs::remove_all(path, ec);
   }
-  fs::path touch(const std::string& rel, const std::string& content = "x") const {
+  // A file at `rel`; without `content`, the first bytes of a file of the
+  // type its extension names (assets are sniffed at ingest).
+  fs::path touch(const std::string& rel, std::optional<std::string> content = std::nullopt) const {
     const fs::path p = path / fs::path(rel);
     fs::create_directories(p.parent_path());
-    std::ofstream(p, std::ios::binary) << content;
+    std::ofstream(p, std::ios::binary) << (content ? *content : media_head(p.extension().string()));
     return p;
+  }
+  static std::string media_head(const std::string& ext) {
+    using namespace std::string_literals;
+    if (ext == ".png") return "\x89PNG\r\n\x1a\n\0\0\0\rIHDR"s;
+    if (ext == ".jpg" || ext == ".jpeg") return "\xFF\xD8\xFF\xE0\0\x10JFIF"s;
+    if (ext == ".webp") return "RIFF\x10\0\0\0WEBPVP8 "s;
+    if (ext == ".gif") return "GIF89a\x01\0\x01\0"s;
+    if (ext == ".mp4") return "\0\0\0\x18" "ftypisom\0\0\x02\0isommp42"s;
+    if (ext == ".mov") return "\0\0\0\x14" "ftypqt  \0\0\x02\0qt  "s;
+    if (ext == ".webm") return "\x1A\x45\xDF\xA3\x9F\x42\x86\x81\x01\x42\x82\x84webm"s;
+    if (ext == ".mp3") return "ID3\x04\0\0\0\0\0\0"s;
+    if (ext == ".wav") return "RIFF\x24\0\0\0WAVEfmt "s;
+    if (ext == ".m4a") return "\0\0\0\x18" "ftypM4A \0\0\x02\0isom"s;
+    return "x";
   }
 };
 
@@ -433,7 +450,8 @@ TEST(ManifestCsv, AssetListsAndPathResolution) {
   ASSERT_EQ(m.errors.size(), 4u) << all_errors(m);
   EXPECT_EQ(m.errors[0].to_string(), "m.csv:5: images: file not found: " + (dir.path / "missing.png").string());
   EXPECT_EQ(m.errors[1].to_string(), "m.csv:6: images: duplicate asset name 'A'");
-  EXPECT_EQ(m.errors[2].to_string(), "m.csv:7: images: not a regular file: " + (dir.path / "imgs").string());
+  EXPECT_EQ(m.errors[2].to_string(),
+            "m.csv:7: images: not a regular file: " + (dir.path / "imgs").string() + " is a folder");
   EXPECT_EQ(m.errors[3].line, 8);
   EXPECT_NE(m.errors[3].reason.find("empty name"), std::string::npos);
 }

@@ -353,6 +353,74 @@ bool is_video_content_type(std::string_view ct) {
   return ct == "video/mp4" || ct == "video/quicktime" || ct == "video/webm";
 }
 
+std::optional<std::string> sniff_content_type(std::string_view h) {
+  auto at = [&](std::size_t off, std::string_view magic) {
+    return h.size() >= off + magic.size() && h.substr(off, magic.size()) == magic;
+  };
+  if (at(0, "\x89PNG\r\n\x1a\n")) return "image/png";
+  if (at(0, "\xFF\xD8\xFF")) return "image/jpeg";
+  if (at(0, "GIF87a") || at(0, "GIF89a")) return "image/gif";
+  if (at(0, "RIFF") && at(8, "WEBP")) return "image/webp";
+  if (at(0, "RIFF") && at(8, "WAVE")) return "audio/wav";
+  if (at(4, "ftyp")) {
+    if (at(8, "qt  ")) return "video/quicktime";
+    if (at(8, "M4A ") || at(8, "M4B ") || at(8, "M4P ")) return "audio/mp4";
+    return "video/mp4";
+  }
+  for (std::string_view box : {"moov", "mdat", "wide", "free", "skip", "pnot"})
+    if (at(4, box)) return "video/quicktime";
+  if (at(0, "\x1A\x45\xDF\xA3"))
+    return h.find("webm") != std::string_view::npos ? "video/webm" : "video/x-matroska";
+  if (at(0, "ID3")) return "audio/mpeg";
+  if (at(0, "OggS")) return "audio/ogg";
+  if (at(0, "fLaC")) return "audio/flac";
+  if (h.size() >= 2 && static_cast<unsigned char>(h[0]) == 0xFF) {
+    const auto b = static_cast<unsigned char>(h[1]);
+    if ((b & 0xF6) == 0xF0) return "audio/aac";    // ADTS: sync, layer 00
+    if ((b & 0xE0) == 0xE0 && (b & 0x06) != 0) return "audio/mpeg";  // MPEG audio frame, layer I-III
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> media_type_for_extension(const std::filesystem::path& p) {
+  const std::string ext = to_lower(p.extension().string());
+  static const std::pair<std::string_view, std::string_view> table[] = {
+      {".png", "image/png"},   {".jpg", "image/jpeg"},      {".jpeg", "image/jpeg"},  {".gif", "image/gif"},
+      {".webp", "image/webp"}, {".mp4", "video/mp4"},       {".m4v", "video/mp4"},    {".mov", "video/quicktime"},
+      {".webm", "video/webm"}, {".mkv", "video/x-matroska"}, {".mp3", "audio/mpeg"},  {".wav", "audio/wav"},
+      {".m4a", "audio/mp4"},   {".aac", "audio/aac"},       {".ogg", "audio/ogg"},    {".oga", "audio/ogg"},
+      {".flac", "audio/flac"}};
+  for (const auto& [e, t] : table)
+    if (ext == e) return std::string(t);
+  return std::nullopt;
+}
+
+bool media_types_agree(std::string_view claimed, std::string_view sniffed) {
+  if (claimed == sniffed) return true;
+  auto family = [](std::string_view t) -> int {
+    if (t == "video/mp4" || t == "video/quicktime" || t == "audio/mp4") return 1;
+    if (t == "video/webm" || t == "video/x-matroska") return 2;
+    return 0;
+  };
+  return family(claimed) != 0 && family(claimed) == family(sniffed);
+}
+
+bool read_file_head(const std::filesystem::path& path, std::string& out, std::string& why) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    why = "cannot open " + path.string();
+    return false;
+  }
+  out.assign(64, '\0');
+  in.read(out.data(), static_cast<std::streamsize>(out.size()));
+  if (in.bad()) {
+    why = "cannot read " + path.string();
+    return false;
+  }
+  out.resize(static_cast<std::size_t>(in.gcount()));
+  return true;
+}
+
 std::string upload_file_name(const std::filesystem::path& local, std::string_view sha256_hex,
                              std::size_t max_length) {
   std::string ext;

@@ -270,6 +270,39 @@ bool is_image_content_type(std::string_view content_type);
 /// True for the video rows of content_type_for()'s table.
 bool is_video_content_type(std::string_view content_type);
 
+/// The media type a file's first bytes announce (magic numbers): image/png
+/// (89 50 4E 47 0D 0A 1A 0A), image/jpeg (FF D8 FF), image/gif ("GIF87a",
+/// "GIF89a"), image/webp ("RIFF" .... "WEBP"), audio/wav ("RIFF" ....
+/// "WAVE"), ISO base media files by the box at offset 4 ("ftyp" with major
+/// brand "qt  " → video/quicktime, "M4A "/"M4B "/"M4P " → audio/mp4, any
+/// other brand → video/mp4; a leading "moov"/"mdat"/"wide"/"free"/"skip"/
+/// "pnot" box, as old QuickTime files start, → video/quicktime), EBML
+/// (1A 45 DF A3) → video/webm when the header names the "webm" doc type
+/// within the given bytes, else video/x-matroska; audio/mpeg ("ID3", or an
+/// MPEG audio frame sync FF E0-mask with layer bits not 00), audio/aac (ADTS:
+/// FF F0/F1/F8/F9), audio/ogg ("OggS"), audio/flac ("fLaC"). `head` should
+/// hold the file's first 64 bytes (fewer for a shorter file). nullopt when
+/// none matches. Pure; never throws but std::bad_alloc.
+std::optional<std::string> sniff_content_type(std::string_view head);
+
+/// The media type an extension claims, case-insensitive; a wider table than
+/// content_type_for() (which lists what the upload APIs accept): .png, .jpg,
+/// .jpeg, .gif, .webp, .mp4, .m4v, .mov, .webm, .mkv, .mp3, .wav, .m4a, .aac,
+/// .ogg, .oga, .flac. nullopt for any other extension or none.
+std::optional<std::string> media_type_for_extension(const std::filesystem::path& p);
+
+/// True when a file claimed as `claimed` (media_type_for_extension) whose
+/// bytes sniff as `sniffed` holds what its name says: equal types, or two
+/// members of one container family (ISO base media: video/mp4,
+/// video/quicktime, audio/mp4; Matroska: video/webm, video/x-matroska),
+/// since one container is routinely saved under the other's extension.
+bool media_types_agree(std::string_view claimed, std::string_view sniffed);
+
+/// The first up to 64 bytes of the file at `path` (blocking), for
+/// sniff_content_type(). Returns false with `why` = "cannot open <path>" or
+/// "cannot read <path>" on failure.
+bool read_file_head(const std::filesystem::path& path, std::string& out, std::string& why);
+
 /// A storage-safe file name of at most `max_length` bytes (≥ 32):
 /// "<stem>-<first 12 hex of sha256>.<ext>". The stem is the local stem with
 /// every byte outside [A-Za-z0-9_-] mapped to '_', runs of '_' collapsed,

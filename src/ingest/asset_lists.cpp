@@ -1,6 +1,9 @@
 #include "src/ingest/asset_lists.hpp"
 
+#include "providers/kit/util.hpp"
 #include "src/ingest/manifest_text.hpp"
+
+#include <algorithm>
 
 #include <string>
 #include <utility>
@@ -132,9 +135,95 @@ class ItemReader {
   std::vector<FieldError>& errors_;
 };
 
-// A URL (scheme lowercased) or an absolute local path to a regular file;
-// nullopt after reporting the problem.
-std::optional<std::string> resolve_location(ItemReader& r, const std::string& loc, const fs::path& base_dir) {
+const char* file_type_name(fs::file_type t) {
+  switch (t) {
+    case fs::file_type::directory: return "a folder";
+    case fs::file_type::fifo: return "a FIFO (named pipe)";
+    case fs::file_type::block: return "a block device";
+    case fs::file_type::character: return "a character device";
+    case fs::file_type::socket: return "a socket";
+    default: return "not a regular file";
+  }
+}
+
+// True when the canonical `p` is `root` or lies below it (both canonical).
+bool is_within(const fs::path& p, const fs::path& root) {
+  auto pi = p.begin();
+  for (auto ri = root.begin(); ri != root.end(); ++ri, ++pi) {
+    if (ri->empty()) continue;  // a trailing separator
+    if (pi == p.end() || *pi != *ri) return false;
+  }
+  return true;
+}
+
+std::string hex_head(std::string_view head) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (std::size_t i = 0; i < head.size() && i < 8; ++i) {
+    if (i) out += ' ';
+    out += digits[static_cast<unsigned char>(head[i]) >> 4];
+    out += digits[static_cast<unsigned char>(head[i]) & 15];
+  }
+  return out.empty() ? "an empty file" : "first bytes " + out;
+}
+
+// The canonical path of a local asset after the checks normalize_assets()
+// documents; nullopt after reporting the problem. `shown` is the lexically
+// normal path as the manifest names it.
+std::optional<std::string> check_local_file(ItemReader& r, const AssetListKind& kind, const fs::path& shown,
+                                            const std::vector<fs::path>& allowed_roots) {
+  std::error_code ec;
+  const fs::path canon = fs::canonical(shown, ec);
+  if (ec) {
+    r.error("cannot resolve " + shown.string() + ": " + ec.message());
+    return std::nullopt;
+  }
+  const std::string via = canon == shown ? shown.string() : shown.string() + " (resolves to " + canon.string() + ")";
+  const auto st = fs::status(canon, ec);
+  if (ec) {
+    r.error("cannot stat " + via + ": " + ec.message());
+    return std::nullopt;
+  }
+  if (st.type() != fs::file_type::regular) {
+    r.error("not a regular file: " + via + " is " + file_type_name(st.type()));
+    return std::nullopt;
+  }
+  if (!allowed_roots.empty() &&
+      std::none_of(allowed_roots.begin(), allowed_roots.end(), [&](const fs::path& root) { return is_within(canon, root); })) {
+    std::string roots;
+    for (const auto& root : allowed_roots) roots += (roots.empty() ? "" : ", ") + root.string();
+    r.error(via + " is outside the allowed roots (" + roots + "; config [ingest] allowed_roots)");
+    return std::nullopt;
+  }
+  std::string head, why;
+  if (!kit::read_file_head(canon, head, why)) {
+    r.error(why);
+    return std::nullopt;
+  }
+  const auto sniffed = kit::sniff_content_type(head);
+  const std::string want = std::string(kind.field).substr(0, std::string(kind.field).size() - 1);  // "image"
+  if (!sniffed) {
+    r.error(via + ": content is not a recognised " + want + " file (" + hex_head(head) + ")");
+    return std::nullopt;
+  }
+  const auto claimed = kit::media_type_for_extension(canon);
+  if (claimed && !kit::media_types_agree(*claimed, *sniffed)) {
+    r.error(via + ": the extension " + canon.extension().string() + " says " + *claimed + " but the content is " +
+            *sniffed);
+    return std::nullopt;
+  }
+  const std::string& effective = claimed ? *claimed : *sniffed;
+  if (!effective.starts_with(want + "/") && !(claimed && sniffed->starts_with(want + "/"))) {
+    r.error(via + ": " + kind.field + " takes " + want + " files, this is " + effective);
+    return std::nullopt;
+  }
+  return canon.string();
+}
+
+// A URL (scheme lowercased) or an absolute, canonical local path to a
+// checked regular file; nullopt after reporting the problem.
+std::optional<std::string> resolve_location(ItemReader& r, const AssetListKind& kind, const std::string& loc,
+                                            const fs::path& base_dir, const std::vector<fs::path>& allowed_roots) {
   if (int c = first_control(loc); c >= 0) {
     r.error("'" + loc + "': " + control_reason(c));
     return std::nullopt;
@@ -168,11 +257,7 @@ std::optional<std::string> resolve_location(ItemReader& r, const std::string& lo
     r.error("file not found: " + p.string());
     return std::nullopt;
   }
-  if (!fs::is_regular_file(st)) {
-    r.error("not a regular file: " + p.string());
-    return std::nullopt;
-  }
-  return p.string();
+  return check_local_file(r, kind, p, allowed_roots);
 }
 
 }  // namespace
@@ -191,7 +276,9 @@ const AssetListKind* find_asset_list(std::string_view field) {
 }
 
 std::optional<std::vector<AssetRef>> normalize_assets(const AssetListKind& kind, const json::value& v,
-                                                      const fs::path& base_dir, std::vector<FieldError>& errors) {
+                                                      const fs::path& base_dir,
+                                                      const std::vector<fs::path>& allowed_roots,
+                                                      std::vector<FieldError>& errors) {
   const std::string field = kind.field;
   ItemReader r(field, errors);
   Items items;
@@ -226,7 +313,7 @@ std::optional<std::vector<AssetRef>> normalize_assets(const AssetListKind& kind,
       ok = false;
       continue;
     }
-    if (auto resolved = resolve_location(r, loc, base_dir))
+    if (auto resolved = resolve_location(r, kind, loc, base_dir, allowed_roots))
       out.push_back(AssetRef{name, std::move(*resolved)});
     else
       ok = false;

@@ -2,6 +2,7 @@
 
 #include "src/core/text.hpp"
 #include "src/ingest/manifest_text.hpp"
+#include "src/ingest/output_paths.hpp"
 
 #include <boost/json/serialize.hpp>
 
@@ -62,7 +63,12 @@ std::optional<std::string> read_text(const std::string& field, const json::value
     add_error(errors, field, std::string("expected a string, got ") + kind_name(v));
     return std::nullopt;
   }
-  const std::string_view s = trim(v.get_string());
+  // U+FEFF written as a JSON escape survives the file-level removal
+  // (manifest.cpp); it goes here, for the same reason (without_bom_chars).
+  std::string unbommed;
+  std::string_view s = v.get_string();
+  if (has_bom_char(s)) s = unbommed = without_bom_chars(s);
+  s = trim(s);
   if (s.empty()) return std::nullopt;
   if (!valid_utf8(s)) {
     add_error(errors, field, "not valid UTF-8 (save the manifest as UTF-8)");
@@ -200,6 +206,8 @@ std::optional<std::string> normalize_output(const json::value& v, std::vector<Fi
     why = control_reason(c);
   else if (s->size() > kMaxOutputBytes)
     why = "longer than " + std::to_string(kMaxOutputBytes) + " bytes";
+  else if (auto problem = output_stem_problem(*s))
+    why = std::move(*problem);
   if (!why) return s;
   add_error(errors, "output", std::move(*why));
   return std::nullopt;

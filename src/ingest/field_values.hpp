@@ -69,7 +69,9 @@ std::optional<std::int64_t> normalize_seed(const boost::json::value& v, std::vec
 std::optional<int> normalize_priority(const boost::json::value& v, std::vector<FieldError>& errors);
 
 /// `output`, the output file stem: trimmed text without '/', '\\', "..", a
-/// lone ".", or control characters, at most 200 bytes.
+/// lone ".", or control characters, at most 200 bytes, and nothing
+/// output_stem_problem() refuses (a leading '.', a trailing '.' or space, a
+/// reserved device name such as "CON").
 std::optional<std::string> normalize_output(const boost::json::value& v, std::vector<FieldError>& errors);
 
 }  // namespace reelbatch

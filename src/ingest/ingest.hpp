@@ -21,13 +21,35 @@ struct IngestReport {
   int existing = 0;                     ///< rows already in the database (not added again)
 };
 
+/// Checks, before anything is recorded or paid for, that the output root
+/// (cfg.output_dir) exists or can be created and that files can be created
+/// in it (output_paths.hpp, check_writable_folder). Throws ConfigError
+/// "<config>: output.dir: <reason>". Blocking file-system I/O. Callers that
+/// start the engine on batches ingested earlier (no ingest) call it too.
+void check_output_root(const Config& cfg);
+
 /// Loads each manifest, validates every row against its profile's provider
 /// (with the profile's defaults applied) and ingests the good rows into one
-/// batch per manifest (named after the file stem, output folder
-/// `<cfg.output_dir>/<stem>`). Bad rows are reported and skipped.
+/// batch per manifest. Before any row: check_output_root(cfg). Each batch
+/// gets a folder of its own (output_paths.hpp, choose_batch_folder: the
+/// manifest's stem, "<stem>-2", ... when another manifest's batch holds it;
+/// the folder recorded for this manifest when it was ingested before),
+/// created and checked writable before its rows are recorded.
+///
+/// Row errors ("file:line: field: reason"; the row is skipped, the others
+/// go on): every ManifestRow error (manifest.hpp: fields, asset files,
+/// allowed_roots, content sniffing); an output stem that output_stem_problem()
+/// refuses (field "output", or "id" when the stem is the id); an output stem
+/// already held, ignoring ASCII case, by another row of the manifest or by
+/// another job in the batch folder (the message names that row's file:line);
+/// no profile for the row's provider; the kind's validator's problems; a
+/// prompt longer than the kind's prompt_limit (registry.hpp,
+/// check_prompt_length, giving the size).
+///
 /// Throws ManifestError when a manifest cannot be read or its header is bad,
-/// ConfigError when a profile's kind is unknown, SQLite::Exception on
-/// database failure.
+/// or its batch folder cannot be created or written ("<manifest>: output
+/// folder: <reason>"); ConfigError when a profile's kind is unknown or the
+/// output root is unusable; SQLite::Exception on database failure.
 IngestReport ingest_manifests(const Config& cfg, JobStore& store,
                               const std::vector<std::filesystem::path>& manifests);
 

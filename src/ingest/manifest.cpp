@@ -46,6 +46,14 @@ std::string read_whole_file(const fs::path& path) {
 
 Manifest parse_manifest_csv(std::string_view text, const std::string& file, const fs::path& base_dir,
                             const ManifestOptions& opts) {
+  // BOMs past the first bytes are removed (without_bom_chars says why); the
+  // one at the very start is the CSV reader's to drop. Line numbers are kept.
+  std::string unbommed;
+  const std::size_t lead = text.substr(0, 3) == "\xEF\xBB\xBF" ? 3 : 0;
+  if (has_bom_char(text.substr(lead))) {
+    unbommed = std::string(text.substr(0, lead)) + without_bom_chars(text.substr(lead));
+    text = unbommed;
+  }
   const CsvDocument doc = parse_csv(text);
   const std::vector<CsvColumn> columns = read_csv_header(doc, file, opts);
 
@@ -74,6 +82,8 @@ Manifest parse_manifest_csv(std::string_view text, const std::string& file, cons
 Manifest parse_manifest_jsonl(std::string_view text, const std::string& file, const fs::path& base_dir,
                               const ManifestOptions& opts) {
   if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
+  std::string unbommed;  // and every later BOM (without_bom_chars says why)
+  if (has_bom_char(text)) text = unbommed = without_bom_chars(text);
   RowCollector out(file);
   int line = 0;
   std::size_t pos = 0;

@@ -25,10 +25,14 @@
 //                 strings, or an object {name: location}.
 //                 A location starting with http:// or https:// (any case; the
 //                 scheme is lowercased) is kept as a URL; anything else is a
-//                 local path, resolved against the manifest's folder to an
-//                 absolute, lexically normal path that must name an existing
-//                 regular file. Names must be unique within a row across all
-//                 three lists.
+//                 local path, resolved against the manifest's folder, then
+//                 through every symlink (the canonical path is kept), that
+//                 must name a regular file (no FIFO, device or folder), lie
+//                 inside ManifestOptions::allowed_roots when any are given,
+//                 and hold bytes of a known media type of the list's kind
+//                 (images: image/*, videos: video/*, audios: audio/*; sniffed
+//                 from the first bytes) that agrees with the extension.
+//                 Names must be unique within a row across all three lists.
 //   priority      integer, default 0; higher runs first.
 //   output        output file stem: no '/', '\', "..", or control characters,
 //                 at most 200 bytes.
@@ -36,7 +40,9 @@
 //                 column per key; a cell that parses as a JSON number, bool,
 //                 array or object becomes that value, anything else a string.
 // Empty CSV cells and JSONL nulls mean "unset". Every text value must be
-// valid UTF-8.
+// valid UTF-8. A byte order mark (U+FEFF) anywhere but the file's first
+// bytes is removed, from the file and from JSON-escaped strings (see
+// manifest_text.hpp, without_bom_chars, for why it is removed, not refused).
 #pragma once
 
 #include "src/core/job_spec.hpp"
@@ -80,6 +86,9 @@ struct ManifestOptions {
   /// Provider (profile name) for rows whose provider column/key is absent or
   /// empty. Empty: every row must name its provider.
   std::string default_provider;
+  /// Folders local assets must lie in after every symlink is resolved
+  /// (config `[ingest] allowed_roots`, absolute and canonical). Empty: any.
+  std::vector<std::filesystem::path> allowed_roots;
 };
 
 struct Manifest {

@@ -86,6 +86,22 @@ std::size_t utf8_length(std::string_view s) {
   return n;
 }
 
+namespace {
+constexpr std::string_view kBom = "\xEF\xBB\xBF";
+}  // namespace
+
+bool has_bom_char(std::string_view s) { return s.find(kBom) != std::string_view::npos; }
+
+std::string without_bom_chars(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  std::size_t pos = 0;
+  for (std::size_t hit; (hit = s.find(kBom, pos)) != std::string_view::npos; pos = hit + kBom.size())
+    out.append(s.substr(pos, hit - pos));
+  out.append(s.substr(pos));
+  return out;
+}
+
 std::string normalize_newlines(std::string_view s) {
   std::string out;
   out.reserve(s.size());

@@ -39,6 +39,17 @@ bool valid_utf8(std::string_view s);
 /// continuation bytes).
 std::size_t utf8_length(std::string_view s);
 
+/// True when `s` holds the UTF-8 byte order mark EF BB BF (U+FEFF) anywhere.
+bool has_bom_char(std::string_view s);
+
+/// `s` without any U+FEFF (EF BB BF). A BOM is only meaningful as the very
+/// first bytes of a file; anywhere else it is an invisible leftover of
+/// joining files that each had one (`cat a.csv b.csv`) or of an editor
+/// pasting one in, and kept it would silently make "a" and "\uFEFFa" two
+/// different ids, stems or profile names. It carries no text, so it is
+/// removed rather than refused: the row means what it visibly says.
+std::string without_bom_chars(std::string_view s);
+
 /// `s` with "\r\n" and lone "\r" replaced by "\n".
 std::string normalize_newlines(std::string_view s);
 

@@ -48,7 +48,7 @@ void RowBuilder::field(const std::string& name, const json::value& v) {
   else if (name == "output")
     set_if(spec_.output, normalize_output(v, errors_));
   else if (const AssetListKind* kind = find_asset_list(name))
-    set_if(spec_.*kind->member, normalize_assets(*kind, v, base_dir_, errors_));
+    set_if(spec_.*kind->member, normalize_assets(*kind, v, base_dir_, opts_.allowed_roots, errors_));
 }
 
 void RowBuilder::param(const std::string& key, json::value v) { spec_.params[key] = std::move(v); }

@@ -271,6 +271,18 @@ std::map<JobState, int> SqliteJobStore::count_by_state(const JobFilter& filter) 
   return out;
 }
 
+std::vector<OutputClaim> SqliteJobStore::output_claims(const std::string& out_dir) const {
+  SQLite::Statement q(*db_,
+                      "SELECT j.key, COALESCE(json_extract(j.spec_json, '$.output'), ''), j.file, j.line "
+                      "FROM batches b JOIN jobs j ON j.batch_id = b.id WHERE b.out_dir = ? ORDER BY j.seq");
+  q.bind(1, out_dir);
+  std::vector<OutputClaim> out;
+  while (q.executeStep())
+    out.push_back(OutputClaim{q.getColumn(0).getString(), q.getColumn(1).getString(), q.getColumn(2).getString(),
+                              q.getColumn(3).getInt()});
+  return out;
+}
+
 std::vector<std::string> SqliteJobStore::remote_ids(const std::string& profile) const {
   SQLite::Statement q(*db_,
                       "SELECT remote_id FROM attempts WHERE profile = ? AND remote_id != '' "

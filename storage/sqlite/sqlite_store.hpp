@@ -51,6 +51,7 @@ class SqliteJobStore final : public JobStore {
   JobPage jobs(const JobQuery& q) const override;
   std::map<JobState, int> count_by_state(const JobFilter& filter) const override;
   std::vector<std::string> remote_ids(const std::string& profile) const override;
+  std::vector<OutputClaim> output_claims(const std::string& out_dir) const override;
   bool try_transition(JobRecord& job, JobState from, EventRecord event,
                       const AttemptUpdate* attempt = nullptr) override;
 
