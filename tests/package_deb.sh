@@ -36,7 +36,8 @@ printf '%s\n' "$listing" | grep -q 'rwxr-xr-x .* ./usr/bin/reelbatch$' || { echo
 echo "== control"
 dpkg-deb -f "$deb" Package Version Architecture Depends
 depends=$(dpkg-deb -f "$deb" Depends)
-for d in libc6 libsystemd0 systemd; do
+# libsystemd0 joins once the daemon links reelbatch_systemd (dpkg-shlibdeps finds it).
+for d in libc6 libstdc++6 systemd; do
   printf '%s\n' "$depends" | grep -q "\b$d\b" || { echo "FAIL: Depends lacks $d"; status=1; }
 done
 conffiles=$(dpkg-deb -I "$deb" conffiles)
