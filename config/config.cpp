@@ -299,6 +299,26 @@ class Loader {
       roots.push_back(std::move(canon));
     }
     return roots;
+  // The text of systemd credential `name` ($CREDENTIALS_DIRECTORY/<name>,
+  // set by LoadCredential= / LoadCredentialEncrypted=), surrounding
+  // whitespace trimmed. Fails naming `k` when the directory is not set, the
+  // name is not a plain file name, or the file is missing, unreadable or
+  // blank. The key's text never appears in a message.
+  std::string credential(const std::string& name, const std::string& k) {
+    if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos)
+      fail(k, "must be a credential name (a file name, no '/'), got '" + name + "'");
+    const std::optional<std::string> dir = env_ ? env_("CREDENTIALS_DIRECTORY") : std::nullopt;
+    if (!dir || dir->empty())
+      fail(k, "CREDENTIALS_DIRECTORY is not set (run under systemd with LoadCredential=" + name +
+                  ":... or LoadCredentialEncrypted=" + name + ")");
+    const fs::path file = fs::path(*dir) / name;
+    std::ifstream in(file, std::ios::binary);
+    std::string text;
+    if (in) text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    if (!in && !in.eof()) fail(k, "cannot read credential " + file.string() + ": " + std::strerror(errno));
+    const auto b = text.find_first_not_of(" \t\r\n");
+    if (b == std::string::npos) fail(k, "credential " + file.string() + " is empty");
+    return text.substr(b, text.find_last_not_of(" \t\r\n") - b + 1);
   }
 
   ProfileConfig profile(const std::string& name, const toml::node& node) {
@@ -311,7 +331,7 @@ class Loader {
     check_keys(t, prefix,
                {"kind", "base_url", "api_key_env", "max_in_flight", "submit_per_minute", "poll_per_minute",
                 "poll_first", "poll_interval", "poll_max_interval", "url_ttl", "request_timeout", "max_attempts",
-                "credit_cap", "defaults"});
+                "credit_cap", "defaults", "api_key_credential"});
     ProfileConfig p;
     p.name = name;
     auto key = [&](std::string_view k) { return prefix + "." + std::string(k); };
@@ -331,20 +351,30 @@ class Loader {
     if (!url) fail(key("base_url"), "required (e.g. \"https://api.juhuo.cn\")");
     p.base_url = base_url(*url, key("base_url"));
 
+    // api_key_credential (systemd LoadCredential=): the key is read from
+    // $CREDENTIALS_DIRECTORY/<name> instead of an environment variable.
+    if (const toml::node* cred = t.get("api_key_credential")) {
+      if (t.get("api_key_env")) fail(key("api_key_credential"), "set either api_key_env or api_key_credential, not both");
+      p.api_key_credential = string(*cred, key("api_key_credential"));
+      p.api_key = credential(p.api_key_credential, key("api_key_credential"));
+    }
     // api_key_env, resolved now so a missing key stops the run before any work.
     const toml::node* env = t.get("api_key_env");
-    if (!env) fail(key("api_key_env"), "required (the name of the environment variable holding the API key)");
-    p.api_key_env = string(*env, key("api_key_env"));
-    const bool valid_name = !p.api_key_env.empty() && !std::isdigit(static_cast<unsigned char>(p.api_key_env[0])) &&
-                            std::all_of(p.api_key_env.begin(), p.api_key_env.end(), [](char c) {
-                              return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
-                            });
-    if (!valid_name)
-      fail(key("api_key_env"), "must be an environment variable name (letters, digits, '_'), got '" +
-                                   p.api_key_env + "'");
-    const std::optional<std::string> value = env_ ? env_(p.api_key_env) : std::nullopt;
-    if (!value) fail(key("api_key_env"), "environment variable " + p.api_key_env + " is not set");
-    p.api_key = api_key_value(*value, p.api_key_env, key("api_key_env"));
+    if (p.api_key_credential.empty()) {
+      if (!env) fail(key("api_key_env"), "required (the name of the environment variable holding the API key), "
+                                 "or api_key_credential (a systemd credential's name)");
+      p.api_key_env = string(*env, key("api_key_env"));
+      const bool valid_name = !p.api_key_env.empty() && !std::isdigit(static_cast<unsigned char>(p.api_key_env[0])) &&
+                              std::all_of(p.api_key_env.begin(), p.api_key_env.end(), [](char c) {
+                                return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+                              });
+      if (!valid_name)
+        fail(key("api_key_env"), "must be an environment variable name (letters, digits, '_'), got '" +
+                                     p.api_key_env + "'");
+      const std::optional<std::string> value = env_ ? env_(p.api_key_env) : std::nullopt;
+      if (!value) fail(key("api_key_env"), "environment variable " + p.api_key_env + " is not set");
+      p.api_key = api_key_value(*value, p.api_key_env, key("api_key_env"));
+    }
 
     if (const toml::node* n = t.get("max_in_flight"))
       p.max_in_flight = static_cast<int>(integer(*n, key("max_in_flight"), 1, 1000));

@@ -37,7 +37,11 @@ struct ProfileConfig {
   std::string kind;         ///< one of the kinds passed to the parser (providers/registry.hpp)
   std::string base_url;     ///< no trailing slash
   std::string api_key_env;  ///< environment variable holding the key
-  std::string api_key;      ///< resolved from api_key_env; never log it
+  std::string api_key;      ///< resolved from api_key_env or api_key_credential; never log it
+  /// systemd credential holding the key ($CREDENTIALS_DIRECTORY/<name>,
+  /// from LoadCredential=); empty: the key comes from api_key_env. Exactly
+  /// one of the two is set.
+  std::string api_key_credential;
 
   int max_in_flight = 4;              ///< tasks generating at once, 1..1000
   double submit_per_minute = 60;      ///< submit requests per minute, > 0

@@ -3,6 +3,7 @@
 // (scheduler/download_queue.hpp); expired links are refreshed by querying the
 // task again; retries follow decide_download_call.
 #include "src/engine/engine_impl.hpp"
+#include "src/engine/observed_provider.hpp"
 
 #include "src/output/results.hpp"
 
@@ -52,11 +53,14 @@ static awaitable<Result<DownloadedFile, DownloadError>> fetch(Engine::Impl& m, E
       r = co_await m.opts.download(target->url, target->headers, path, p.cfg->request_timeout);
     else
       r = co_await async_download_file(m.http, m.pool, target->url, target->headers, path, p.cfg->request_timeout);
+    if (m.opts.observer)
+      m.opts.observer->on_request(p.cfg->name, RequestKind::download, download_outcome(r ? nullptr : &r.error()));
     if (r) co_return r;
     last = r.error();
     m.logger().warn("job {}: download of {} failed: {}", j.rec.key, path.filename().string(), last.message);
     const auto d = decide_download_call(attempt, last.url_expired, m.random01(), *m.policy);
     if (d.action == CallDecision::Action::give_up) break;
+    if (m.opts.observer) m.opts.observer->on_retry(p.cfg->name, last.url_expired ? "download_url_expired" : "download");
     refresh = d.refresh_urls;
     co_await m.sleep_for(d.delay);
   }

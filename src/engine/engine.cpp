@@ -2,6 +2,7 @@
 // stages live in submit.cpp, reconcile.cpp, poll.cpp, download.cpp,
 // recovery.cpp; control requests in control.cpp.
 #include "src/engine/engine_impl.hpp"
+#include "src/engine/observed_provider.hpp"
 
 #include "src/net/http_client.hpp"
 #include "src/output/results.hpp"
@@ -73,8 +74,11 @@ Engine::Impl::Impl(Engine& e, const Config& c, JobStore& s, HttpClient& h, Engin
       opts.provider_factory
           ? opts.provider_factory
           : ProviderFactory([this](const ProfileConfig& pc, HttpClient& hc) { return make_provider(pc, hc, log); });
-  for (const auto& [name, pc] : cfg.profiles)
-    profiles.emplace(name, std::make_unique<Profile>(pc, factory(pc, http), clock));
+  for (const auto& [name, pc] : cfg.profiles) {
+    auto adapter = factory(pc, http);
+    if (opts.observer) adapter = std::make_unique<ObservedProvider>(std::move(adapter), *opts.observer);
+    profiles.emplace(name, std::make_unique<Profile>(pc, std::move(adapter), clock));
+  }
 }
 
 Engine::Impl::~Impl() { pool.join(); }
@@ -256,6 +260,8 @@ bool Engine::Impl::transition(ActiveJob& j, JobEvent ev, json::object detail, bo
   EventRecord e;
   e.kind = "state";
   e.detail = std::move(detail);
+  const std::int64_t prev_updated_ms = r.updated_at_ms;
+  const json::object observed = opts.observer ? e.detail : json::object{};
   if (!store.try_transition(r, from, std::move(e), attempt)) {
     r.state = from;
     r.attempts = attempts_before;
@@ -265,6 +271,8 @@ bool Engine::Impl::transition(ActiveJob& j, JobEvent ev, json::object detail, bo
     return false;
   }
   logger().debug("job {}: {} -> {} ({})", r.key, to_string(from), to_string(r.state), to_string(ev));
+  if (opts.observer)
+    report_transition(*opts.observer, r, from, to_string(ev), observed, prev_updated_ms, now_unix_ms());
   changed->notify();
   return true;
 }

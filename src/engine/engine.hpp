@@ -41,6 +41,7 @@ class logger;
 namespace reelbatch {
 
 class Clock;
+class EngineObserver;
 class HttpClient;
 class JobStore;
 class Provider;
@@ -80,6 +81,10 @@ struct EngineOptions {
   std::string owner;
   /// Retry, pause and reconcile limits; nullptr: the defaults.
   std::shared_ptr<const ErrorPolicy> policy;
+  /// Told of every provider request's outcome, retry, committed state
+  /// transition, download and credit charge (src/engine/observer.hpp), on
+  /// the engine's executor; nullptr: nobody. Must outlive the engine.
+  EngineObserver* observer = nullptr;
 };
 
 /// One profile's lane, as snapshot() sees it.

@@ -3,6 +3,7 @@
 // queries) -> downloading, failed, or pending again (a transient remote
 // failure the provider did not charge for).
 #include "src/engine/engine_impl.hpp"
+#include "src/engine/observed_provider.hpp"
 
 namespace reelbatch {
 namespace json = boost::json;
@@ -97,6 +98,7 @@ awaitable<void> Engine::Impl::poll_loop(std::int64_t id) {
 awaitable<bool> Engine::Impl::refresh_urls(Profile& p, ActiveJob& j) {
   for (int attempt = 0; !stopping && !j.lost; ++attempt) {
     co_await sleep_until(p.poll_bucket.reserve(clock.now()));
+    mark_next_query_refresh(*p.provider);  // counted as a refresh, not a poll
     auto q = co_await p.provider->async_query(j.rec.remote_id);
     if (q && q->state == RemoteState::succeeded) {
       const auto spent_before = p.spent;
