@@ -155,6 +155,12 @@ class WatchServiceTest : public ::testing::Test {
     service->start();
   }
 
+  // A fake ingest over the service's store that lives as long as the fixture.
+  FakeIngest& fake_ingest() {
+    fakes.push_back(std::make_unique<FakeIngest>(*service_store));
+    return *fakes.back();
+  }
+
   // Marks every job of `batch` with `state` (as the engine would finish them).
   void finish_batch(std::int64_t batch, JobState state) {
     JobQuery q;
@@ -166,6 +172,16 @@ class WatchServiceTest : public ::testing::Test {
       e.kind = "state";
       ASSERT_TRUE(test_store.try_transition(j, from, e));
     }
+  }
+
+  // Waits until the ledger holds `sha256` with `outcome`; returns the entry.
+  WatchFileRecord wait_ledger(const std::string& sha256, WatchFileOutcome outcome) {
+    std::optional<WatchFileRecord> r;
+    EXPECT_TRUE(eventually([&] {
+      r = test_store.find_watch_file(sha256);
+      return r && r->outcome == outcome;
+    })) << sha256 << " never became " << to_string(outcome);
+    return r.value_or(WatchFileRecord{});
   }
 
   // Drops `text` into the inbox the safe way: written under a dot-name, renamed into place.
@@ -182,11 +198,12 @@ class WatchServiceTest : public ::testing::Test {
   std::unique_ptr<SqliteJobStore> service_store;
   SqliteJobStore test_store;
   WatchServiceOptions opts;
-  std::unique_ptr<WatchService> service;
+  std::vector<std::unique_ptr<FakeIngest>> fakes;  ///< outlive the service, which calls them
+  std::unique_ptr<WatchService> service;           ///< last: stopped first
 };
 
 TEST_F(WatchServiceTest, WrittenSlowlyThenRenamedIsTakenOnceAtOnce) {
-  FakeIngest fake(*service_store);
+  FakeIngest& fake = fake_ingest();
   // A settle time far longer than the test: only the rename can make it go.
   start(fake.fn(), {folder(60s)});
   const fs::path part = inbox / ".nightly.csv.part";
@@ -215,14 +232,13 @@ TEST_F(WatchServiceTest, WrittenSlowlyThenRenamedIsTakenOnceAtOnce) {
   EXPECT_EQ(r.at("state").as_string(), "processing");
   EXPECT_EQ(r.at("rows").as_int64(), 2);
   EXPECT_EQ(r.at("sha256").as_string(), sha256_hex(content));
-  const auto ledger = test_store.find_watch_file(sha256_hex(content));
-  ASSERT_TRUE(ledger);
-  EXPECT_EQ(ledger->outcome, WatchFileOutcome::processing);
-  EXPECT_EQ(ledger->path, processing.string());
-  EXPECT_EQ(*ledger->batch_id, r.at("batch_id").as_int64());
+  const auto ledger = wait_ledger(sha256_hex(content), WatchFileOutcome::processing);
+  EXPECT_EQ(ledger.path, processing.string());
+  ASSERT_TRUE(ledger.batch_id);
+  EXPECT_EQ(*ledger.batch_id, r.at("batch_id").as_int64());
 
   // The batch finishes: the file and its result move to done/.
-  finish_batch(*ledger->batch_id, JobState::succeeded);
+  finish_batch(*ledger.batch_id, JobState::succeeded);
   const fs::path done = inbox / "done" / "nightly.csv";
   ASSERT_TRUE(eventually([&] { return fs::exists(done); }));
   ASSERT_TRUE(eventually([&] { return test_store.find_watch_file(req.sha256)->outcome == WatchFileOutcome::done; }));
@@ -236,7 +252,7 @@ TEST_F(WatchServiceTest, WrittenSlowlyThenRenamedIsTakenOnceAtOnce) {
 }
 
 TEST_F(WatchServiceTest, CopiedInPlaceIsTakenOnceAfterSettling) {
-  FakeIngest fake(*service_store);
+  FakeIngest& fake = fake_ingest();
   start(fake.fn(), {folder(400ms)});
   const fs::path file = inbox / "copied.jsonl";
   std::string content;
@@ -261,7 +277,7 @@ TEST_F(WatchServiceTest, CopiedInPlaceIsTakenOnceAfterSettling) {
 }
 
 TEST_F(WatchServiceTest, IgnoredNamesAreNeverTaken) {
-  FakeIngest fake(*service_store);
+  FakeIngest& fake = fake_ingest();
   start(fake.fn(), {folder(100ms)});
   for (const char* name : {".hidden.csv", "a.csv.part", "b.tmp", "c.partial", "notes.txt"})
     spit(inbox / name, "id,prompt\nx,y\n");
@@ -274,13 +290,12 @@ TEST_F(WatchServiceTest, IgnoredNamesAreNeverTaken) {
 }
 
 TEST_F(WatchServiceTest, ReDropAddsNothingAndAChangedFileIsANewBatch) {
-  FakeIngest fake(*service_store);
+  FakeIngest& fake = fake_ingest();
   start(fake.fn(), {folder(100ms)});
   const std::string v1 = "id,prompt\na,one\n";
   drop("jobs.csv", v1);
-  ASSERT_TRUE(eventually([&] { return fake.calls() == 1; }));
-  const auto first = test_store.find_watch_file(sha256_hex(v1));
-  ASSERT_TRUE(first && first->batch_id);
+  const auto first = wait_ledger(sha256_hex(v1), WatchFileOutcome::processing);
+  ASSERT_TRUE(first.batch_id);
 
   // The same bytes under the same name while the first is still processing,
   // and again under another name: nothing added, both go to done/.
@@ -292,7 +307,7 @@ TEST_F(WatchServiceTest, ReDropAddsNothingAndAChangedFileIsANewBatch) {
   for (const char* name : {"jobs.csv", "copy-of-jobs.csv"}) {
     const auto r = result_of(inbox / "done" / name);
     EXPECT_EQ(r.at("state").as_string(), "duplicate") << name;
-    EXPECT_EQ(r.at("duplicate_of").as_int64(), *first->batch_id) << name;
+    EXPECT_EQ(r.at("duplicate_of").as_int64(), *first.batch_id) << name;
   }
   EXPECT_TRUE(fs::exists(inbox / "processing" / "jobs.csv"));  // the original still runs
   EXPECT_EQ(test_store.batches().size(), 1u);
@@ -302,17 +317,16 @@ TEST_F(WatchServiceTest, ReDropAddsNothingAndAChangedFileIsANewBatch) {
   const std::string v2 = "id,prompt\na,one\nb,two\n";
   drop("jobs.csv", v2);
   ASSERT_TRUE(eventually([&] { return fake.calls() == 2; }));
-  ASSERT_TRUE(eventually([&] { return test_store.batches().size() == 2u; }));
-  const auto second = test_store.find_watch_file(sha256_hex(v2));
-  ASSERT_TRUE(second && second->batch_id);
-  EXPECT_NE(*second->batch_id, *first->batch_id);
-  EXPECT_EQ(second->path, (inbox / "processing" / "jobs-1.csv").string());  // the name clash got a suffix
-  EXPECT_EQ(second->name, "jobs.csv");
+  const auto second = wait_ledger(sha256_hex(v2), WatchFileOutcome::processing);
+  ASSERT_TRUE(second.batch_id);
+  EXPECT_NE(*second.batch_id, *first.batch_id);
+  EXPECT_EQ(second.path, (inbox / "processing" / "jobs-1.csv").string());  // the name clash got a suffix
+  EXPECT_EQ(second.name, "jobs.csv");
 
   // Each finishes on its own; done/jobs.csv is the duplicate's, so both get
   // a suffix there.
-  finish_batch(*first->batch_id, JobState::succeeded);
-  finish_batch(*second->batch_id, JobState::succeeded);
+  finish_batch(*first.batch_id, JobState::succeeded);
+  finish_batch(*second.batch_id, JobState::succeeded);
   ASSERT_TRUE(eventually([&] { return service->stats().done == 2u; }));
   EXPECT_TRUE(fs::exists(inbox / "done" / "jobs-1.csv"));
   EXPECT_TRUE(fs::exists(inbox / "done" / "jobs-2.csv"));
@@ -320,14 +334,13 @@ TEST_F(WatchServiceTest, ReDropAddsNothingAndAChangedFileIsANewBatch) {
 }
 
 TEST_F(WatchServiceTest, ABatchWithAFailedJobMovesToFailed) {
-  FakeIngest fake(*service_store);
+  FakeIngest& fake = fake_ingest();
   start(fake.fn(), {folder(100ms)});
   drop("mixed.csv", "id,prompt\na,b\n");
-  ASSERT_TRUE(eventually([&] { return fake.calls() == 1; }));
-  const auto rec = test_store.find_watch_file(fake.requests().at(0).sha256);
-  ASSERT_TRUE(rec && rec->batch_id);
+  const auto rec = wait_ledger(sha256_hex("id,prompt\na,b\n"), WatchFileOutcome::processing);
+  ASSERT_TRUE(rec.batch_id);
   JobQuery q;
-  q.filter.batch_ids = {*rec->batch_id};
+  q.filter.batch_ids = {*rec.batch_id};
   auto jobs = test_store.jobs(q).jobs;
   ASSERT_EQ(jobs.size(), 2u);
   jobs[0].state = JobState::succeeded;
@@ -344,22 +357,18 @@ TEST_F(WatchServiceTest, ABatchWithAFailedJobMovesToFailed) {
   const auto r = result_of(inbox / "failed" / "mixed.csv");
   EXPECT_EQ(r.at("state").as_string(), "failed");
   EXPECT_EQ(r.at("counts").as_object().at("failed").as_int64(), 1);
-  ASSERT_TRUE(eventually([&] { return test_store.find_watch_file(rec->sha256)->outcome == WatchFileOutcome::failed; }));
+  wait_ledger(rec.sha256, WatchFileOutcome::failed);
 }
 
 TEST_F(WatchServiceTest, RestartResumesFilesInProcessingWithoutIngestingTwice) {
   const std::string text = "id,prompt\na,b\n";
   std::int64_t batch = 0;
   {
-    FakeIngest fake(*service_store);
+    FakeIngest& fake = fake_ingest();
     start(fake.fn(), {folder(100ms)});
     drop("night.csv", text);
-    ASSERT_TRUE(eventually([&] { return fake.calls() == 1; }));
-    ASSERT_TRUE(eventually([&] {
-      auto r = test_store.find_watch_file(sha256_hex(text));
-      return r && r->outcome == WatchFileOutcome::processing;
-    }));
-    batch = *test_store.find_watch_file(sha256_hex(text))->batch_id;
+    batch = wait_ledger(sha256_hex(text), WatchFileOutcome::processing).batch_id.value_or(0);
+    ASSERT_NE(batch, 0);
     service->stop();
     service.reset();
   }
@@ -368,7 +377,7 @@ TEST_F(WatchServiceTest, RestartResumesFilesInProcessingWithoutIngestingTwice) {
   spit(inbox / "processing" / "orphan.csv", "id,prompt\nz,z\n");
 
   service_store = std::make_unique<SqliteJobStore>(db);
-  FakeIngest fake(*service_store);
+  FakeIngest& fake = fake_ingest();
   start(fake.fn(), {folder(100ms)});
   ASSERT_TRUE(eventually([&] { return fake.calls() == 1; }));
   EXPECT_EQ(fake.requests().at(0).name, "orphan.csv");  // night.csv was resumed, not ingested again
@@ -380,7 +389,7 @@ TEST_F(WatchServiceTest, RestartResumesFilesInProcessingWithoutIngestingTwice) {
 }
 
 TEST_F(WatchServiceTest, RecursiveFoldersIncludingNewSubfolders) {
-  FakeIngest fake(*service_store);
+  FakeIngest& fake = fake_ingest();
   fs::create_directories(inbox / "team-a");
   spit(inbox / "team-a" / "early.csv", "id,prompt\ne,e\n");  // there before start: settles
   start(fake.fn(), {folder(100ms, /*recursive=*/true)});
@@ -398,7 +407,7 @@ TEST_F(WatchServiceTest, RecursiveFoldersIncludingNewSubfolders) {
 }
 
 TEST_F(WatchServiceTest, NonRecursiveFolderLeavesSubfoldersAlone) {
-  FakeIngest fake(*service_store);
+  FakeIngest& fake = fake_ingest();
   fs::create_directories(inbox / "sub");
   start(fake.fn(), {folder(100ms)});
   drop("x.csv", "id,prompt\nx,x\n", inbox / "sub");
@@ -411,7 +420,7 @@ TEST_F(WatchServiceTest, NonRecursiveFolderLeavesSubfoldersAlone) {
 
 TEST_F(WatchServiceTest, PollingFindsFilesWithoutInotify) {
   opts.force_polling = true;
-  FakeIngest fake(*service_store);
+  FakeIngest& fake = fake_ingest();
   start(fake.fn(), {folder(150ms)});
   drop("polled.csv", "id,prompt\np,p\n");
   ASSERT_TRUE(eventually([&] { return fake.calls() == 1; }));
@@ -419,7 +428,7 @@ TEST_F(WatchServiceTest, PollingFindsFilesWithoutInotify) {
 }
 
 TEST_F(WatchServiceTest, ReconfigureAddsAndRemovesFolders) {
-  FakeIngest fake(*service_store);
+  FakeIngest& fake = fake_ingest();
   const fs::path second = tmp.dir / "second";
   start(fake.fn(), {folder(100ms)});
   WatchConfig w2 = folder(100ms);
@@ -438,7 +447,7 @@ TEST_F(WatchServiceTest, ReconfigureAddsAndRemovesFolders) {
 
 TEST_F(WatchServiceTest, AStoreFailureMakesTheFileWaitNotFail) {
   // An ingest function that fails like a locked database twice, then works.
-  FakeIngest fake(*service_store);
+  FakeIngest& fake = fake_ingest();
   std::atomic<int> failures{2};
   auto inner = fake.fn();
   start(
@@ -452,6 +461,7 @@ TEST_F(WatchServiceTest, AStoreFailureMakesTheFileWaitNotFail) {
   EXPECT_TRUE(fs::exists(inbox / "processing" / "later.csv"));
   EXPECT_FALSE(fs::exists(inbox / "failed"));
   EXPECT_GE(service->stats().errors, 2u);
+  service->stop();  // before `failures` and `inner` go
 }
 
 // ---- with the real ingest function -------------------------------------------
@@ -465,6 +475,9 @@ class WatchRealIngestTest : public WatchServiceTest {
                              "api_key_env = \"K\"\n[providers.main.defaults]\nmodel = \"seedance-2.0\"\n";
     cfg = parse_config(toml, tmp.dir / "reelbatch.toml",
                        [](const std::string&) -> std::optional<std::string> { return std::string("key"); });
+  }
+  ~WatchRealIngestTest() override {
+    if (service) service->stop();  // it calls back into `mu` and `announced`
   }
   WatchIngestFn ingest() {
     return make_watch_ingest(cfg, *service_store, [this](std::int64_t id) {
@@ -495,21 +508,21 @@ TEST_F(WatchRealIngestTest, BadRowsAreReportedAndTheFileEndsInFailed) {
   EXPECT_NE(errors.find(shown + ":4: prompt: "), std::string::npos) << errors;
   EXPECT_EQ(std::count(errors.begin(), errors.end(), '\n'), 2) << errors;
 
-  const auto rec = test_store.find_watch_file(sha256_hex(text));
-  ASSERT_TRUE(rec && rec->batch_id);
-  EXPECT_EQ(rec->rows, 1);
-  EXPECT_EQ(rec->rejected, 2);
+  const auto rec = wait_ledger(sha256_hex(text), WatchFileOutcome::processing);
+  ASSERT_TRUE(rec.batch_id);
+  EXPECT_EQ(rec.rows, 1);
+  EXPECT_EQ(rec.rejected, 2);
   {
     std::lock_guard lock(mu);
-    EXPECT_EQ(announced, std::vector<std::int64_t>{*rec->batch_id});
+    EXPECT_EQ(announced, std::vector<std::int64_t>{*rec.batch_id});
   }
-  const auto batch = test_store.batch(*rec->batch_id);
+  const auto batch = test_store.batch(*rec.batch_id);
   ASSERT_TRUE(batch);
   EXPECT_EQ(batch->name, "bad");
   EXPECT_EQ(batch->out_dir, (tmp.dir / "out" / "bad").string());
   // The row's provider came from the folder, its asset from the drop folder.
   JobQuery q;
-  q.filter.batch_ids = {*rec->batch_id};
+  q.filter.batch_ids = {*rec.batch_id};
   const auto jobs = test_store.jobs(q).jobs;
   ASSERT_EQ(jobs.size(), 1u);
   EXPECT_EQ(jobs[0].spec.provider, "main");
@@ -517,7 +530,7 @@ TEST_F(WatchRealIngestTest, BadRowsAreReportedAndTheFileEndsInFailed) {
   EXPECT_EQ(jobs[0].spec.images[0].location, (inbox / "refs" / "cat.png").string());
 
   // The good row succeeds, but rows were rejected: failed/.
-  finish_batch(*rec->batch_id, JobState::succeeded);
+  finish_batch(*rec.batch_id, JobState::succeeded);
   ASSERT_TRUE(eventually([&] { return fs::exists(inbox / "failed" / "bad.csv.errors.txt"); }));
   EXPECT_TRUE(fs::exists(inbox / "failed" / "bad.csv"));
   const auto r = result_of(inbox / "failed" / "bad.csv");
