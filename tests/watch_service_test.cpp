@@ -406,6 +406,34 @@ TEST_F(WatchServiceTest, RecursiveFoldersIncludingNewSubfolders) {
   EXPECT_EQ(fake.calls(), 2);
 }
 
+TEST_F(WatchServiceTest, ASubfolderMovedInWithManifestsIsScanned) {
+  FakeIngest& fake = fake_ingest();
+  start(fake.fn(), {folder(100ms, /*recursive=*/true)});
+  const fs::path staging = tmp.dir / "staging";
+  fs::create_directories(staging / "batch-7");
+  spit(staging / "batch-7" / "a.csv", "id,prompt\na,a\n");
+  spit(staging / "batch-7" / "b.jsonl", "{\"prompt\":\"b\"}\n");
+  fs::rename(staging / "batch-7", inbox / "batch-7");
+  ASSERT_TRUE(eventually([&] { return fake.calls() == 2; }));
+  EXPECT_TRUE(fs::exists(inbox / "batch-7" / "processing" / "a.csv"));
+  EXPECT_TRUE(fs::exists(inbox / "batch-7" / "processing" / "b.jsonl"));
+}
+
+TEST_F(WatchServiceTest, AFolderDeletedAndMadeAgainIsWatchedAgain) {
+  FakeIngest& fake = fake_ingest();
+  start(fake.fn(), {folder(100ms)});
+  drop("one.csv", "id,prompt\n1,1\n");
+  wait_ledger(sha256_hex("id,prompt\n1,1\n"), WatchFileOutcome::processing);
+  // Deleted while watched, its processing/ file with it: the file is no
+  // longer followed, and the folder is looked for until it is back.
+  fs::remove_all(inbox);
+  std::this_thread::sleep_for(200ms);
+  fs::create_directories(inbox);
+  drop("two.csv", "id,prompt\n2,2\n");
+  ASSERT_TRUE(eventually([&] { return fake.calls() == 2; }));
+  EXPECT_TRUE(fs::exists(inbox / "processing" / "two.csv"));
+}
+
 TEST_F(WatchServiceTest, NonRecursiveFolderLeavesSubfoldersAlone) {
   FakeIngest& fake = fake_ingest();
   fs::create_directories(inbox / "sub");

@@ -25,9 +25,9 @@ Kinds kinds_of(const Config& cfg) {
 }
 
 // Validates `manifest`'s rows and ingests the good ones into `target`,
-// adding to `report`.
+// adding to `report`; `shown` names the manifest in the log.
 void ingest_rows(const Config& cfg, JobStore& store, const Kinds& kinds, Manifest manifest,
-                 const BatchTarget& target, IngestReport& report) {
+                 const BatchTarget& target, const std::string& shown, IngestReport& report) {
   std::set<int> bad_lines;
   for (const auto& e : manifest.errors) {
     report.errors.push_back(e.to_string());
@@ -63,7 +63,7 @@ void ingest_rows(const Config& cfg, JobStore& store, const Kinds& kinds, Manifes
   report.added += result.added;
   report.existing += result.existing;
   report.batch_ids.push_back(batch.id);
-  spdlog::info("{}: {} new rows, {} already known", target.manifest_key, result.added, result.existing);
+  spdlog::info("{}: {} new rows, {} already known", shown, result.added, result.existing);
 }
 
 }  // namespace
@@ -81,14 +81,14 @@ IngestReport ingest_manifests(const Config& cfg, JobStore& store, const std::vec
     const fs::path abs = fs::absolute(path).lexically_normal();
     const std::string name = abs.stem().string();
     ingest_rows(cfg, store, kinds, std::move(manifest), BatchTarget{name, abs.string(), cfg.output_dir / name},
-                report);
+                path.string(), report);
   }
   return report;
 }
 
 IngestReport ingest_parsed_manifest(const Config& cfg, JobStore& store, Manifest manifest, const BatchTarget& target) {
   IngestReport report;
-  ingest_rows(cfg, store, kinds_of(cfg), std::move(manifest), target, report);
+  ingest_rows(cfg, store, kinds_of(cfg), std::move(manifest), target, target.manifest_key, report);
   return report;
 }
 

@@ -108,6 +108,7 @@ struct WatchService::Impl {
   std::map<int, std::pair<Folder*, fs::path>> wds;
   std::map<fs::path, Tracked> tracked;  ///< by path in processing/
   std::map<fs::path, Retry> retries;    ///< by path in processing/
+  std::map<fs::path, SteadyTime> take_backoff;  ///< dropped files that could not be moved, until when
   SteadyTime next_batch_check{};
 
   SteadyTime now() const { return opt.clock(); }
@@ -361,9 +362,14 @@ struct WatchService::Impl {
     const std::string name = file.filename().string();
     if (!watch::is_candidate_name(name, f.cfg.pattern)) return;
     struct stat st {};
-    if (::lstat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (::lstat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {  // gone, or not a plain file
       f.tracker.forget(file);
+      take_backoff.erase(file);
       return;
+    }
+    if (const auto b = take_backoff.find(file); b != take_backoff.end()) {
+      if (now() < b->second) return;  // it could not be moved a moment ago: don't spin on it
+      take_backoff.erase(b);
     }
     if (!renamed) {
       const watch::FileSignature sig{static_cast<std::uintmax_t>(st.st_size),
@@ -384,7 +390,9 @@ struct WatchService::Impl {
       moved = watch::move_with_sidecars(file, file.parent_path() / watch::kProcessingDir, name);
     } catch (const fs::filesystem_error& e) {
       if (e.code() == std::errc::no_such_file_or_directory) return;  // gone before we got to it
-      error("taking " + file.string() + " (found again at the next rescan)", e);
+      error("taking " + file.string() + " (tried again in " + std::to_string(opt.retry_interval.count()) + " ms)",
+            e);
+      take_backoff[file] = now() + opt.retry_interval;
       return;
     }
     ++n_taken;
@@ -503,8 +511,16 @@ struct WatchService::Impl {
     }
   }
 
-  // Returns true when the batch finished and the file moved on.
+  // Returns true when the batch finished and the file moved on, or the file
+  // is gone (someone removed it from processing/: there is nothing left to
+  // move; the batch itself runs on).
   bool finish_if_terminal(const fs::path& file, Tracked& t) {
+    std::error_code ec;
+    if (!fs::exists(file, ec) && !ec) {
+      log->warn("watch: {} was removed from processing/; batch {} is no longer followed", file.string(),
+                *t.rec.batch_id);
+      return true;
+    }
     JobFilter filter;
     filter.batch_ids = {*t.rec.batch_id};
     const std::map<JobState, int> counts = store.count_by_state(filter);

@@ -30,13 +30,15 @@
 // Exactly once: a taken file is first renamed into processing/ (atomic, a
 // clash gets a "-N" suffix), then hashed (SHA-256) and looked up in the
 // ledger in the database (JobStore::find_watch_file). Content seen before
-// adds nothing. New content is recorded as "ingesting" before its batch is
+// adds nothing (unless it could not be read at all that time: nothing was
+// created, so it is tried again). New content is recorded as "ingesting" before its batch is
 // created, and batch creation is idempotent (the batch is keyed by the
 // file's path and hash, rows by their ids), so a crash at any point and a
 // restart, which re-examines every file left in processing/, never ingests
 // a file twice. A database or filesystem error leaves the file where it is
-// and is retried after `retry_interval`: a transient fault never fails a
-// file.
+// and is retried after `retry_interval` (a dropped file that cannot be
+// moved into processing/, e.g. no permission, likewise): a transient fault
+// never fails a file.
 //
 // Threading: the service runs on its own thread (hashing, moves, fsyncs and
 // ingest stay off the engine's event loop). The JobStore it is given, and
