@@ -2,6 +2,7 @@
 // type and range, unknown keys are errors (they are usually typos), and every
 // message has the form "<file>: <dotted.key>: <reason>".
 #include "config/config.hpp"
+#include "config/watch_config.hpp"
 #include "src/core/text.hpp"
 
 #include <toml++/toml.h>
@@ -71,7 +72,7 @@ class Loader {
     if (ec) fail("(file)", "cannot resolve the config file's folder: " + ec.message());
     base = base.lexically_normal();
 
-    check_keys(root, "", {"storage", "output", "providers", "ingest"});
+    check_keys(root, "", {"storage", "output", "providers", "ingest", "watch"});
 
     std::string storage = "reelbatch.db";
     if (const toml::node* n = root.get("storage")) {
@@ -101,6 +102,7 @@ class Loader {
       const std::string name(key.str());
       cfg.profiles.emplace(name, profile(name, node));
     }
+    cfg.watches = parse_watch_tables(root.get("watch"), cfg, base);
     return cfg;
   }
 

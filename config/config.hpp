@@ -58,12 +58,29 @@ struct ProfileConfig {
   JobDefaults defaults;
 };
 
+/// One watch folder: `[[watch]]` (src/watch/watch_service.hpp).
+struct WatchConfig {
+  std::filesystem::path path;  ///< the folder; relative to the config file's folder, lexically normal
+  /// Profile for rows that name none (ManifestOptions::default_provider);
+  /// always the name of a configured profile.
+  std::string profile;
+  /// Comma-separated globs (fnmatch, case-insensitive) a file name must match
+  /// to be taken; empty means "*.csv,*.jsonl,*.ndjson".
+  std::string pattern;
+  /// How long a file's size and mtime must stay unchanged before a file
+  /// written in place is taken, > 0. A file renamed into the folder is taken
+  /// at once.
+  std::chrono::milliseconds settle{5000};
+  bool recursive = false;  ///< also watch subfolders (not processing/, done/, failed/)
+};
+
 struct Config {
   std::filesystem::path source;        ///< the file read, for messages
   std::filesystem::path storage_path;  ///< [storage] path; relative to the config file's folder
   std::filesystem::path output_dir;    ///< [output] dir; relative to the config file's folder
   int download_concurrency = 4;        ///< [output] download_concurrency, 1..64
   std::map<std::string, ProfileConfig> profiles;  ///< by profile name
+  std::vector<WatchConfig> watches;  ///< [[watch]] tables, in file order
 
   /// [ingest] allowed_roots: folders local assets must lie in after every
   /// symlink is resolved (checked at ingest, src/ingest/asset_lists.hpp).

@@ -19,6 +19,23 @@ const char* to_string(AttemptOutcome o) {
   return "unknown";
 }
 
+const char* to_string(WatchFileOutcome o) {
+  switch (o) {
+    case WatchFileOutcome::ingesting: return "ingesting";
+    case WatchFileOutcome::processing: return "processing";
+    case WatchFileOutcome::done: return "done";
+    case WatchFileOutcome::failed: return "failed";
+  }
+  return "failed";
+}
+
+std::optional<WatchFileOutcome> watch_file_outcome_from_string(const std::string& s) {
+  for (auto o : {WatchFileOutcome::ingesting, WatchFileOutcome::processing, WatchFileOutcome::done,
+                 WatchFileOutcome::failed})
+    if (s == to_string(o)) return o;
+  return std::nullopt;
+}
+
 bool is_store_failure(const std::exception& e) {
   return dynamic_cast<const StoreError*>(&e) != nullptr || dynamic_cast<const SQLite::Exception*>(&e) != nullptr;
 }

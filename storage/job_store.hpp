@@ -142,6 +142,33 @@ struct OutputClaim {
   int line = 0;
 };
 
+/// Where a watch-folder manifest is in its life (src/watch/): the ledger's
+/// `outcome` column.
+enum class WatchFileOutcome {
+  ingesting,   ///< taken and hashed; its batch may or may not exist yet
+  processing,  ///< its batch exists; waiting for every job to be terminal
+  done,        ///< every job succeeded and no row was rejected
+  failed,      ///< some job failed or was cancelled, a row was rejected, or the manifest was unreadable
+};
+/// "ingesting", "processing", "done", "failed" as stored. Never null.
+const char* to_string(WatchFileOutcome o);
+/// The outcome named `s` (exactly as to_string writes it), or nullopt.
+std::optional<WatchFileOutcome> watch_file_outcome_from_string(const std::string& s);
+
+/// One manifest taken from a watch folder, keyed by the SHA-256 of its
+/// content: the ledger that makes a re-dropped file add nothing.
+struct WatchFileRecord {
+  std::string sha256;     ///< hex SHA-256 of the file's bytes (64 lowercase digits); the key
+  std::string path;       ///< absolute path of the file where the service last put it
+  std::string name;       ///< the file name it was dropped under
+  std::optional<std::int64_t> batch_id;  ///< its batch, once ingested
+  WatchFileOutcome outcome = WatchFileOutcome::ingesting;
+  int rows = 0;           ///< rows accepted at ingest (new plus already known)
+  int rejected = 0;       ///< rows rejected at ingest
+  std::string error;      ///< why the manifest could not be read at all (outcome failed, no batch)
+  std::int64_t created_at_ms = 0, updated_at_ms = 0;  ///< Unix ms, set by the store
+};
+
 /// A filter over jobs; empty members match everything.
 struct JobFilter {
   std::vector<std::int64_t> batch_ids;
@@ -284,6 +311,16 @@ class JobStore {
   virtual std::optional<std::string> find_upload(const std::string& profile, const std::string& sha256) const = 0;
   virtual void record_upload(const std::string& profile, const std::string& sha256,
                              const std::string& remote_ref, const std::string& file_name) = 0;
+
+  // ---- watch-folder ledger (src/watch/) ---------------------------------------
+
+  /// The ledger entry for the manifest content `sha256`, if that content was
+  /// ever taken from a watch folder.
+  virtual std::optional<WatchFileRecord> find_watch_file(const std::string& sha256) const = 0;
+  /// Inserts or replaces the entry keyed by `rec.sha256` (created_at_ms is
+  /// kept from an earlier entry; both timestamps are set by the store).
+  /// Throws StoreError when `rec.batch_id` names no batch.
+  virtual void record_watch_file(const WatchFileRecord& rec) = 0;
 };
 
 /// True when `e` is a database failure of any JobStore implementation

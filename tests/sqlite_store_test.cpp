@@ -70,7 +70,7 @@ TEST(SqliteJobStore, CreatesSchemaInWalMode) {
   EXPECT_EQ(s.schema_version(), kSchemaVersion);
   SQLite::Database raw(t.db().string());
   EXPECT_EQ(raw.execAndGet("PRAGMA journal_mode").getString(), "wal");
-  EXPECT_EQ(raw.execAndGet("PRAGMA user_version").getInt(), 3);
+  EXPECT_EQ(raw.execAndGet("PRAGMA user_version").getInt(), kSchemaVersion);
 }
 
 TEST(SqliteJobStore, InMemoryLeavesNoFile) {
@@ -142,6 +142,7 @@ TEST(SqliteJobStore, TwoConnectionsOnOneFileShareCasAndLeases) {
 // Turns a database this build wrote back into what schema 2 left: no lease
 // columns, no claim or unique seq index.
 void downgrade_to_v2(SQLite::Database& raw) {
+  raw.exec("DROP TABLE IF EXISTS watch_files");  // schema 4
   raw.exec("DROP INDEX jobs_seq; DROP INDEX jobs_claim; DROP INDEX jobs_lease;");
   raw.exec("ALTER TABLE jobs DROP COLUMN lease_owner");
   raw.exec("ALTER TABLE jobs DROP COLUMN lease_expires_at_ms");

@@ -12,6 +12,7 @@
 namespace reelbatch {
 
 class JobStore;
+struct Manifest;
 
 struct IngestReport {
   std::vector<std::int64_t> batch_ids;  ///< one per manifest, in argument order
@@ -52,5 +53,21 @@ void check_output_root(const Config& cfg);
 /// output root is unusable; SQLite::Exception on database failure.
 IngestReport ingest_manifests(const Config& cfg, JobStore& store,
                               const std::vector<std::filesystem::path>& manifests);
+
+/// The batch a parsed manifest is recorded as (JobStore::ensure_batch).
+struct BatchTarget {
+  std::string name;          ///< batch name (shown by `status`)
+  std::string manifest_key;  ///< identifies the batch across runs: the same key is the same batch
+  std::filesystem::path out_dir;  ///< the batch's output folder, absolute
+};
+
+/// Validates every row of an already parsed `manifest` against its
+/// profile's provider (with the profile's defaults applied), as
+/// ingest_manifests() does, and ingests the good rows into the batch
+/// `target` (created on first use). Returns one batch id, the rejected rows'
+/// errors ("file:line: field: reason", row errors of the parse included),
+/// and the added / existing counts. Throws ConfigError when a profile's kind
+/// is unknown, SQLite::Exception / StoreError on database failure.
+IngestReport ingest_parsed_manifest(const Config& cfg, JobStore& store, Manifest manifest, const BatchTarget& target);
 
 }  // namespace reelbatch

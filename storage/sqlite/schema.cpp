@@ -111,6 +111,22 @@ CREATE UNIQUE INDEX jobs_seq ON jobs(seq);
 CREATE INDEX jobs_claim ON jobs(profile, state, priority DESC, seq);
 CREATE INDEX jobs_lease ON jobs(lease_owner);
 )sql",
+    // 3 -> 4: the watch-folder ledger (src/watch/): one row per manifest
+    // content taken from a watch folder, so a re-dropped file adds nothing.
+    R"sql(
+CREATE TABLE watch_files (
+  sha256        TEXT PRIMARY KEY,
+  path          TEXT NOT NULL,
+  name          TEXT NOT NULL,
+  batch_id      INTEGER REFERENCES batches(id),
+  outcome       TEXT NOT NULL,
+  rows          INTEGER NOT NULL DEFAULT 0,
+  rejected      INTEGER NOT NULL DEFAULT 0,
+  error         TEXT NOT NULL DEFAULT '',
+  created_at_ms INTEGER NOT NULL,
+  updated_at_ms INTEGER NOT NULL
+);
+)sql",
 };
 
 static_assert(std::size(kMigrations) == kSchemaVersion, "one migration per schema version");

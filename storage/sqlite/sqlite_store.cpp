@@ -546,4 +546,60 @@ void SqliteJobStore::record_upload(const std::string& profile, const std::string
   q.exec();
 }
 
+// ---- watch-folder ledger ----------------------------------------------------
+
+std::optional<WatchFileRecord> SqliteJobStore::find_watch_file(const std::string& sha256) const {
+  SQLite::Statement q(*db_,
+                      "SELECT sha256, path, name, batch_id, outcome, rows, rejected, error, created_at_ms, "
+                      "updated_at_ms FROM watch_files WHERE sha256 = ?");
+  q.bind(1, sha256);
+  if (!q.executeStep()) return std::nullopt;
+  WatchFileRecord r;
+  r.sha256 = q.getColumn(0).getString();
+  r.path = q.getColumn(1).getString();
+  r.name = q.getColumn(2).getString();
+  if (!q.getColumn(3).isNull()) r.batch_id = q.getColumn(3).getInt64();
+  const std::string outcome = q.getColumn(4).getString();
+  const auto o = watch_file_outcome_from_string(outcome);
+  if (!o) throw StoreError("watch file " + r.sha256 + " has unknown outcome '" + outcome + "'");
+  r.outcome = *o;
+  r.rows = q.getColumn(5).getInt();
+  r.rejected = q.getColumn(6).getInt();
+  r.error = q.getColumn(7).getString();
+  r.created_at_ms = q.getColumn(8).getInt64();
+  r.updated_at_ms = q.getColumn(9).getInt64();
+  return r;
+}
+
+void SqliteJobStore::record_watch_file(const WatchFileRecord& rec) {
+  SQLite::Transaction tx(*db_, kImmediate);
+  if (rec.batch_id) {
+    SQLite::Statement b(*db_, "SELECT 1 FROM batches WHERE id = ?");
+    b.bind(1, *rec.batch_id);
+    if (!b.executeStep()) throw StoreError("watch file " + rec.sha256 + ": no batch " + std::to_string(*rec.batch_id));
+  }
+  const std::int64_t now = now_ms();
+  SQLite::Statement q(*db_,
+                      "INSERT INTO watch_files(sha256, path, name, batch_id, outcome, rows, rejected, error, "
+                      "created_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                      "ON CONFLICT(sha256) DO UPDATE SET path = excluded.path, name = excluded.name, "
+                      "batch_id = excluded.batch_id, outcome = excluded.outcome, rows = excluded.rows, "
+                      "rejected = excluded.rejected, error = excluded.error, updated_at_ms = excluded.updated_at_ms");
+  q.bind(1, rec.sha256);
+  q.bind(2, rec.path);
+  q.bind(3, rec.name);
+  if (rec.batch_id)
+    q.bind(4, *rec.batch_id);
+  else
+    q.bind(4);
+  q.bind(5, std::string(to_string(rec.outcome)));
+  q.bind(6, rec.rows);
+  q.bind(7, rec.rejected);
+  q.bind(8, rec.error);
+  q.bind(9, now);
+  q.bind(10, now);
+  q.exec();
+  tx.commit();
+}
+
 }  // namespace reelbatch

@@ -23,7 +23,7 @@ namespace reelbatch {
 
 /// Schema version this build writes (PRAGMA user_version); older databases
 /// are migrated on open (storage/sqlite/schema.cpp).
-inline constexpr int kSchemaVersion = 3;
+inline constexpr int kSchemaVersion = 4;
 
 /// JobStore over one SQLite file. Every override behaves as documented in
 /// storage/job_store.hpp.
@@ -73,6 +73,9 @@ class SqliteJobStore final : public JobStore {
   std::optional<std::string> find_upload(const std::string& profile, const std::string& sha256) const override;
   void record_upload(const std::string& profile, const std::string& sha256, const std::string& remote_ref,
                      const std::string& file_name) override;
+
+  std::optional<WatchFileRecord> find_watch_file(const std::string& sha256) const override;
+  void record_watch_file(const WatchFileRecord& rec) override;
 
  private:
   /// Updates the attempt's outcome; `job_id` 0 means any job. Throws
