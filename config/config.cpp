@@ -301,6 +301,8 @@ class Loader {
       roots.push_back(std::move(canon));
     }
     return roots;
+  }
+
   // The text of systemd credential `name` ($CREDENTIALS_DIRECTORY/<name>,
   // set by LoadCredential= / LoadCredentialEncrypted=), surrounding
   // whitespace trimmed. Fails naming `k` when the directory is not set, the
