@@ -41,17 +41,16 @@ awaitable<void> Notifier::wait(milliseconds max) {
 
 // ---- construction -------------------------------------------------------------------
 
-Engine::Impl::Profile::Profile(const ProfileConfig& c, std::unique_ptr<Provider> p, Clock& clock)
+Engine::Impl::Profile::Profile(const ProfileConfig& c, std::unique_ptr<Provider> p, Clock& clock,
+                               const JobStore& store)
     : cfg(&c),
       provider(std::move(p)),
       lane(c.max_in_flight),
-      submit_bucket(c.submit_per_minute, 1, clock.now()),
-      poll_bucket(c.poll_per_minute, 1, clock.now()),
+      submit_bucket(make_submit_window(c, clock, store)),
+      poll_bucket(make_poll_window(c)),
+      poll(make_poll_schedule(*provider)),
       wake(std::make_unique<Notifier>(clock)),
-      submit_free(std::make_unique<Notifier>(clock)) {
-  const PollPolicy pp = effective_poll(*provider);
-  poll = PollSchedule{pp.first_wait, pp.interval, pp.max_interval};
-}
+      submit_free(std::make_unique<Notifier>(clock)) {}
 
 Engine::Impl::Impl(Engine& e, const Config& c, JobStore& s, HttpClient& h, EngineOptions o)
     : self(e),
@@ -74,7 +73,7 @@ Engine::Impl::Impl(Engine& e, const Config& c, JobStore& s, HttpClient& h, Engin
           ? opts.provider_factory
           : ProviderFactory([this](const ProfileConfig& pc, HttpClient& hc) { return make_provider(pc, hc, log); });
   for (const auto& [name, pc] : cfg.profiles)
-    profiles.emplace(name, std::make_unique<Profile>(pc, factory(pc, http), clock));
+    profiles.emplace(name, std::make_unique<Profile>(pc, factory(pc, http), clock, store));
 }
 
 Engine::Impl::~Impl() { pool.join(); }
