@@ -40,15 +40,14 @@ milliseconds backoff_delay(int attempt, milliseconds base, milliseconds cap, dou
 
 milliseconds next_poll_delay(const PollSchedule& s, int polls_done, int polls_since_state_change, double random01) {
   if (polls_done <= 0) return milliseconds(non_negative(s.first_wait));
-  const Rep interval = non_negative(s.interval);
-  const Rep max_interval = std::max(interval, non_negative(s.max_interval));
+  const Rep floor = std::max(non_negative(s.interval), non_negative(s.min_interval));
+  const Rep cap = std::max(floor, non_negative(s.max_interval));
   const double growth = s.growth >= 1 ? s.growth : 1;  // also NaN -> 1
-  const double grown = static_cast<double>(interval) * std::pow(growth, std::max(0, polls_since_state_change));
-  const double base = std::min(static_cast<double>(max_interval), grown);
-  const double jittered = base * (0.9 + 0.2 * clamp01(random01));
-  const auto lo = static_cast<Rep>(std::ceil(static_cast<double>(interval) * 0.9));
-  const double clamped = std::clamp(jittered, static_cast<double>(lo), static_cast<double>(max_interval));
-  return milliseconds(std::clamp(static_cast<Rep>(std::llround(clamped)), lo, max_interval));
+  const double grown =
+      static_cast<double>(non_negative(s.interval)) * std::pow(growth, std::max(0, polls_since_state_change));
+  const double base = std::clamp(grown, static_cast<double>(floor), static_cast<double>(cap));
+  const double jittered = std::min(static_cast<double>(cap), base * (1.0 + 0.1 * clamp01(random01)));
+  return milliseconds(std::clamp(static_cast<Rep>(std::ceil(jittered)), floor, cap));
 }
 
 milliseconds retry_after_or_backoff(std::optional<milliseconds> retry_after, int attempt, milliseconds base,

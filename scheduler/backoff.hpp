@@ -31,16 +31,25 @@ struct PollSchedule {
   std::chrono::milliseconds interval{5000};       ///< between queries while the state changes, > 0
   std::chrono::milliseconds max_interval{10000};  ///< cap for the growing interval, >= interval
   double growth = 1.5;  ///< factor per query without a state change, >= 1 (below 1 counts as 1)
+  /// The provider document's minimum spacing between two status queries of
+  /// one task (the lower end of its recommended polling interval: juhuo
+  /// 5-10 s, turing 20-30 s, vibegen 5-10 s, seedance2 5-10 s, openai relay
+  /// "后续 8~15 秒查一次"); every delay after a query is at least this. 0: none.
+  std::chrono::milliseconds min_interval{0};
 };
 
 /// Delay before the next status query of one task.
 /// - `polls_done` == 0 (no query yet): exactly `s.first_wait`.
-/// - otherwise: d = min(max_interval, interval * growth^polls_since_state_change),
-///   then jittered by up to +-10% (d * (0.9 + 0.2 * random01)) and clamped to
-///   [interval * 0.9, max_interval].
+/// - otherwise, with floor = max(interval, min_interval) and
+///   cap = max(max_interval, floor):
+///   d = clamp(interval * growth^polls_since_state_change, floor, cap),
+///   then jittered upward only, by up to +10% but not beyond cap
+///   (min(cap, d * (1 + 0.1 * random01)), rounded up to whole ms).
+///   So the spacing is never below the documented minimum (issue 7 item 9:
+///   openai's second poll came 7.2 s after the first, document: 8-15 s).
 /// `polls_done`, `polls_since_state_change` >= 0 (negatives count as 0);
-/// `random01` in [0, 1) (clamped). A max_interval below interval counts as
-/// interval. Returns whole milliseconds, never negative. Never throws.
+/// `random01` in [0, 1) (clamped). Returns whole milliseconds in
+/// [floor, cap]. Never throws.
 std::chrono::milliseconds next_poll_delay(const PollSchedule& s, int polls_done, int polls_since_state_change,
                                           double random01);
 

@@ -85,4 +85,53 @@ void TokenBucket::set_rate(double per_minute, time_point now) {
   burst_span_ = new_burst;
 }
 
+// ---- RateWindow ----------------------------------------------------------------
+
+RateWindow::RateWindow(std::size_t limit, clock::duration window, clock::duration margin)
+    : limit_(limit), window_(window), margin_(margin) {
+  if (limit < 1) throw std::invalid_argument("RateWindow: limit must be >= 1");
+  if (window <= clock::duration::zero()) throw std::invalid_argument("RateWindow: window must be > 0");
+  if (margin < clock::duration::zero()) throw std::invalid_argument("RateWindow: margin must be >= 0");
+  if (window.count() > static_cast<clock::rep>(kMaxSpanTicks) || margin.count() > static_cast<clock::rep>(kMaxSpanTicks))
+    throw std::invalid_argument("RateWindow: window or margin beyond 30 years");
+  span_ = window_ + margin_ + clock::duration(1);  // one tick more: closed windows of window + margin
+  const auto n = static_cast<clock::rep>(limit_);
+  spacing_ = clock::duration((span_.count() + n - 1) / n);
+}
+
+RateWindow RateWindow::per_minute(double per_minute, clock::duration margin) {
+  if (!(per_minute > 0) || !std::isfinite(per_minute))
+    throw std::invalid_argument("RateWindow: per_minute must be a finite number > 0 (got " +
+                                std::to_string(per_minute) + ")");
+  if (per_minute >= 1) {
+    const double n = std::floor(std::min(per_minute, 1e9));
+    return RateWindow(static_cast<std::size_t>(n), std::chrono::minutes(1), margin);
+  }
+  const double t = std::ceil(ticks_per_minute() / per_minute);
+  if (t > kMaxSpanTicks)
+    throw std::invalid_argument("RateWindow: per_minute is below one per 30 years (got " + std::to_string(per_minute) +
+                                ")");
+  return RateWindow(1, clock::duration(static_cast<clock::rep>(t)), margin);
+}
+
+RateWindow::time_point RateWindow::reserve(time_point now) {
+  last_now_ = std::max(last_now_, now);
+  time_point g = last_now_;
+  if (!grants_.empty()) g = std::max(g, grants_.back() + spacing_);
+  if (grants_.size() >= limit_) g = std::max(g, grants_[grants_.size() - limit_] + span_);
+  grants_.push_back(g);
+  while (grants_.size() > limit_) grants_.pop_front();
+  return g;
+}
+
+void RateWindow::record(time_point at) {
+  grants_.insert(std::upper_bound(grants_.begin(), grants_.end(), at), at);
+  while (grants_.size() > limit_) grants_.pop_front();
+}
+
+std::size_t RateWindow::in_window(time_point t) const {
+  return static_cast<std::size_t>(
+      std::count_if(grants_.begin(), grants_.end(), [&](time_point g) { return g <= t && g > t - span_; }));
+}
+
 }  // namespace reelbatch

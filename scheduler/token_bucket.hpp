@@ -4,7 +4,9 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <deque>
 
 namespace reelbatch {
 
@@ -75,6 +77,81 @@ class TokenBucket {
   // level(t) = min(capacity, (t - empty_at_) / interval_).
   time_point empty_at_;
   time_point last_now_;
+};
+
+/// The exact request budget of one provider profile (submit or poll
+/// requests), DESIGN.md "Invariants" 3 and issue 7 item 9: at most `limit`
+/// requests in any rolling window of `window`, also across restarts (the
+/// caller seeds the grants of the last window with record()).
+///
+/// reserve() returns evenly paced proceed times:
+///   g_k = max(now, g_{k-1} + spacing, g_{k-limit} + span)
+/// where span = window + margin + 1 clock tick and spacing =
+/// ceil(span / limit) (whole ticks). There is no initial burst and no token
+/// saved up over idle time (the old bucket's initial token let N + 1
+/// requests land within 60 s).
+///
+/// Guarantee (proof): every grant satisfies g_k >= g_{k-limit} + span: by
+/// the third term directly (it looks back over the latest `limit` grants,
+/// recorded ones included), and for a run of reserve() grants also because
+/// limit × spacing >= span. Grants are non-decreasing. Suppose some closed
+/// window [t, t + window + margin] held limit + 1 grants g_j <= ... <=
+/// g_{j+limit} with g_{j+limit} a reserve() grant: then g_{j+limit} - g_j
+/// <= window + margin < span, a contradiction. So every closed window of
+/// length window + margin (a fortiori of length `window`) holds at most
+/// `limit` grants. Recorded grants (record()) count like granted ones, so
+/// after a restart the first new grant waits until the window that began
+/// before the restart allows it.
+///
+/// `margin` (>= 0) absorbs the difference between when the caller is told to
+/// proceed and when the provider sees the request (connection set-up,
+/// scheduling): a request that arrives up to `margin` later than its
+/// predecessors still keeps the provider's own count at or below `limit`.
+///
+/// `now` must not decrease from call to call; an earlier `now` is treated as
+/// the latest one seen. Not thread-safe (one io_context thread uses it).
+class RateWindow {
+ public:
+  using clock = std::chrono::steady_clock;
+  using time_point = clock::time_point;
+
+  /// `limit` >= 1 requests per `window` (> 0); `margin` >= 0. Throws
+  /// std::invalid_argument otherwise.
+  RateWindow(std::size_t limit, clock::duration window, clock::duration margin = {});
+
+  /// The budget of a profile setting "`per_minute` requests per minute"
+  /// (> 0, finite; std::invalid_argument otherwise): limit = floor(per_minute)
+  /// per 60 s when per_minute >= 1 (a fraction is never rounded up: 10.5
+  /// allows 10), else 1 per ceil(60 s / per_minute).
+  static RateWindow per_minute(double per_minute, clock::duration margin = {});
+
+  /// Takes the next grant and returns when the caller may send its request
+  /// (>= now). The caller must honour it (sleep until then).
+  time_point reserve(time_point now);
+
+  /// Records a request sent at `at` outside reserve() (before a restart, read
+  /// from the store): later grants keep the window bound with it included.
+  /// Any order; only the latest `limit` records matter.
+  void record(time_point at);
+
+  /// Grants (reserved or recorded, among the latest `limit`) g with
+  /// t - (window + margin) < g <= t. For logs and tests.
+  std::size_t in_window(time_point t) const;
+
+  std::size_t limit() const { return limit_; }
+  clock::duration window() const { return window_; }
+  clock::duration margin() const { return margin_; }
+  /// The pacing between two reserve() grants: ceil((window + margin + 1 tick) / limit).
+  clock::duration spacing() const { return spacing_; }
+
+ private:
+  std::size_t limit_;
+  clock::duration window_;
+  clock::duration margin_;
+  clock::duration span_;
+  clock::duration spacing_;
+  std::deque<time_point> grants_;  // the latest `limit_` grants, ascending
+  time_point last_now_{};
 };
 
 }  // namespace reelbatch

@@ -291,6 +291,12 @@ class JobStore {
   /// Records an attempt's outcome on its own (see try_transition for the
   /// transactional form). Throws StoreError when the attempt does not exist.
   virtual void finish_attempt(const AttemptUpdate& update) = 0;
+  /// Unix ms (the store's clock, now_ms()) of every submit attempt of
+  /// `profile` whose intent was recorded at or after `since_ms`, whatever its
+  /// outcome (an attempt may have reached the provider), ascending. What the
+  /// engine's submit budget (scheduler/token_bucket.hpp RateWindow) needs to
+  /// hold "at most N per rolling window" across restarts.
+  virtual std::vector<std::int64_t> submit_times_since(const std::string& profile, std::int64_t since_ms) const = 0;
   /// Attempts recorded for a job, and how many were accepted.
   virtual std::pair<int, int> attempt_counts(std::int64_t job_id) const = 0;
   /// The remote id of the job's latest accepted attempt, if any.

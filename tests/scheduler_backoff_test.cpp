@@ -81,22 +81,23 @@ TEST(Backoff, RandomizedBoundsAndMonotoneInTheRandomInput) {
 TEST(PollSchedule, FirstWaitThenGrowingInterval) {
   const PollSchedule s{20000ms, 5000ms, 30000ms, 1.5};
   for (double r : {0.0, 0.5, 0.99}) EXPECT_EQ(next_poll_delay(s, 0, 0, r), 20000ms);
-  // r = 0.5 means no jitter: interval * 1.5^n, capped.
+  // r = 0 means no jitter: interval * 1.5^n (rounded up), capped.
   std::vector<std::int64_t> got;
-  for (int n = 0; n < 8; ++n) got.push_back(next_poll_delay(s, n + 1, n, 0.5).count());
+  for (int n = 0; n < 8; ++n) got.push_back(next_poll_delay(s, n + 1, n, 0.0).count());
   EXPECT_EQ(got, (std::vector<std::int64_t>{5000, 7500, 11250, 16875, 25313, 30000, 30000, 30000}));
   // A state change resets the growth, whatever the number of polls done.
-  EXPECT_EQ(next_poll_delay(s, 50, 0, 0.5), 5000ms);
+  EXPECT_EQ(next_poll_delay(s, 50, 0, 0.0), 5000ms);
 }
 
-TEST(PollSchedule, JitterIsTenPercentWithinTheBounds) {
+// Jitter only upward (issue 7 item 9): never below the nominal interval.
+TEST(PollSchedule, JitterIsUpToTenPercentUpwardWithinTheBounds) {
   const PollSchedule s{1000ms, 10000ms, 60000ms, 2.0};
-  EXPECT_EQ(next_poll_delay(s, 1, 0, 0.0), 9000ms);
+  EXPECT_EQ(next_poll_delay(s, 1, 0, 0.0), 10000ms);
   EXPECT_EQ(next_poll_delay(s, 1, 0, 1.0), 11000ms);
-  EXPECT_EQ(next_poll_delay(s, 1, 1, 0.0), 18000ms);
+  EXPECT_EQ(next_poll_delay(s, 1, 1, 0.0), 20000ms);
   EXPECT_EQ(next_poll_delay(s, 1, 1, 1.0), 22000ms);
-  // At the cap, jitter goes down but never above max_interval.
-  EXPECT_EQ(next_poll_delay(s, 9, 10, 0.0), 54000ms);
+  // At the cap there is no room for jitter: exactly max_interval.
+  EXPECT_EQ(next_poll_delay(s, 9, 10, 0.0), 60000ms);
   EXPECT_EQ(next_poll_delay(s, 9, 10, 0.999), 60000ms);
   std::mt19937_64 rng(11);
   std::uniform_real_distribution<double> u01(0.0, 1.0);
@@ -104,10 +105,10 @@ TEST(PollSchedule, JitterIsTenPercentWithinTheBounds) {
     const int polls = 1 + static_cast<int>(u01(rng) * 100);
     const int since = static_cast<int>(u01(rng) * polls);
     const auto d = next_poll_delay(s, polls, since, u01(rng));
-    EXPECT_GE(d, 9000ms);
+    EXPECT_GE(d, 10000ms);
     EXPECT_LE(d, 60000ms);
     const double nominal = std::min(60000.0, 10000.0 * std::pow(2.0, since));
-    EXPECT_GE(d.count(), std::floor(nominal * 0.9));
+    EXPECT_GE(d.count(), nominal);
     EXPECT_LE(d.count(), std::ceil(nominal * 1.1));
   }
 }
@@ -118,26 +119,26 @@ TEST(PollSchedule, EdgeInputs) {
   for (double r : {0.0, 0.5, 0.99})
     for (int n : {0, 3, 1000}) {
       const auto d = next_poll_delay(inverted, 5, n, r);
-      EXPECT_GE(d, 9000ms);
-      EXPECT_LE(d, 10000ms);
+      EXPECT_EQ(d, 10000ms);
     }
   // Growth below 1 (or NaN) counts as 1: no shrinking below the interval.
   for (double g : {0.5, 0.0, -2.0, std::nan("")}) {
     const PollSchedule s{0ms, 4000ms, 20000ms, g};
-    EXPECT_EQ(next_poll_delay(s, 3, 10, 0.5), 4000ms) << g;
+    EXPECT_EQ(next_poll_delay(s, 3, 10, 0.0), 4000ms) << g;
   }
   // Huge growth exponents saturate at the cap.
   const PollSchedule s{1000ms, 4000ms, 20000ms, 1.5};
   EXPECT_EQ(next_poll_delay(s, 1, std::numeric_limits<int>::max(), 0.5), 20000ms);
-  EXPECT_EQ(next_poll_delay(s, 1, -5, 0.5), 4000ms);
+  EXPECT_EQ(next_poll_delay(s, 1, -5, 0.0), 4000ms);
   EXPECT_EQ(next_poll_delay(s, -1, 0, 0.5), 1000ms);  // no poll done yet
-  // The lower bound rounds up: never below interval * 0.9.
+  // Jitter rounds up to whole ms: never below the interval.
   const PollSchedule odd{0ms, 1001ms, 5000ms, 1.0};
-  EXPECT_EQ(next_poll_delay(odd, 1, 0, 0.0), 901ms);
+  EXPECT_EQ(next_poll_delay(odd, 1, 0, 0.0), 1001ms);
+  EXPECT_EQ(next_poll_delay(odd, 1, 0, 0.5), 1052ms);  // ceil(1001 * 1.05 = 1051.05)
   // Default-constructed schedule is usable.
   const PollSchedule def;
   EXPECT_EQ(next_poll_delay(def, 0, 0, 0.3), 5000ms);
-  EXPECT_EQ(next_poll_delay(def, 1, 0, 0.5), 5000ms);
+  EXPECT_EQ(next_poll_delay(def, 1, 0, 0.0), 5000ms);
 }
 
 TEST(RetryAfterOrBackoff, ServerValueWinsAndIsCapped) {

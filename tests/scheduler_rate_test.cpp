@@ -1,6 +1,7 @@
 // Unit tests of scheduler/: rate and concurrency admission and download
 // order: token buckets, lanes, the download queue (earliest expiry first).
 // Pure logic: no sockets, no sleeping; time is a simulated clock passed in.
+#include "scheduler/backoff.hpp"
 #include "scheduler/download_queue.hpp"
 #include "scheduler/lane.hpp"
 #include "scheduler/token_bucket.hpp"
@@ -9,7 +10,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <optional>
 #include <random>
@@ -196,6 +199,159 @@ TEST(TokenBucket, WindowPropertyIsTight) {
   for (int i = 0; i < 20; ++i) grants.push_back(b.reserve(t0));
   for (int k = 0; k < 10; ++k) EXPECT_EQ(max_in_window(grants, std::chrono::seconds(k)), 3u + k) << k;
 }
+// ============================================================================
+// Issue 7, case 9: budgets exact (RateWindow) and poll spacing
+// ============================================================================
+
+using Dur = RateWindow::clock::duration;
+
+// The most grants within any closed window [t, t + w].
+std::size_t max_in_closed_window(std::vector<Tp> grants, Dur w) {
+  std::sort(grants.begin(), grants.end());
+  return max_in_window(grants, w);
+}
+
+// 10 per minute: the first ten go at once spaced by the pacing, the 11th
+// only after 60 s (+ margin) from the first: never 11 within 60 s.
+TEST(RateWindow, Case9_TenPerMinuteNeverElevenWithinSixtySeconds) {
+  for (Dur margin : {Dur::zero(), Dur(std::chrono::seconds(1))}) {
+    RateWindow w = RateWindow::per_minute(10, margin);
+    EXPECT_EQ(w.limit(), 10u);
+    std::vector<Tp> grants;
+    for (int i = 0; i < 11; ++i) grants.push_back(w.reserve(t0));  // all arrive at once
+    EXPECT_EQ(grants[0], t0);  // no waiting for a first token, but no saved-up burst either
+    EXPECT_GT(grants[10] - grants[0], Dur(std::chrono::seconds(60)) + margin);
+    EXPECT_EQ(max_in_closed_window(grants, std::chrono::seconds(60)), 10u);
+    for (std::size_t i = 1; i < grants.size(); ++i) EXPECT_EQ(grants[i] - grants[i - 1], w.spacing());
+  }
+}
+
+// Property: for random arrival patterns (bursts, steady, idle gaps, callers
+// that wait for their grant or not) and random limits, no closed window of
+// 60 s + margin ever holds more than the limit, and grants never go back.
+TEST(RateWindow, Case9_WindowBoundHoldsForRandomArrivals) {
+  std::mt19937_64 rng(7);
+  std::uniform_real_distribution<double> u01(0.0, 1.0);
+  for (int seq = 0; seq < 300; ++seq) {
+    const double per_minute = u01(rng) < 0.1 ? 0.3 + u01(rng) * 0.7 : 1 + u01(rng) * 600;
+    const Dur margin = u01(rng) < 0.5 ? Dur::zero() : Dur(std::chrono::milliseconds(static_cast<int>(u01(rng) * 2000)));
+    SCOPED_TRACE("per_minute " + std::to_string(per_minute));
+    RateWindow w = RateWindow::per_minute(per_minute, margin);
+    const Dur window = w.window();
+    std::vector<Tp> grants;
+    Tp now = t0;
+    const auto spacing = std::chrono::duration<double>(window) / static_cast<double>(w.limit());
+    for (int i = 0; i < 500; ++i) {
+      const double pick = u01(rng);
+      double gaps = 0;
+      if (pick < 0.4) gaps = 0;
+      else if (pick < 0.8) gaps = u01(rng) * 2;
+      else if (pick < 0.97) gaps = u01(rng) * 20;
+      else gaps = 500;
+      now += std::chrono::duration_cast<Dur>(spacing * gaps);
+      const Tp g = w.reserve(now);
+      ASSERT_GE(g, now);
+      if (!grants.empty()) ASSERT_GE(g, grants.back());
+      grants.push_back(g);
+      if (u01(rng) < 0.5) now = g;  // the engine's single submit section waits for its grant
+    }
+    ASSERT_LE(max_in_closed_window(grants, window + margin), w.limit());
+    ASSERT_LE(max_in_closed_window(grants, window), static_cast<std::size_t>(std::max(1.0, std::floor(per_minute))));
+  }
+}
+
+// Across a restart: the submits of the last window, recorded into a new
+// window, hold the bound with the new grants included.
+TEST(RateWindow, Case9_RecordedSubmitsOfTheLastWindowCountAfterARestart) {
+  std::mt19937_64 rng(99);
+  std::uniform_real_distribution<double> u01(0.0, 1.0);
+  for (int round = 0; round < 200; ++round) {
+    const int limit = 1 + static_cast<int>(u01(rng) * 30);
+    const Dur margin = std::chrono::seconds(1);
+    // Before the restart: a paced run of submits, stopped at a random point.
+    RateWindow before = RateWindow::per_minute(limit, margin);
+    std::vector<Tp> grants;
+    Tp now = t0;
+    const int n = static_cast<int>(u01(rng) * 3 * limit);
+    for (int i = 0; i < n; ++i) {
+      now += std::chrono::milliseconds(static_cast<int>(u01(rng) * 4000));
+      grants.push_back(before.reserve(now));
+      now = grants.back();
+    }
+    const Tp restart = (grants.empty() ? t0 : grants.back()) + std::chrono::milliseconds(static_cast<int>(u01(rng) * 70000));
+    RateWindow after = RateWindow::per_minute(limit, margin);
+    for (const Tp g : grants)
+      if (g > restart - after.window() - after.margin() - Dur(1)) after.record(g);  // what submit_times_since returns
+    Tp t = restart;
+    for (int i = 0; i < 2 * limit + 3; ++i) {
+      grants.push_back(after.reserve(t));
+      t = grants.back();
+    }
+    ASSERT_LE(max_in_closed_window(grants, std::chrono::seconds(61)), static_cast<std::size_t>(limit))
+        << "limit " << limit << ", " << n << " submits before the restart";
+  }
+}
+
+TEST(RateWindow, Case9_RecordOrderAndInWindow) {
+  RateWindow w(3, std::chrono::seconds(60));
+  w.record(t0 + 10s);
+  w.record(t0);  // out of order
+  w.record(t0 + 5s);
+  EXPECT_EQ(w.in_window(t0 + 10s), 3u);
+  EXPECT_EQ(w.in_window(t0 + 60s), 3u);  // t0 is within 60 s + 1 tick
+  EXPECT_EQ(w.in_window(t0 + 61s), 2u);  // t0 left
+  EXPECT_EQ(w.in_window(t0 + 66s), 1u);  // t0 + 5 s left too
+  // The fourth request waits until the first recorded one leaves the window.
+  EXPECT_EQ(w.reserve(t0 + 20s), t0 + 60s + Dur(1));
+}
+
+TEST(RateWindow, Case9_FractionalAndBadRates) {
+  EXPECT_EQ(RateWindow::per_minute(10.9).limit(), 10u);  // never rounded up
+  const RateWindow slow = RateWindow::per_minute(0.5);
+  EXPECT_EQ(slow.limit(), 1u);
+  EXPECT_EQ(slow.window(), Dur(std::chrono::minutes(2)));
+  for (double bad : {0.0, -1.0, std::nan(""), std::numeric_limits<double>::infinity()})
+    EXPECT_THROW(RateWindow::per_minute(bad), std::invalid_argument) << bad;
+  EXPECT_THROW(RateWindow(0, std::chrono::seconds(60)), std::invalid_argument);
+  EXPECT_THROW(RateWindow(1, Dur::zero()), std::invalid_argument);
+  EXPECT_THROW(RateWindow(1, std::chrono::seconds(1), Dur(-1)), std::invalid_argument);
+}
+
+// Poll spacing never below the documented minimum, jitter only upward:
+// the openai relay's document says 8-15 s between polls (the old schedule
+// polled 7.2 s after the first poll). Every provider's schedule as the
+// engine builds it (min_interval = the documented lower bound), with a
+// profile asking for less, over random jitter and growth.
+TEST(PollSchedule, Case9_PollSpacingNeverBelowTheDocumentedMinimum) {
+  struct Doc {
+    const char* kind;
+    milliseconds min, max;
+  };
+  const Doc docs[] = {{"juhuo", 5000ms, 10000ms},
+                      {"turing", 20000ms, 30000ms},
+                      {"vibegen", 5000ms, 10000ms},
+                      {"seedance2", 5000ms, 10000ms},
+                      {"openai", 8000ms, 15000ms}};
+  std::mt19937_64 rng(3);
+  std::uniform_real_distribution<double> u01(0.0, 1.0);
+  for (const Doc& d : docs) {
+    SCOPED_TRACE(d.kind);
+    for (milliseconds asked : {d.min, d.min / 2, milliseconds(100)}) {
+      PollSchedule s{d.min + 1000ms, asked, d.max, 1.5};
+      s.min_interval = d.min;
+      for (int i = 0; i < 2000; ++i) {
+        const int polls = 1 + static_cast<int>(u01(rng) * 20);
+        const int since = static_cast<int>(u01(rng) * polls);
+        const auto delay = next_poll_delay(s, polls, since, u01(rng));
+        ASSERT_GE(delay, d.min);
+        ASSERT_LE(delay, d.max);
+      }
+      // The openai case of the issue: second poll with the lowest jitter draw.
+      EXPECT_GE(next_poll_delay(s, 1, 0, 0.0), d.min);
+    }
+  }
+}
+
 // ---- simulated wall clock ----------------------------------------------------
 
 using SysTp = std::chrono::system_clock::time_point;

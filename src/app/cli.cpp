@@ -19,6 +19,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/json/parse.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -26,8 +27,10 @@
 
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <optional>
+#include <sstream>
 
 namespace reelbatch {
 namespace asio = boost::asio;
@@ -358,6 +361,55 @@ int cmd_cancel(const std::string& config_path, const std::string& target) {
   });
 }
 
+// The emulator's fault options into opts.faults: the JSON file first, then
+// each --fault spec (faults.hpp). Returns an error message, or "" when fine.
+std::string emulator_fault_options(const std::vector<std::string>& specs, const std::string& file,
+                                   emulator::Options& opts) {
+  try {
+    if (!file.empty()) {
+      std::ifstream in(file, std::ios::binary);
+      if (!in) return "--faults-file: cannot read " + file;
+      std::stringstream ss;
+      ss << in.rdbuf();
+      boost::system::error_code ec;
+      const boost::json::value v = boost::json::parse(ss.str(), ec);
+      if (ec) return "--faults-file " + file + ": not JSON: " + ec.message();
+      opts.faults = emulator::fault_plan_from_json(v);
+    }
+    for (const auto& spec : specs) emulator::parse_fault_spec(spec, opts.faults);
+  } catch (const std::exception& e) {
+    return std::string("--fault: ") + e.what();
+  }
+  return {};
+}
+
+constexpr const char* kEmulatorFaultHelp = R"(
+Faults (per provider, seeded by --seed; see providers/emulator/faults.hpp):
+  --fault PROVIDER:KEY=VALUE[,KEY=VALUE...]   repeatable; PROVIDER is a module
+      (juhuo, turing, vibegen, seedance2, openai) or * for every module without
+      rules of its own. Rates in [0,1]:
+        5xx            500/502/503, not processed          (API and downloads)
+        429            429 + Retry-After, not processed     (API)
+        reset_before   connection reset, not processed      (API and downloads)
+        reset_after    processed, then reset: a submit's task EXISTS (API)
+        malformed_json processed, body cut in half          (API)
+        stall          headers, then no bytes for stall_s   (API and downloads)
+        truncate       Content-Length > bytes sent, close   (downloads)
+        html200        200 text/html error page             (downloads)
+        never_finish   the task never finishes              (submits)
+        expire_early   download URLs live early_ttl_s       (URLs)
+        concurrency_429_id / concurrency_429_noid  seedance2: task created,
+                       answer 429 CONCURRENCY_LIMIT_REACHED with/without task id
+      Parameters (seconds): retry_after=1 stall_s=30 early_ttl_s=5 (not scaled);
+        down=S down_at=S down_mode=503|drop  whole provider down (x time-scale)
+        cdn_outage=S cdn_outage_at=S         downloads 503, API fine (x time-scale)
+      e.g. --fault 'juhuo:5xx=0.1,429=0.05,reset_after=0.02' --fault 'seedance2:down=180'
+  --faults-file FILE   the same as JSON: {"juhuo": {"5xx": 0.1, "down": 180}, "*": {...}}
+  At run time: GET /_emulator/faults reads the plan and what was injected;
+  POST /_emulator/faults with a JSON plan replaces it (outage clocks restart).
+  --fault-rate R is a shorthand for '*:5xx=R/2,429=R/4,reset_after=R/4'.
+)";
+
 int cmd_emulator(const std::string& listen, const emulator::Options& opts) {
   auto hp = parse_listen(listen);
   if (!hp) {
@@ -467,6 +519,11 @@ int run_cli(int argc, char** argv) {
       ->check(CLI::Range(1, 1000))->capture_default_str();
   emu->add_option("--juhuo-credits", emu_opts.juhuo_credits, "initial juhuo credits per API key")->capture_default_str();
   emu->add_option("--state", state_file, "persist emulated tasks in this file across restarts");
+  std::vector<std::string> emu_fault_specs;
+  std::string emu_faults_file;
+  emu->add_option("--fault", emu_fault_specs, "PROVIDER:KEY=VALUE,... injected faults (see below); repeatable");
+  emu->add_option("--faults-file", emu_faults_file, "JSON file of injected faults (see below)");
+  emu->footer(kEmulatorFaultHelp);
 
   try {
     app.parse(argc, argv);
@@ -487,6 +544,10 @@ int run_cli(int argc, char** argv) {
     if (*cancel) return cmd_cancel(cancel_config, cancel_target);
     if (*emu) {
       emu_opts.state_file = state_file;
+      if (auto err = emulator_fault_options(emu_fault_specs, emu_faults_file, emu_opts); !err.empty()) {
+        std::cerr << "error: " << err << "\n";
+        return kExitUsage;
+      }
       return cmd_emulator(listen, emu_opts);
     }
   } catch (const SQLite::Exception& e) {

@@ -42,17 +42,16 @@ awaitable<void> Notifier::wait(milliseconds max) {
 
 // ---- construction -------------------------------------------------------------------
 
-Engine::Impl::Profile::Profile(const ProfileConfig& c, std::unique_ptr<Provider> p, Clock& clock)
+Engine::Impl::Profile::Profile(const ProfileConfig& c, std::unique_ptr<Provider> p, Clock& clock,
+                               const JobStore& store)
     : cfg(&c),
       provider(std::move(p)),
       lane(c.max_in_flight),
-      submit_bucket(c.submit_per_minute, 1, clock.now()),
-      poll_bucket(c.poll_per_minute, 1, clock.now()),
+      submit_bucket(make_submit_window(c, clock, store)),
+      poll_bucket(make_poll_window(c)),
+      poll(make_poll_schedule(*provider)),
       wake(std::make_unique<Notifier>(clock)),
-      submit_free(std::make_unique<Notifier>(clock)) {
-  const PollPolicy pp = effective_poll(*provider);
-  poll = PollSchedule{pp.first_wait, pp.interval, pp.max_interval};
-}
+      submit_free(std::make_unique<Notifier>(clock)) {}
 
 Engine::Impl::Impl(Engine& e, const Config& c, JobStore& s, HttpClient& h, EngineOptions o)
     : self(e),
@@ -77,7 +76,7 @@ Engine::Impl::Impl(Engine& e, const Config& c, JobStore& s, HttpClient& h, Engin
   for (const auto& [name, pc] : cfg.profiles) {
     auto adapter = factory(pc, http);
     if (opts.observer) adapter = std::make_unique<ObservedProvider>(std::move(adapter), *opts.observer);
-    profiles.emplace(name, std::make_unique<Profile>(pc, std::move(adapter), clock));
+    profiles.emplace(name, std::make_unique<Profile>(pc, std::move(adapter), clock, store));
   }
 }
 

@@ -3,6 +3,7 @@
 // poll.cpp; download.cpp; recovery.cpp). Not included outside src/engine.
 #pragma once
 
+#include "src/engine/budget.hpp"
 #include "src/engine/clock.hpp"
 #include "src/engine/engine.hpp"
 
@@ -68,8 +69,8 @@ struct Engine::Impl {
     const ProfileConfig* cfg = nullptr;
     std::unique_ptr<Provider> provider;
     Lane lane;
-    TokenBucket submit_bucket;
-    TokenBucket poll_bucket;
+    RateWindow submit_bucket;  // budget.hpp: exact, across restarts
+    RateWindow poll_bucket;
     PollSchedule poll;
     bool submit_busy = false;
     std::unique_ptr<Notifier> wake;         // slot freed, job queued, pause lifted
@@ -79,7 +80,7 @@ struct Engine::Impl {
     bool drained = false;  // the last claim found no pending job
     double spent = 0;      // credits, profile's unit
 
-    Profile(const ProfileConfig& c, std::unique_ptr<Provider> p, Clock& clock);
+    Profile(const ProfileConfig& c, std::unique_ptr<Provider> p, Clock& clock, const JobStore& store);
   };
 
   /// A profile's submit section (one submit at a time per profile), held

@@ -444,6 +444,19 @@ std::int64_t SqliteJobStore::begin_attempt(std::int64_t job_id, const std::strin
 
 void SqliteJobStore::finish_attempt(const AttemptUpdate& update) { write_attempt(update, 0); }
 
+// Read once per engine start, over the attempts of one window: a scan of the
+// attempts table is cheap at that rate, so no index (and no schema step).
+std::vector<std::int64_t> SqliteJobStore::submit_times_since(const std::string& profile, std::int64_t since_ms) const {
+  SQLite::Statement q(*db_,
+                      "SELECT intent_at_ms FROM attempts WHERE profile = ? AND intent_at_ms >= ? "
+                      "ORDER BY intent_at_ms, id");
+  q.bind(1, profile);
+  q.bind(2, since_ms);
+  std::vector<std::int64_t> out;
+  while (q.executeStep()) out.push_back(q.getColumn(0).getInt64());
+  return out;
+}
+
 void SqliteJobStore::write_attempt(const AttemptUpdate& a, std::int64_t job_id) {
   SQLite::Statement q(*db_,
                       "UPDATE attempts SET outcome=?, remote_id=?, error=?, finished_at_ms=? "

@@ -63,6 +63,7 @@ class SqliteJobStore final : public JobStore {
   std::vector<std::string> lease_owners() const override;
 
   std::int64_t begin_attempt(std::int64_t job_id, const std::string& profile) override;
+  std::vector<std::int64_t> submit_times_since(const std::string& profile, std::int64_t since_ms) const override;
   void finish_attempt(const AttemptUpdate& update) override;
   std::pair<int, int> attempt_counts(std::int64_t job_id) const override;
   std::optional<std::string> accepted_remote_id(std::int64_t job_id) const override;
