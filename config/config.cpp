@@ -249,8 +249,21 @@ class Loader {
     if (u.has_userinfo())
       fail(key, "must not contain user info (user:password@); put the API key in the variable api_key_env names");
     if (u.encoded_host().empty()) fail(key, "has no host (got '" + s + "')");
-    if (u.has_port()) {
-      const std::string_view port = u.port();
+    // The authority's own text decides whether a port was written: Boost.URL
+    // accepts "host:8x" without reporting a port.
+    const auto enc_auth = u.encoded_authority();
+    const std::string_view auth(enc_auth.data(), enc_auth.size());
+    const auto raw_port = u.port();
+    // Boost.URL reads "host:8x" as authority "host:8" and path "x"; a base
+    // URL's path must start with '/' right after the authority.
+    const std::size_t after = s.find("://") + 3 + auth.size();
+    if (after < s.size() && s[after] != '/')
+      fail(key, "port must be a number in 1..65535 or the host must be followed by '/' (got '" + s + "')");
+    const std::size_t host_end = auth.rfind(']');
+    const std::size_t colon = auth.find(':', host_end == std::string_view::npos ? 0 : host_end);
+    if (u.has_port() || colon != std::string_view::npos) {
+      const std::string_view port = colon != std::string_view::npos ? auth.substr(colon + 1)
+                                                                   : std::string_view(raw_port.data(), raw_port.size());
       const bool digits = !port.empty() && port.size() <= 10 &&
                           std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });
       const long long v = digits ? std::stoll(std::string(port)) : -1;

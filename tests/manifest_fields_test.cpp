@@ -54,12 +54,12 @@ TEST(AssetLists, KindsAndUrls) {
   EXPECT_EQ(find_asset_list("prompt"), nullptr);
   std::vector<FieldError> errors;
   const auto refs = normalize_assets(*find_asset_list("images"), json::value("HTTPS://x/a.png;ref=http://x/b.png"),
-                                     std::filesystem::temp_directory_path(), errors);
+                                     std::filesystem::temp_directory_path(), {}, errors);
   ASSERT_TRUE(refs);
   ASSERT_EQ(refs->size(), 2u);
   EXPECT_EQ((*refs)[0], (AssetRef{"Image 1", "https://x/a.png"}));
   EXPECT_EQ((*refs)[1], (AssetRef{"ref", "http://x/b.png"}));
-  EXPECT_FALSE(normalize_assets(*find_asset_list("audios"), json::value(3), {}, errors));
+  EXPECT_FALSE(normalize_assets(*find_asset_list("audios"), json::value(3), {}, {}, errors));
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_EQ(errors[0].field, "audios");
 }
