@@ -281,7 +281,7 @@ TEST_F(DownloadFlow, Case7_HtmlErrorPageIsNotSaved) {
     if (path.extension() == ".mp4" && pages > 0) {
       --pages;
       final_seen_during_errors = final_seen_during_errors || fs::exists(path);
-      return Served{200, "text/html", "<html><body>error 1234</body></html>\n"};
+      return Served{200, "text/html", "<html><body>error 12345</body></html>\n"};
     }
     return good(url, path);
   };
@@ -298,7 +298,7 @@ TEST_F(DownloadFlow, Case7_HtmlErrorPageIsNotSaved) {
   EXPECT_FALSE(fs::exists(video_of(ids[0]).string() + ".part"));
   // Reported with what came back.
   EXPECT_NE(log_text.str().find("Content-Type text/html, 38 bytes"), std::string::npos) << log_text.str();
-  EXPECT_NE(log_text.str().find("starts with \"<html><body>error 1234</body></html> \""), std::string::npos);
+  EXPECT_NE(log_text.str().find("starts with \"<html><body>error 12345</body></html> \""), std::string::npos);
   EXPECT_EQ(world.calls_of("submit").size(), 1u);
 }
 

@@ -224,6 +224,7 @@ awaitable<void> Engine::Impl::download_job(std::int64_t id) {
     j.fetch_errors[want.kind] = e.message;
     if (!failure) failure = e;
     required_missing = required_missing || want.required;
+    if (want.required) break;  // the optional outputs wait for the video
   }
 
   if (failure) {
