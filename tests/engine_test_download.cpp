@@ -10,6 +10,7 @@
 #include "src/output/validate.hpp"
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 
 #include <cerrno>
 #include <ctime>
@@ -57,6 +58,15 @@ struct Served {
   int disk_errno = 0;                           ///< the local write fails with this errno
 };
 
+/// An answer with `status`, `content_type` and `body`.
+Served served(int status, std::string content_type, std::string body) {
+  Served s;
+  s.status = status;
+  s.content_type = std::move(content_type);
+  s.body = std::move(body);
+  return s;
+}
+
 /// A good file for `path`: an MP4 (ftyp) or a JPEG, then "video of <url>".
 Served good(const std::string& url, const fs::path& path) {
   Served s;
@@ -99,7 +109,8 @@ class DownloadFlow : public EngineHarness {
   }
 
   Result<DownloadedFile, DownloadError> fetch(const std::string& url, const fs::path& path) {
-    Served s = disk_full ? Served{200, "", "", std::nullopt, std::string::npos, ENOSPC} : cdn(url, path);
+    Served s = disk_full ? served(200, "", "") : cdn(url, path);
+    if (disk_full) s.disk_errno = ENOSPC;
     gets.push_back(Get{path, clock.now(), s.status});
     const fs::path part = path.string() + ".part";
     if (s.disk_errno != 0) {
@@ -150,7 +161,7 @@ TEST_F(DownloadFlow, Case1_CdnOutageDoesNotFailPaidRows) {
   profile().submit_per_minute = 600;
   const SteadyTime outage_end = t0 + minutes(4);
   cdn = [&](const std::string& url, const fs::path& path) {
-    if (clock.now() < outage_end) return Served{503, "text/html", "<html>503 Service Unavailable</html>"};
+    if (clock.now() < outage_end) return served(503, "text/html", "<html>503 Service Unavailable</html>");
     return good(url, path);
   };
   const auto ids = add_rows(10);
@@ -190,7 +201,7 @@ TEST_F(DownloadFlow, Case1_OutageBeyondUrlDeadlineExpiresNamingTheDeadline) {
   profile().url_ttl = minutes(10);
   bool cdn_up = false;
   cdn = [&](const std::string& url, const fs::path& path) {
-    if (!cdn_up) return Served{503, "text/plain", "busy"};
+    if (!cdn_up) return served(503, "text/plain", "busy");
     return good(url, path);
   };
   const auto ids = add_rows(1);
@@ -281,7 +292,7 @@ TEST_F(DownloadFlow, Case7_HtmlErrorPageIsNotSaved) {
     if (path.extension() == ".mp4" && pages > 0) {
       --pages;
       final_seen_during_errors = final_seen_during_errors || fs::exists(path);
-      return Served{200, "text/html", "<html><body>error 12345</body></html>\n"};
+      return served(200, "text/html", "<html><body>error 12345</body></html>\n");
     }
     return good(url, path);
   };
@@ -333,7 +344,7 @@ TEST_F(DownloadFlow, Case1_GoneTaskFailsWithDetailAndRetryNeverResubmits) {
                           QueryAnswer::error(ErrorClass::permanent, "4004", "任务不存在")};
   bool gone = true;
   cdn = [&](const std::string& url, const fs::path& path) {
-    if (gone) return Served{404, "text/plain", "not found"};
+    if (gone) return served(404, "text/plain", "not found");
     return good(url, path);
   };
   const auto ids = run_rows(1);
@@ -360,7 +371,7 @@ TEST_F(DownloadFlow, Case1_GoneTaskFailsWithDetailAndRetryNeverResubmits) {
 // the sidecar.
 TEST_F(DownloadFlow, OptionalCoverFailingGivesUpAfterItsTries) {
   cdn = [&](const std::string& url, const fs::path& path) {
-    if (expected_media(path) == MediaKind::image) return Served{503, "text/plain", "busy"};
+    if (expected_media(path) == MediaKind::image) return served(503, "text/plain", "busy");
     return good(url, path);
   };
   const auto ids = run_rows(1);
