@@ -42,16 +42,18 @@ class RealDownloader : public ::testing::Test {
 
   Result<DownloadedFile, DownloadError> get(const std::string& path, const fs::path& to) {
     std::optional<Result<DownloadedFile, DownloadError>> out;
-    boost::asio::co_spawn(
-        io,
-        async_download_file(http, pool, "http://127.0.0.1:" + std::to_string(port) + path, {}, to,
-                            std::chrono::seconds(10)),
-        [&](std::exception_ptr e, Result<DownloadedFile, DownloadError> r) {
-          if (e) std::rethrow_exception(e);
-          out = std::move(r);
-        });
-    io.run_for(std::chrono::seconds(20));
-    io.restart();
+    const std::string url = "http://127.0.0.1:" + std::to_string(port) + path;
+    auto task = [&]() -> boost::asio::awaitable<void> {
+      out = co_await async_download_file(http, pool, url, {}, to, std::chrono::seconds(10));
+    };
+    boost::asio::co_spawn(io, task(), [](std::exception_ptr e) {
+      if (e) std::rethrow_exception(e);
+    });
+    const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (!out && std::chrono::steady_clock::now() < end) {
+      io.run_for(std::chrono::milliseconds(20));
+      io.restart();
+    }
     if (!out) throw std::runtime_error("download did not finish");
     return std::move(*out);
   }
