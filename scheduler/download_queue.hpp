@@ -1,6 +1,7 @@
 // Download ordering: earliest URL expiry first, so no output is lost to an
-// expired link. No I/O; time is passed in. Implements DESIGN.md,
-// "Invariants" 4 (before expiry).
+// expired link; a row that failed a try waits out its backoff (not_before)
+// without holding a download worker. No I/O; time is passed in. Implements
+// DESIGN.md, "Invariants" 4 (before expiry).
 #pragma once
 
 #include <chrono>
@@ -15,38 +16,56 @@ namespace reelbatch {
 
 /// Jobs whose outputs await download, ordered earliest-deadline-first by the
 /// expiry of their signed URLs; equal expiries keep push order (FIFO). A job
-/// id is queued at most once. Not thread-safe.
+/// may carry a not-before time (steady clock): it is not popped earlier. A
+/// job id is queued at most once. Not thread-safe.
 class DownloadQueue {
  public:
   using time_point = std::chrono::system_clock::time_point;
+  using steady_point = std::chrono::steady_clock::time_point;
 
-  /// Queues job `job_id` whose URLs expire at `url_expires_at` (wall clock).
-  /// If the job is already queued, its expiry is replaced (after a URL
-  /// refresh) and it is ordered as if pushed now among equal expiries; it
-  /// never appears twice, so it is never downloaded twice at once.
-  /// Returns true when the job was not queued before.
-  bool push(std::int64_t job_id, time_point url_expires_at);
+  /// Queues job `job_id` whose URLs expire at `url_expires_at` (wall clock),
+  /// to be popped no earlier than `not_before` (steady clock; the default,
+  /// the clock's epoch, means at once). If the job is already queued, its
+  /// expiry and not-before are replaced and it is ordered as if pushed now
+  /// among equal expiries; it never appears twice, so it is never downloaded
+  /// twice at once. Returns true when the job was not queued before.
+  bool push(std::int64_t job_id, time_point url_expires_at, steady_point not_before = {});
 
-  /// Removes and returns the job with the earliest expiry (FIFO among equal
-  /// expiries), or nullopt when empty.
-  std::optional<std::int64_t> pop();
+  /// Removes and returns the job with the earliest expiry among those whose
+  /// not-before is <= `now` (FIFO among equal expiries), or nullopt when none
+  /// is ready.
+  std::optional<std::int64_t> pop(steady_point now);
+
+  /// pop() ignoring not-before times: the earliest expiry of all queued jobs.
+  std::optional<std::int64_t> pop() { return pop(steady_point::max()); }
+
+  /// The earliest not-before among queued jobs that are not ready at `now`,
+  /// or nullopt when there are none (every queued job is ready, or none).
+  std::optional<steady_point> next_ready_after(steady_point now) const;
 
   /// Removes queued job `job_id` (e.g. cancelled). Returns true if it was queued.
   bool erase(std::int64_t job_id);
 
-  /// Number of queued jobs.
-  std::size_t size() const { return queue_.size(); }
+  /// Number of queued jobs (ready or waiting).
+  std::size_t size() const { return keys_.size(); }
 
   /// True when no job is queued.
-  bool empty() const { return queue_.empty(); }
+  bool empty() const { return keys_.empty(); }
 
  private:
   // (expiry, push sequence, job_id): std::set's ascending order is pop order.
   using Key = std::tuple<time_point, std::uint64_t, std::int64_t>;
+  struct Entry {
+    Key key;
+    steady_point not_before;
+  };
 
-  std::set<Key> queue_;
-  std::map<std::int64_t, Key> keys_;  // job_id -> its key in queue_
+  std::set<Key> queue_;                             // every queued job, EDF order
+  std::multimap<steady_point, std::int64_t> wait_;  // not_before -> job (future ones only matter)
+  std::map<std::int64_t, Entry> keys_;              // job_id -> its entry
   std::uint64_t next_seq_ = 0;
+
+  void drop_wait(std::int64_t job_id, steady_point not_before);
 };
 
 /// True when a URL expiring at `expires_at` must be refreshed (the task

@@ -58,10 +58,28 @@ CallDecision decide_refresh_call(std::optional<ErrorClass> error, int attempt, d
   return retry_after(backoff_delay(attempt, policy.refresh_base, policy.refresh_cap, random01));
 }
 
-CallDecision decide_download_call(int attempt, bool url_expired, double random01, const ErrorPolicy& policy) {
-  if (attempt + 1 >= at_least_one(policy.download_attempts)) return give_up();
-  auto d = retry_after(backoff_delay(attempt, policy.download_base, policy.download_cap, random01));
-  d.refresh_urls = url_expired;
+DownloadDecision decide_download_call(DownloadFailure failure, int attempt, std::int64_t now_ms,
+                                      std::int64_t deadline_ms, double random01, const ErrorPolicy& policy) {
+  DownloadDecision d;
+  if (failure == DownloadFailure::gone) {
+    d.action = DownloadDecision::Action::fail;
+    return d;
+  }
+  if (now_ms >= deadline_ms) {
+    d.action = DownloadDecision::Action::expire;
+    return d;
+  }
+  // exp = min(cap, base * 2^attempt), without overflow.
+  const auto cap = std::max(policy.download_cap, milliseconds::zero());
+  auto exp = std::min(std::max(policy.download_base, milliseconds::zero()), cap);
+  for (int i = 0; i < std::max(0, attempt) && exp < cap; ++i) exp = exp > cap / 2 ? cap : exp * 2;
+  const double r = std::clamp(random01, 0.0, 1.0);
+  auto delay = milliseconds(static_cast<milliseconds::rep>(r * static_cast<double>(exp.count())));
+  delay = std::max(delay, std::max(policy.download_min_delay, milliseconds::zero()));
+  delay = std::min(delay, milliseconds(deadline_ms - now_ms));
+  d.action = DownloadDecision::Action::retry;
+  d.delay = delay;
+  d.refresh_urls = failure == DownloadFailure::link_rejected;
   return d;
 }
 

@@ -97,19 +97,31 @@ struct ErrorPolicy {
   /// Backoff cap between task-list calls. Default 30 s.
   std::chrono::milliseconds list_cap{30000};
 
-  // ---- downloads -------------------------------------------------------------
+  // ---- downloads ----------------------------------------------------------------
+  // A paid row's download is never given up for a transient cause: it is
+  // retried until its URL deadline (decide_download_call()), then `expired`.
   /// Status queries per URL refresh (the first included). Default 5.
   int refresh_attempts = 5;
   /// Backoff base between URL-refresh queries. Default 1 s.
   std::chrono::milliseconds refresh_base{1000};
   /// Backoff cap between URL-refresh queries. Default 30 s.
   std::chrono::milliseconds refresh_cap{30000};
-  /// Download calls per output file (the first included). Default 8.
-  int download_attempts = 8;
-  /// Backoff base between download calls. Default 1 s.
-  std::chrono::milliseconds download_base{1000};
-  /// Backoff cap between download calls. Default 60 s.
-  std::chrono::milliseconds download_cap{60000};
+  /// Full-jitter backoff base between download tries of one row. Default 2 s.
+  std::chrono::milliseconds download_base{2000};
+  /// Full-jitter backoff cap between download tries of one row. Default 5 min.
+  std::chrono::milliseconds download_cap{300000};
+  /// Shortest wait between download tries (full jitter may draw 0). Default 250 ms.
+  std::chrono::milliseconds download_min_delay{250};
+  /// Tries after which optional outputs (cover, last frame) that keep failing
+  /// are given up (the row succeeds with the video; their errors go to the
+  /// sidecar). Default 8.
+  int optional_output_tries = 8;
+  /// While downloads are paused for a full or unusable output folder, how
+  /// often the folder is checked again (free space, writable). Default 5 s.
+  std::chrono::milliseconds disk_check_interval{5000};
+  /// Free bytes the output folder's filesystem needs before paused downloads
+  /// resume. Default 64 MiB.
+  std::uint64_t disk_resume_free_bytes = 64ull * 1024 * 1024;
 };
 
 // ---- calls retried in place (upload, task list, URL refresh, download) -------
@@ -123,8 +135,7 @@ struct CallDecision {
   Action action = Action::give_up;
   /// For retry: how long to wait first (>= 0). Zero for give_up.
   std::chrono::milliseconds delay{0};
-  /// For decide_download_call() only: refresh the output URLs (re-query the
-  /// task) before the next call, because the URL had expired.
+  /// Unused since downloads decide with DownloadDecision; always false.
   bool refresh_urls = false;
 };
 
@@ -159,13 +170,49 @@ CallDecision decide_list_call(ErrorClass cls, int attempt, std::optional<std::ch
 CallDecision decide_refresh_call(std::optional<ErrorClass> error, int attempt, double random01,
                                  const ErrorPolicy& policy);
 
-/// After download call number `attempt` (0-based) of one output file failed:
-/// give up when attempt + 1 >= download_attempts (the row fails with the last
-/// download error); otherwise retry after backoff_delay(attempt,
-/// download_base, download_cap, random01), with refresh_urls set when
-/// `url_expired` (the server said the link expired). Never throws.
-/// Implements the engine's fetch().
-CallDecision decide_download_call(int attempt, bool url_expired, double random01, const ErrorPolicy& policy);
+/// Why one download try of a paid row failed, as the engine sees it. A full
+/// or unusable output folder is not a try: it pauses every download instead
+/// (the engine's download stage), so it never reaches decide_download_call().
+enum class DownloadFailure {
+  transient,      ///< transport error, timeout, 5xx, 429, short body, a body that failed
+                  ///< validation (HTML error page, wrong signature), a local write error
+                  ///< other than a full disk: wait and try again
+  link_rejected,  ///< 401/403/404/410 from the output link: refresh the links (re-query
+                  ///< the task; juhuo re-signs, 000 "生成的视频地址有效期") before the next try
+  gone,           ///< the link answered 404/410 and the task query says the task is gone
+                  ///< (permanent query error, or a state other than succeeded): permanent
+};
+
+/// What to do after a failed download try.
+struct DownloadDecision {
+  enum class Action {
+    retry,   ///< requeue the row, try again after `delay`
+    expire,  ///< the URL deadline has passed: the row ends `expired`
+    fail,    ///< a permanent cause: the row ends `failed` with the detail
+  };
+  Action action = Action::retry;
+  /// For retry: the wait before the next try (>= 0). Zero otherwise.
+  std::chrono::milliseconds delay{0};
+  /// For retry: re-query the task for fresh links before the next try.
+  bool refresh_urls = false;
+};
+
+/// After download try number `attempt` (0-based: 0 is the first try of this
+/// row in this process) failed with `failure`, at wall time `now_ms` (Unix
+/// ms), for a row whose URL deadline is `deadline_ms` (Unix ms: the recorded
+/// output URL expiry, which a re-signed link moves on).
+/// - gone: fail.
+/// - else, now_ms >= deadline_ms: expire.
+/// - else retry after a full-jitter backoff
+///     exp   = min(download_cap, download_base * 2^attempt)
+///     delay = max(download_min_delay, random01 * exp)
+///   shortened to deadline_ms - now_ms when that comes first (so one last
+///   try happens at the deadline), with refresh_urls for link_rejected.
+/// `random01` in [0, 1). Negative durations count as 0; a negative attempt
+/// counts as 0. Never throws. Implements DESIGN.md "Invariants" 4 and 6 and
+/// issue 7 case 1 (a paid clip is never lost while its URL works).
+DownloadDecision decide_download_call(DownloadFailure failure, int attempt, std::int64_t now_ms,
+                                      std::int64_t deadline_ms, double random01, const ErrorPolicy& policy);
 
 // ---- a failed upload round -----------------------------------------------------
 

@@ -23,6 +23,8 @@ std::optional<Transition> next_state(JobState s, JobEvent e, const JobContext& c
     if (e == JobEvent::retry) return to(JobState::pending);
     if (e == JobEvent::retry_download) return to(JobState::downloading);
   }
+  // An expired job's task was paid for: it may only be downloaded again.
+  if (s == JobState::expired && e == JobEvent::retry_download) return to(JobState::downloading);
   if (is_terminal(s)) return std::nullopt;
   if (e == JobEvent::cancel) return to(JobState::cancelled);
 
@@ -65,6 +67,7 @@ std::optional<Transition> next_state(JobState s, JobEvent e, const JobContext& c
         case JobEvent::download_done: return to(JobState::succeeded);
         case JobEvent::download_failed: return to(JobState::failed);
         case JobEvent::url_expired: return to(JobState::downloading);
+        case JobEvent::download_expired: return to(JobState::expired);
         default: return std::nullopt;
       }
     case JobState::held:
@@ -76,6 +79,7 @@ std::optional<Transition> next_state(JobState s, JobEvent e, const JobContext& c
     case JobState::succeeded:
     case JobState::failed:
     case JobState::cancelled:
+    case JobState::expired:
       return std::nullopt;
   }
   return std::nullopt;
@@ -104,6 +108,7 @@ const char* to_string(JobEvent e) {
     case JobEvent::paused: return "paused";
     case JobEvent::retry: return "retry";
     case JobEvent::retry_download: return "retry_download";
+    case JobEvent::download_expired: return "download_expired";
   }
   return "unknown";
 }

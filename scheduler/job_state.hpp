@@ -40,6 +40,8 @@ enum class JobEvent {
                               ///< paid for (or never created): submit it again
   retry_download,             ///< `reelbatch retry` on a failed or cancelled job whose remote task
                               ///< succeeded (paid): fetch its outputs again, never resubmit
+  download_expired,           ///< the outputs could not be fetched before the URL deadline
+                              ///< (transient failures until then): the paid clip is lost
 };
 
 /// Facts about the job that some transitions depend on.
@@ -87,13 +89,15 @@ struct Transition {
 /// | running     | remote_succeeded                         | downloading                                   |         |
 /// | running     | remote_failed                            | pending if remote_failure_retryable and attempts+1 < max_attempts, else failed | yes |
 /// | downloading | download_done                            | succeeded                                     |         |
-/// | downloading | download_failed                          | failed                                        |         |
+/// | downloading | download_failed (permanent cause only)   | failed                                        |         |
+/// | downloading | download_expired                         | expired                                       |         |
 /// | downloading | url_expired                              | downloading (re-query the task)               |         |
 /// | held        | release_held_resubmit                    | pending                                       |         |
 /// | held        | release_held_fail                        | failed                                        |         |
 /// | non-terminal| cancel                                   | cancelled                                     |         |
 /// | failed, cancelled | retry                              | pending                                       |         |
 /// | failed, cancelled | retry_download                     | downloading                                   |         |
+/// | expired     | retry_download                           | downloading (fresh links; never resubmitted)  |         |
 ///
 /// Terminal states accept no other event; succeeded accepts none.
 std::optional<Transition> next_state(JobState s, JobEvent e, const JobContext& ctx);

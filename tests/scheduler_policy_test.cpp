@@ -51,9 +51,8 @@ TEST(ErrorPolicy, DefaultsAreTheEnginesLongStandingValues) {
   EXPECT_EQ(p.refresh_attempts, 5);
   EXPECT_EQ(p.refresh_base, 1s);
   EXPECT_EQ(p.refresh_cap, 30s);
-  EXPECT_EQ(p.download_attempts, 8);
-  EXPECT_EQ(p.download_base, 1s);
-  EXPECT_EQ(p.download_cap, 60s);
+  EXPECT_EQ(p.download_base, 2s);
+  EXPECT_EQ(p.download_cap, 300s);
 }
 
 TEST(ErrorPolicy, ThrottleDelay) {
@@ -382,27 +381,7 @@ TEST(DecideRefreshCall, RetriesUnlessPermanentUpToFiveQueries) {
   EXPECT_EQ(decide_refresh_call(std::nullopt, 10, 0.0, p).delay, 15000ms);  // cap 30 s
 }
 
-TEST(DecideDownloadCall, RetriesUpToEightCallsWithBackoff) {
-  const auto d = decide_download_call(0, false, 0.0, kPolicy);
-  EXPECT_EQ(d.action, Call::retry);
-  EXPECT_EQ(d.delay, 500ms);
-  EXPECT_FALSE(d.refresh_urls);
-  EXPECT_EQ(decide_download_call(0, false, 0.999, kPolicy).delay, 999ms);
-  EXPECT_EQ(decide_download_call(6, false, 0.0, kPolicy).action, Call::retry);
-  EXPECT_EQ(decide_download_call(6, false, 0.0, kPolicy).delay, 30000ms);  // exp 64 s capped at 60 s
-  EXPECT_EQ(decide_download_call(6, false, 0.999, kPolicy).delay, 59970ms);
-  const auto last = decide_download_call(7, true, 0.0, kPolicy);
-  EXPECT_EQ(last.action, Call::give_up);
-  EXPECT_EQ(last.delay, 0ms);
-  EXPECT_FALSE(last.refresh_urls);
-}
-
-TEST(DecideDownloadCall, ExpiredUrlIsRefreshedBeforeTheRetry) {
-  const auto d = decide_download_call(2, true, 0.0, kPolicy);
-  EXPECT_EQ(d.action, Call::retry);
-  EXPECT_TRUE(d.refresh_urls);
-  EXPECT_EQ(d.delay, 2000ms);
-}
+// decide_download_call: tests/scheduler_download_test.cpp.
 
 }  // namespace
 }  // namespace reelbatch

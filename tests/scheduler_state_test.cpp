@@ -23,7 +23,8 @@ using std::chrono::milliseconds;
 
 constexpr JobState kAllStates[] = {JobState::pending,   JobState::uploading, JobState::submitting,
                                    JobState::running,   JobState::downloading, JobState::succeeded,
-                                   JobState::failed,    JobState::cancelled, JobState::held};
+                                   JobState::failed,    JobState::cancelled, JobState::held,
+                                   JobState::expired};
 
 constexpr JobEvent kAllEvents[] = {
     JobEvent::admit,
@@ -47,6 +48,7 @@ constexpr JobEvent kAllEvents[] = {
     JobEvent::paused,
     JobEvent::retry,
     JobEvent::retry_download,
+    JobEvent::download_expired,
 };
 
 struct Legal {
@@ -80,6 +82,8 @@ const std::vector<Legal>& legal_transitions() {
         {JobState::downloading, JobEvent::download_done, JobState::succeeded, false},
         {JobState::downloading, JobEvent::download_failed, JobState::failed, false},
         {JobState::downloading, JobEvent::url_expired, JobState::downloading, false},
+        {JobState::downloading, JobEvent::download_expired, JobState::expired, false},
+        {JobState::expired, JobEvent::retry_download, JobState::downloading, false},
         {JobState::held, JobEvent::release_held_resubmit, JobState::pending, false},
         {JobState::held, JobEvent::release_held_fail, JobState::failed, false},
         {JobState::failed, JobEvent::retry, JobState::pending, false},
@@ -124,7 +128,7 @@ TEST(JobState, EveryOtherPairIsIllegal) {
       ++illegal;
     }
   }
-  EXPECT_EQ(illegal, 9 * 21 - static_cast<int>(legal_transitions().size()));
+  EXPECT_EQ(illegal, 10 * 22 - static_cast<int>(legal_transitions().size()));
 }
 
 TEST(JobState, IllegalSamples) {
@@ -147,9 +151,10 @@ TEST(JobState, IllegalSamples) {
   EXPECT_FALSE(next_state(JobState::pending, JobEvent::release_held_fail, ctx));
   // Terminal states accept nothing, not even cancel, but an explicit retry
   // of a failed or cancelled job; a succeeded job accepts nothing at all.
-  for (JobState s : {JobState::succeeded, JobState::failed, JobState::cancelled})
+  for (JobState s : {JobState::succeeded, JobState::failed, JobState::cancelled, JobState::expired})
     for (JobEvent e : kAllEvents) {
-      if (s != JobState::succeeded && (e == JobEvent::retry || e == JobEvent::retry_download)) continue;
+      if (s != JobState::succeeded && e == JobEvent::retry_download) continue;
+      if ((s == JobState::failed || s == JobState::cancelled) && e == JobEvent::retry) continue;
       EXPECT_FALSE(next_state(s, e, ctx)) << describe(s, e);
     }
 }
@@ -278,7 +283,8 @@ TEST(JobState, HappyPath) {
 
 TEST(JobState, TerminalAndSlotPredicates) {
   for (JobState s : kAllStates) {
-    const bool terminal = s == JobState::succeeded || s == JobState::failed || s == JobState::cancelled;
+    const bool terminal = s == JobState::succeeded || s == JobState::failed || s == JobState::cancelled ||
+                          s == JobState::expired;
     EXPECT_EQ(is_terminal(s), terminal) << to_string(s);
     const bool slot = s == JobState::submitting || s == JobState::running;
     EXPECT_EQ(occupies_slot(s), slot) << to_string(s);
@@ -295,6 +301,7 @@ TEST(JobState, NamesRoundTrip) {
   EXPECT_EQ(std::string(to_string(JobState::pending)), "pending");
   EXPECT_EQ(std::string(to_string(JobState::held)), "held");
   EXPECT_EQ(std::string(to_string(JobState::downloading)), "downloading");
+  EXPECT_EQ(std::string(to_string(JobState::expired)), "expired");
   for (const char* bad : {"", "Pending", "PENDING", "pending ", "done", "unknown", "runnin"})
     EXPECT_FALSE(job_state_from_string(bad)) << '"' << bad << '"';
 }

@@ -38,14 +38,14 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// "pending 3  uploading 0  ...", every state in flow order; cancelled and
-// held only when some job is in them.
+// "pending 3  uploading 0  ...", every state in flow order; cancelled,
+// held and expired only when some job is in them.
 std::string format_counts(const std::map<JobState, int>& by_state) {
   std::string s;
   for (JobState state : kAllJobStates) {
     auto it = by_state.find(state);
     const int n = it == by_state.end() ? 0 : it->second;
-    if (n == 0 && (state == JobState::cancelled || state == JobState::held)) continue;
+    if (n == 0 && (state == JobState::cancelled || state == JobState::held || state == JobState::expired)) continue;
     if (!s.empty()) s += "  ";
     s += std::string(to_string(state)) + " " + std::to_string(n);
   }

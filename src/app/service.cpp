@@ -51,7 +51,7 @@ BatchTotals Service::totals(const std::vector<std::int64_t>& batch_ids, int max_
   t.counts = store_.count_by_state(q.filter);
   for_each_job(store_, q, [&](const JobRecord& j) {
     if (j.cost) t.credits += *j.cost;
-    if (j.state != JobState::failed && j.state != JobState::held) return;
+    if (j.state != JobState::failed && j.state != JobState::held && j.state != JobState::expired) return;
     ++t.problem_count;
     if (static_cast<int>(t.problems.size()) < max_listed) t.problems.push_back(j);
   });

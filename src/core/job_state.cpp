@@ -6,7 +6,7 @@ namespace reelbatch {
 
 namespace {
 
-constexpr std::array<std::pair<JobState, const char*>, 9> kStateNames{{
+constexpr std::array<std::pair<JobState, const char*>, 10> kStateNames{{
     {JobState::pending, "pending"},
     {JobState::uploading, "uploading"},
     {JobState::submitting, "submitting"},
@@ -16,12 +16,13 @@ constexpr std::array<std::pair<JobState, const char*>, 9> kStateNames{{
     {JobState::failed, "failed"},
     {JobState::cancelled, "cancelled"},
     {JobState::held, "held"},
+    {JobState::expired, "expired"},
 }};
 
 }  // namespace
 
 bool is_terminal(JobState s) {
-  return s == JobState::succeeded || s == JobState::failed || s == JobState::cancelled;
+  return s == JobState::succeeded || s == JobState::failed || s == JobState::cancelled || s == JobState::expired;
 }
 
 bool occupies_slot(JobState s) { return s == JobState::submitting || s == JobState::running; }

@@ -22,14 +22,22 @@ enum class JobState {
   cancelled,    ///< terminal
   held,         ///< a submit's outcome is unknown and could not be reconciled;
                 ///< waits for an explicit decision, never resubmitted silently
+  expired,      ///< terminal: the remote task succeeded (paid) but its outputs could
+                ///< not be fetched before the URL deadline (the recorded URL expiry,
+                ///< moved on by each re-signed link); the error names the deadline.
+                ///< Terminal because nothing the engine does by itself can bring the
+                ///< link back; `reelbatch retry` re-queries the task (fresh links)
+                ///< and downloads again, never resubmits.
 };
 
 /// Every state, in flow order (for listings and counts).
-inline constexpr std::array<JobState, 9> kAllJobStates{
-    JobState::pending,   JobState::uploading, JobState::submitting, JobState::running, JobState::downloading,
-    JobState::succeeded, JobState::failed,    JobState::cancelled,  JobState::held};
+inline constexpr std::array<JobState, 10> kAllJobStates{
+    JobState::pending,   JobState::uploading, JobState::submitting, JobState::running,
+    JobState::downloading, JobState::succeeded, JobState::failed,   JobState::expired,
+    JobState::cancelled, JobState::held};
 
-/// True for succeeded, failed and cancelled: the job will never change again.
+/// True for succeeded, failed, expired and cancelled: the engine will never
+/// change the job by itself again (only a user's `retry` can).
 bool is_terminal(JobState s);
 
 /// True for submitting and running: the provider is (or may be) generating

@@ -105,12 +105,14 @@ static ActiveJob* claim_settled(Engine::Impl& m, std::int64_t id, std::initializ
 
 awaitable<ControlResult> Engine::Impl::retry_job(std::int64_t id) {
   ControlResult why;
-  ActiveJob* claimed = claim_settled(*this, id, {JobState::failed, JobState::cancelled}, "failed or cancelled", why);
+  ActiveJob* claimed = claim_settled(*this, id, {JobState::failed, JobState::cancelled, JobState::expired},
+                                     "failed, expired or cancelled", why);
   if (claimed == nullptr) co_return why;
   ActiveJob& j = *claimed;
   JobRecord& r = j.rec;
   // A task that succeeded remotely is paid: fetch it again, never resubmit.
-  const bool paid = !r.remote_id.empty() && !r.video_url.empty();
+  // An expired job's task succeeded by definition.
+  const bool paid = !r.remote_id.empty() && (!r.video_url.empty() || r.state == JobState::expired);
   if (!paid && r.state == JobState::cancelled && !r.remote_id.empty()) {
     // Cancelled while its task ran: where the API has no cancel, that task
     // may still finish and be billed, so a new submit could pay twice.
@@ -129,6 +131,7 @@ awaitable<ControlResult> Engine::Impl::retry_job(std::int64_t id) {
   auto res = apply_control(*this, j, paid ? JobEvent::retry_download : JobEvent::retry,
                                json::object{{"by", "retry"}}, r.key + ": queued again");
   if (res.ok && r.state == JobState::downloading) {
+    j.refresh_links = true;  // the old links may be dead: ask the provider for fresh ones first
     queue_download(j);
     co_return res;
   }

@@ -498,6 +498,7 @@ awaitable<void> Engine::async_run() {
   }
   // Lost submits are settled before any new submit (recover() runs the
   // reconciles first), then the loops start.
+  m.remove_stale_parts();
   co_await m.rescue_pass();
   for (auto& [name, p] : m.profiles) {
     m.spawn(m.intake(*p), "intake " + name);

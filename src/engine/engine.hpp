@@ -81,6 +81,10 @@ struct EngineOptions {
   std::string owner;
   /// Retry, pause and reconcile limits; nullptr: the defaults.
   std::shared_ptr<const ErrorPolicy> policy;
+  /// Free bytes for output folder `dir` (an existing folder), checked while
+  /// downloads are paused for a full disk; empty:
+  /// std::filesystem::space(dir).available. Tests pass a fake.
+  std::function<std::uintmax_t(const std::filesystem::path& dir)> free_space;
   /// Told of every provider request's outcome, retry, committed state
   /// transition, download and credit charge (src/engine/observer.hpp), on
   /// the engine's executor; nullptr: nobody. Must outlive the engine.
@@ -142,9 +146,10 @@ class Engine {
   /// (seedance2), locally elsewhere (the message says the task may still be
   /// billed). Terminal jobs are left as they are (ok = false).
   boost::asio::awaitable<ControlResult> async_cancel(std::int64_t job_id);
-  /// Runs a failed or cancelled job again: back to `downloading` when its
-  /// remote task had succeeded (the clip is paid: never submitted again),
-  /// else to `pending` with its attempts reset.
+  /// Runs a failed, expired or cancelled job again: back to `downloading`
+  /// when its remote task had succeeded (always for expired; the clip is
+  /// paid: never submitted again; the task is queried for fresh links before
+  /// the first try), else to `pending` with its attempts reset.
   boost::asio::awaitable<ControlResult> async_retry(std::int64_t job_id);
   /// Decides a held job: `resubmit` (the user checked the provider: no task
   /// exists) back to pending, else failed.

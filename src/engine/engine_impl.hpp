@@ -62,6 +62,11 @@ struct ActiveJob {
   bool lost = false;        ///< another writer moved it: drop it
   int upload_rounds = 0;
   int submit_retries = 0;
+  // ---- download.cpp ----
+  int download_tries = 0;      ///< failed download tries in this process (backoff exponent)
+  bool refresh_links = false;  ///< re-query the task for fresh links before the next try
+  std::map<OutputKind, DownloadedFile> fetched;        ///< outputs already in place
+  std::map<OutputKind, std::string> fetch_errors;      ///< last error per output still missing
 };
 
 struct Engine::Impl {
@@ -200,9 +205,22 @@ struct Engine::Impl {
   void record_success(Profile& p, ActiveJob& j, const TaskStatus& s);
   boost::asio::awaitable<bool> refresh_urls(Profile& p, ActiveJob& j);
   // download.cpp
-  void queue_download(ActiveJob& j);
+  /// Queues a downloading job for its next try, `delay` from now (EDF by URL expiry).
+  void queue_download(ActiveJob& j, milliseconds delay = milliseconds::zero());
   boost::asio::awaitable<void> download_worker();
+  /// One download pass of a job: fresh links when due, every missing output,
+  /// the sidecar; then succeeded, requeued (backoff), expired or failed.
   boost::asio::awaitable<void> download_job(std::int64_t id);
+  /// Pauses every download: the output folder `dir` is full or unusable
+  /// (`reason`). Logged once; rows wait in downloading until watch_disk()
+  /// sees the folder usable again.
+  void pause_downloads(const std::filesystem::path& dir, const std::string& reason);
+  boost::asio::awaitable<void> watch_disk();
+  /// On start: removes the .part / .tmp files of terminal jobs (never those
+  /// of jobs still downloading, which resume them).
+  void remove_stale_parts();
+  bool downloads_paused = false;
+  std::filesystem::path paused_dir;  // the folder that was full or unusable
   // recovery.cpp
   /// Takes up claimed jobs that were mid-flight when their last owner
   /// stopped (or died): polls running tasks, reconciles lost submits,

@@ -1,6 +1,8 @@
 // Durable download of one output file: stream to "<final>.part", resume an
-// existing part with an HTTP Range request, fsync, rename into place and
-// fsync the folder. The SHA-256 is computed while streaming.
+// existing part with an HTTP Range request, validate (src/output/validate.hpp:
+// size, content type, container signature), fsync, rename into place and
+// fsync the folder. The SHA-256 is computed while streaming. A file under its
+// final name is always complete and validated.
 #pragma once
 
 #include "src/core/result.hpp"
@@ -29,18 +31,35 @@ struct DownloadedFile {
   bool resumed = false;  ///< a Range request continued an earlier .part
 };
 
+/// What kind of failure a DownloadError is.
+enum class DownloadFault {
+  transient,      ///< transport error, timeout, 5xx/429/other status, short body: try again later
+  link_rejected,  ///< 401/403/404/410 from the link (url_expired is set): refresh the links
+  invalid,        ///< a 2xx body that failed validation (error page, wrong signature); nothing kept
+  disk,           ///< the output folder cannot take the file (`sys_errno`: ENOSPC, EDQUOT,
+                  ///< EACCES, EROFS, ...); the .part is kept
+};
+
 struct DownloadError {
   int http_status = 0;    ///< 0 for transport and disk errors
   bool url_expired = false;  ///< 401/403/404/410 from a signed URL: re-query the task for a fresh one
   std::string message;
+  DownloadFault fault = DownloadFault::transient;
+  int sys_errno = 0;      ///< for DownloadFault::disk: the errno of the failed call
 };
 
 /// Downloads `url` (with `headers`, e.g. Authorization for content
 /// endpoints) to `final_path`. `timeout` is the inactivity deadline per
 /// chunk. Disk writes are bounded 64 KiB chunks on the caller's executor;
-/// hashing an existing part before resuming runs on `pool`.
-/// Never throws for network or HTTP failures (DownloadError); throws
-/// std::system_error only when the output folder cannot be written.
+/// hashing an existing part before resuming, fsync and rename run on `pool`.
+/// The body is checked with check_download() for expected_media(final_path)
+/// before it is renamed into place.
+/// Returns the file, or a DownloadError: transient (network, non-2xx status,
+/// short body: the .part is kept for a Range resume), link_rejected
+/// (401/403/404/410), invalid (the body failed validation: the .part is
+/// removed; the message says what came back), disk (the folder cannot be
+/// created or written, with errno; the .part is kept). Never throws for any
+/// of these; only allocation failures escape.
 boost::asio::awaitable<Result<DownloadedFile, DownloadError>> async_download_file(
     HttpClient& http, boost::asio::thread_pool& pool, const std::string& url,
     const std::vector<std::pair<std::string, std::string>>& headers,
