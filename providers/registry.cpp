@@ -28,13 +28,15 @@ std::vector<FieldError> spec_only(const ProfileConfig&, const JobSpec& spec) {
 const std::vector<ProviderKind>& provider_kinds() {
   static const std::vector<ProviderKind> kinds = {
       {"juhuo", &juhuo::make_juhuo_provider, &spec_only<&juhuo::validate>, &emulator::make_juhuo_module,
-       "/juhuo", {.task_list = true, .cancel = false, .balance = true}},
+       "/juhuo",
+       {.task_list = true, .cancel = false, .balance = true, .remote_failures_free = true /* doc 9.1 */}},
       {"turing", &turing::make_turing_provider, &spec_only<&turing::validate>, &emulator::make_turing_module,
        "/turing/api/v1", {.task_list = false, .cancel = false, .balance = false}},
       {"vibegen", &vibegen::make_vibegen_provider, &spec_only<&vibegen::validate>, &emulator::make_vibegen_module,
        "/vibegen/api/v1", {.task_list = true, .cancel = false, .balance = false}},
       {"seedance2", &seedance2::make_seedance2_provider, &spec_only<&seedance2::validate>,
-       &emulator::make_seedance2_module, "/seedance2", {.task_list = true, .cancel = true, .balance = true}},
+       &emulator::make_seedance2_module, "/seedance2",
+       {.task_list = true, .cancel = true, .balance = true, .remote_failures_free = true /* 计费说明 */}},
       {"openai", &openai::make_openai_provider,
        [](const ProfileConfig& profile, const JobSpec& spec) {
          return openai::validate(spec, openai::dialect_for(profile.base_url));

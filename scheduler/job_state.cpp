@@ -25,6 +25,7 @@ std::optional<Transition> next_state(JobState s, JobEvent e, const JobContext& c
   }
   if (is_terminal(s)) return std::nullopt;
   if (e == JobEvent::cancel) return to(JobState::cancelled);
+  if (e == JobEvent::internal_error) return to(JobState::failed);
 
   switch (s) {
     case JobState::pending:
@@ -104,6 +105,7 @@ const char* to_string(JobEvent e) {
     case JobEvent::paused: return "paused";
     case JobEvent::retry: return "retry";
     case JobEvent::retry_download: return "retry_download";
+    case JobEvent::internal_error: return "internal_error";
   }
   return "unknown";
 }

@@ -40,6 +40,8 @@ enum class JobEvent {
                               ///< paid for (or never created): submit it again
   retry_download,             ///< `reelbatch retry` on a failed or cancelled job whose remote task
                               ///< succeeded (paid): fetch its outputs again, never resubmit
+  internal_error,             ///< an exception ended the job's coroutine (a bug or an unusable
+                              ///< value): the job fails with the exception's message (issue 7, case 8)
 };
 
 /// Facts about the job that some transitions depend on.
@@ -92,6 +94,7 @@ struct Transition {
 /// | held        | release_held_resubmit                    | pending                                       |         |
 /// | held        | release_held_fail                        | failed                                        |         |
 /// | non-terminal| cancel                                   | cancelled                                     |         |
+/// | non-terminal| internal_error                           | failed                                        |         |
 /// | failed, cancelled | retry                              | pending                                       |         |
 /// | failed, cancelled | retry_download                     | downloading                                   |         |
 ///

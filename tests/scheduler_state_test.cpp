@@ -47,6 +47,7 @@ constexpr JobEvent kAllEvents[] = {
     JobEvent::paused,
     JobEvent::retry,
     JobEvent::retry_download,
+    JobEvent::internal_error,
 };
 
 struct Legal {
@@ -88,7 +89,10 @@ const std::vector<Legal>& legal_transitions() {
         {JobState::cancelled, JobEvent::retry_download, JobState::downloading, false},
     };
     for (JobState s : kAllStates)
-      if (!is_terminal(s)) t.push_back({s, JobEvent::cancel, JobState::cancelled, false});
+      if (!is_terminal(s)) {
+        t.push_back({s, JobEvent::cancel, JobState::cancelled, false});
+        t.push_back({s, JobEvent::internal_error, JobState::failed, false});  // issue 7, case 8
+      }
     return t;
   }();
   return table;
