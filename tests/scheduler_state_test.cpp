@@ -128,7 +128,7 @@ TEST(JobState, EveryOtherPairIsIllegal) {
       ++illegal;
     }
   }
-  EXPECT_EQ(illegal, 9 * 21 - static_cast<int>(legal_transitions().size()));
+  EXPECT_EQ(illegal, 9 * 22 - static_cast<int>(legal_transitions().size()));
 }
 
 TEST(JobState, IllegalSamples) {
@@ -232,11 +232,13 @@ TEST(JobState, UnknownOutcomeIsNeverResubmittedSilently) {
   EXPECT_EQ(stay->next, JobState::submitting);
   EXPECT_FALSE(stay->counts_attempt);
   EXPECT_EQ(next_state(JobState::submitting, JobEvent::reconcile_inconclusive, ctx)->next, JobState::held);
-  // A held job leaves only by an explicit decision (or cancel).
+  // A held job leaves only by an explicit decision (or cancel, or an
+  // internal error, which fails it: never back to pending).
   int exits = 0;
   for (JobEvent e : kAllEvents)
     if (next_state(JobState::held, e, ctx)) ++exits;
-  EXPECT_EQ(exits, 3);
+  EXPECT_EQ(exits, 4);
+  EXPECT_EQ(next_state(JobState::held, JobEvent::internal_error, ctx)->next, JobState::failed);
 }
 
 TEST(JobState, SubmissionsPerJobNeverExceedMaxAttempts) {
