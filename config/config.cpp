@@ -348,7 +348,9 @@ class Loader {
     check_keys(t, prefix,
                {"kind", "base_url", "api_key_env", "max_in_flight", "submit_per_minute", "poll_per_minute",
                 "poll_first", "poll_interval", "poll_max_interval", "url_ttl", "request_timeout", "max_attempts",
-                "credit_cap", "defaults", "api_key_credential"});
+                "credit_cap", "defaults", "api_key_credential",
+                // issue 7 (submit side): submission ceiling and remote-failure policy
+                "max_submits_per_row", "on_remote_failure"});
     ProfileConfig p;
     p.name = name;
     auto key = [&](std::string_view k) { return prefix + "." + std::string(k); };
@@ -428,7 +430,21 @@ class Loader {
       p.credit_cap = v;
     }
     if (const toml::node* n = t.get("defaults")) p.defaults = defaults(*n, key("defaults"));
+    submit_safety(t, p, key);
     return p;
+  }
+
+  // Issue 7 (submit side): max_submits_per_row, on_remote_failure.
+  template <class Key>
+  void submit_safety(const toml::table& t, ProfileConfig& p, const Key& key) {
+    if (const toml::node* n = t.get("max_submits_per_row"))
+      p.max_submits_per_row = static_cast<int>(integer(*n, key("max_submits_per_row"), 1, 20));
+    if (const toml::node* n = t.get("on_remote_failure")) {
+      const std::string v = string(*n, key("on_remote_failure"));
+      if (v != "fail" && v != "resubmit")
+        fail(key("on_remote_failure"), "must be \"fail\" or \"resubmit\" (got \"" + v + "\")");
+      p.on_remote_failure = v;
+    }
   }
 
   JobDefaults defaults(const toml::node& node, const std::string& prefix) {

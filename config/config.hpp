@@ -55,6 +55,16 @@ struct ProfileConfig {
   std::chrono::milliseconds request_timeout{30000};  ///< per HTTP request
   int max_attempts = 3;  ///< submissions per row while earlier ones are known failed
   std::optional<double> credit_cap;  ///< stop submitting once this many credits are spent
+  /// Hard ceiling on submissions per row that created or may have created a
+  /// task, for any cause (resubmits, retries, lost answers), 1..20; enforced
+  /// by the store (JobStore::begin_submit). Default 3.
+  int max_submits_per_row = 3;
+  /// What a failed remote task does: "fail" (the row fails), "resubmit"
+  /// (submitted again when the adapter calls the failure transient, within
+  /// max_attempts and max_submits_per_row), or "" = the provider's default
+  /// (registry capability remote_failures_free: resubmit only where the
+  /// provider's document says failed tasks are not charged).
+  std::string on_remote_failure;
   JobDefaults defaults;
 };
 

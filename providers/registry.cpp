@@ -30,7 +30,8 @@ std::vector<FieldError> spec_only(const ProfileConfig&, const JobSpec& spec) {
 const std::vector<ProviderKind>& provider_kinds() {
   static const std::vector<ProviderKind> kinds = {
       {"juhuo", &juhuo::make_juhuo_provider, &spec_only<&juhuo::validate>, &emulator::make_juhuo_module,
-       "/juhuo", {.task_list = true, .cancel = false, .balance = true},
+       "/juhuo",
+       {.task_list = true, .cancel = false, .balance = true, .remote_failures_free = true /* doc 9.1 */},
        {kPromptCeiling, "juhuo doc 5 (submit) names no prompt limit: reelbatch's ceiling"}},
       {"turing", &turing::make_turing_provider, &spec_only<&turing::validate>, &emulator::make_turing_module,
        "/turing/api/v1", {.task_list = false, .cancel = false, .balance = false},
@@ -39,7 +40,8 @@ const std::vector<ProviderKind>& provider_kinds() {
        "/vibegen/api/v1", {.task_list = true, .cancel = false, .balance = false},
        {2000, "vibegen doc 8 限制说明: prompt 最大长度 2000 字符"}},
       {"seedance2", &seedance2::make_seedance2_provider, &spec_only<&seedance2::validate>,
-       &emulator::make_seedance2_module, "/seedance2", {.task_list = true, .cancel = true, .balance = true},
+       &emulator::make_seedance2_module, "/seedance2",
+       {.task_list = true, .cancel = true, .balance = true, .remote_failures_free = true /* 计费说明 */},
        {kPromptCeiling, "the seedance2 document names no prompt limit: reelbatch's ceiling"}},
       {"openai", &openai::make_openai_provider,
        [](const ProfileConfig& profile, const JobSpec& spec) {

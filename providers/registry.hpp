@@ -42,6 +42,11 @@ struct ProviderCapabilities {
   bool task_list = false;  ///< a task list, used to reconcile lost submits
   bool cancel = false;     ///< remote tasks can be cancelled
   bool balance = false;    ///< a credit balance endpoint
+  /// The provider's document says a failed task is not charged (juhuo doc
+  /// 9.1 and seedance2 计费说明: "失败的任务不扣费"): the default of the
+  /// profile's `on_remote_failure` is then "resubmit", else "fail" (issue 7,
+  /// case 4: turing, vibegen and openai state no refund).
+  bool remote_failures_free = false;
 };
 
 /// The longest prompt a kind accepts, in Unicode code points, and where the

@@ -1,6 +1,7 @@
 #include "scheduler/error_policy.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 namespace reelbatch {
 
@@ -29,6 +30,25 @@ milliseconds scaled(milliseconds d, int factor) {
 }
 
 }  // namespace
+
+milliseconds full_jitter_delay(int attempt, milliseconds base, milliseconds cap, double random01) {
+  // backoff_delay() with random01 = 1 is exactly exp = min(cap, base * 2^attempt).
+  const auto exp = backoff_delay(attempt, base, cap, 1.0);
+  double r = random01;
+  if (!(r >= 0.0)) r = 0.0;  // NaN and negatives
+  if (r >= 1.0) r = std::nextafter(1.0, 0.0);
+  return milliseconds(static_cast<milliseconds::rep>(static_cast<double>(exp.count()) * r));
+}
+
+std::optional<RemoteFailurePolicy> parse_remote_failure_policy(std::string_view text) {
+  if (text == "fail") return RemoteFailurePolicy::fail;
+  if (text == "resubmit") return RemoteFailurePolicy::resubmit;
+  return std::nullopt;
+}
+
+bool resubmit_remote_failure(RemoteFailurePolicy policy, bool adapter_says_transient) {
+  return policy == RemoteFailurePolicy::resubmit && adapter_says_transient;
+}
 
 milliseconds throttle_delay(std::optional<milliseconds> retry_after, int attempt, double random01,
                             const ErrorPolicy& policy) {
@@ -103,15 +123,10 @@ UploadFailureDecision decide_upload_failure(ErrorClass cls, int rounds_done, dou
   }
   const int rounds = std::max(0, rounds_done) + 1;
   d.counts_round = true;
-  if (rounds >= at_least_one(policy.upload_rounds)) {
-    d.action = UploadFailureDecision::Action::fail_row;
-    d.event = JobEvent::submit_rejected_permanent;
-    d.message_prefix = "uploads kept failing: ";
-    return d;
-  }
   d.action = UploadFailureDecision::Action::requeue;
   d.event = JobEvent::submit_rejected_retryable;
-  d.delay = backoff_delay(rounds, policy.upload_round_base, policy.upload_round_cap, random01);
+  d.message_prefix = "will retry: ";
+  d.delay = full_jitter_delay(rounds - 1, policy.upload_round_base, policy.upload_round_cap, random01);
   return d;
 }
 
@@ -141,15 +156,10 @@ SubmitFailureDecision decide_submit_failure(ErrorClass cls, int transient_tries_
     case ErrorClass::retryable: {
       const int tries = std::max(0, transient_tries_done) + 1;
       d.counts_transient_try = true;
-      if (tries >= at_least_one(policy.submit_retries)) {
-        d.action = SubmitFailureDecision::Action::fail_row;
-        d.event = JobEvent::submit_rejected_permanent;
-        d.message_prefix = "gave up after " + std::to_string(tries) + " tries: ";
-        return d;
-      }
       d.action = SubmitFailureDecision::Action::requeue;
       d.event = JobEvent::submit_throttled;
-      d.delay = backoff_delay(tries - 1, policy.submit_retry_base, policy.submit_retry_cap, random01);
+      d.message_prefix = "will retry: ";
+      d.delay = full_jitter_delay(tries - 1, policy.submit_retry_base, policy.submit_retry_cap, random01);
       return d;
     }
     case ErrorClass::permanent:

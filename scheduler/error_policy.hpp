@@ -12,6 +12,7 @@
 #pragma once
 
 #include "scheduler/backoff.hpp"
+#include "scheduler/circuit.hpp"
 #include "scheduler/job_state.hpp"
 #include "src/core/error.hpp"
 
@@ -19,15 +20,21 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace reelbatch {
 
 /// Limits and backoff bases of the engine's error handling. A plain struct:
 /// every field has a default (today's value) and a unit. Durations are
 /// std::chrono::milliseconds, >= 0 (negative values count as 0, as in
-/// backoff_delay()); the counts `*_attempts`, `upload_rounds` and
-/// `submit_retries` are >= 1 (values below 1 behave as 1: one call, no
-/// retry).
+/// backoff_delay()); the counts `*_attempts` are >= 1 (values below 1
+/// behave as 1: one call, no retry).
+///
+/// Issue 7 ("a transient fault never fails a row"): there is no limit on
+/// transient upload rounds or transient submit refusals any more; such a row
+/// waits (capped exponential backoff with full jitter) indefinitely, and the
+/// profile's circuit (scheduler/circuit.hpp) stops it from hammering a
+/// provider that is down.
 struct ErrorPolicy {
   // ---- uploads -------------------------------------------------------------
   /// Calls per asset within one upload round (the first call included), before
@@ -38,10 +45,8 @@ struct ErrorPolicy {
   std::chrono::milliseconds upload_call_base{1000};
   /// Backoff cap between calls of one round. Default 30 s.
   std::chrono::milliseconds upload_call_cap{30000};
-  /// Failed upload rounds (transient errors only) before the row fails with
-  /// "uploads kept failing: ...". Default 3.
-  int upload_rounds = 3;
-  /// Backoff base before the row is queued again after a failed round.
+  /// Backoff base before the row is queued again after a failed round
+  /// (full jitter: the wait is uniform in [0, min(cap, base * 2^rounds))).
   /// Default 5 s.
   std::chrono::milliseconds upload_round_base{5000};
   /// Backoff cap before the row is queued again after a failed round.
@@ -49,13 +54,9 @@ struct ErrorPolicy {
   std::chrono::milliseconds upload_round_cap{120000};
 
   // ---- submit --------------------------------------------------------------
-  /// Transient (ErrorClass::retryable) submit rejections per row before the
-  /// row fails with "gave up after N tries: ...". They do not use up the
-  /// row's max_attempts (nothing was created or paid). Default 10 (about five
-  /// minutes of backoff in all).
-  int submit_retries = 10;
-  /// Backoff base before a row whose submit failed transiently is queued
-  /// again. Default 2 s.
+  /// Backoff base before a row whose submit failed transiently (nothing
+  /// created) is queued again; full jitter: the wait is uniform in
+  /// [0, min(cap, base * 2^(tries - 1))). Default 2 s.
   std::chrono::milliseconds submit_retry_base{2000};
   /// Backoff cap for the same. Default 60 s.
   std::chrono::milliseconds submit_retry_cap{60000};
@@ -63,6 +64,12 @@ struct ErrorPolicy {
   /// task list is read; the wait is min(request_timeout, this), so a task
   /// the provider was still creating shows up. Default 10 s.
   std::chrono::milliseconds reconcile_settle_max{10000};
+
+  // ---- the profile's circuit (issue 7) ---------------------------------------
+  /// When a profile's requests fail transiently K times in a row, its rows
+  /// wait for a cool-down and one probe (scheduler/circuit.hpp). Defaults:
+  /// K = 5, cool-down 15 s doubling per failed probe up to 5 min.
+  CircuitPolicy circuit;
 
   // ---- profile throttle (rate_limited) -------------------------------------
   /// Backoff base of a profile throttle when a 429 carries no Retry-After.
@@ -144,7 +151,8 @@ struct CallDecision {
 /// unknown_outcome (an upload is free to repeat) and attempt + 1 <
 /// upload_attempts, after retry_after_or_backoff(retry_after, attempt,
 /// upload_call_base, upload_call_cap, random01); otherwise give up (the round
-/// fails: see decide_upload_failure()). `retry_after`: the server's wait, if
+/// fails: see decide_upload_failure(), which queues the row again).
+/// `retry_after`: the server's wait, if
 /// it sent one. `random01` in [0, 1). Never throws.
 /// Implements the upload loop of the engine's prepare().
 CallDecision decide_upload_call(ErrorClass cls, int attempt, std::optional<std::chrono::milliseconds> retry_after,
@@ -222,7 +230,8 @@ struct UploadFailureDecision {
   enum class Action {
     pause_profile,  ///< auth / out_of_credit: pause the profile, feed `event`
                     ///< (paused), free the slot, queue the row again now
-    fail_row,       ///< feed `event` (submit_rejected_permanent), free the slot
+    fail_row,       ///< feed `event` (submit_rejected_permanent), free the slot;
+                    ///< only for a permanent error
     requeue,        ///< feed `event` (submit_rejected_retryable), free the
                     ///< slot, queue the row again after `delay`
   };
@@ -230,12 +239,12 @@ struct UploadFailureDecision {
   JobEvent event = JobEvent::submit_rejected_permanent;
   /// For requeue: the wait before the row is queued again.
   std::chrono::milliseconds delay{0};
-  /// True when this failure uses up an upload round: the caller stores
-  /// rounds_done + 1 (only transient classes count).
+  /// True when this failure counts as one more transient round: the caller
+  /// stores rounds_done + 1 (the backoff exponent; only transient classes
+  /// count). There is no limit on rounds.
   bool counts_round = false;
   /// Prepended to the error's description in the row's error message; empty
-  /// means the plain description. "uploads kept failing: " when the rounds
-  /// ran out.
+  /// means the plain description. "will retry: " for a transient round.
   std::string message_prefix;
 };
 
@@ -243,10 +252,11 @@ struct UploadFailureDecision {
 /// that failed before this one with a transient class (0 for the first).
 /// - auth, out_of_credit: pause_profile (no round counted).
 /// - permanent: fail_row (no round counted, no prefix).
-/// - otherwise (retryable, rate_limited, unknown_outcome) one round more is
-///   counted, rounds = rounds_done + 1: fail_row with "uploads kept failing: "
-///   when rounds >= upload_rounds, else requeue after backoff_delay(rounds,
-///   upload_round_base, upload_round_cap, random01).
+/// - otherwise (retryable, rate_limited, unknown_outcome: an upload creates
+///   no paid task) one round more is counted, rounds = rounds_done + 1, and
+///   the row is queued again (never failed) after full_jitter_delay(rounds -
+///   1, upload_round_base, upload_round_cap, random01), message prefix
+///   "will retry: ".
 /// Never throws. Implements the upload error handling of the engine's drive().
 UploadFailureDecision decide_upload_failure(ErrorClass cls, int rounds_done, double random01,
                                             const ErrorPolicy& policy);
@@ -279,13 +289,14 @@ struct SubmitFailureDecision {
   std::optional<std::chrono::milliseconds> throttle_for;
   /// auth, out_of_credit: pause the profile until the next run.
   bool pause_profile = false;
-  /// True when this failure uses up a transient try: the caller stores
-  /// transient_tries_done + 1 (ErrorClass::retryable only).
+  /// True when this failure counts as a transient try: the caller stores
+  /// transient_tries_done + 1 (ErrorClass::retryable only; the backoff
+  /// exponent; there is no limit).
   bool counts_transient_try = false;
   /// Prepended to the error's description in the row's error message (empty:
-  /// the plain description). "gave up after N tries: " when the transient
-  /// tries ran out. Every action but reconcile sets the row's error (code,
-  /// message) from the provider error.
+  /// the plain description). "will retry: " for a transient refusal. Every
+  /// action but reconcile sets the row's error (code, message) from the
+  /// provider error.
   std::string message_prefix;
 };
 
@@ -301,10 +312,10 @@ struct SubmitFailureDecision {
 ///   retry_after_or_backoff(retry_after, job_attempts, throttle_base,
 ///   throttle_cap, random01).
 /// - auth, out_of_credit: requeue now, event submit_throttled, pause_profile.
-/// - retryable: tries = transient_tries_done + 1; when tries >=
-///   submit_retries fail_row (submit_rejected_permanent) with the prefix
-///   "gave up after <tries> tries: ", else requeue (submit_throttled) after
-///   backoff_delay(tries - 1, submit_retry_base, submit_retry_cap, random01).
+/// - retryable (the adapter's table says nothing was created): tries =
+///   transient_tries_done + 1; requeue (submit_throttled), never fail, after
+///   full_jitter_delay(tries - 1, submit_retry_base, submit_retry_cap,
+///   random01), prefix "will retry: " (issue 7, case 2).
 /// - permanent: fail_row, event submit_rejected_permanent, no prefix.
 /// Every case but unknown_outcome records the attempt as "rejected" (no task
 /// was created). Never throws. Implements the switch after the submit in the
@@ -348,6 +359,34 @@ struct PollErrorDecision {
 PollErrorDecision decide_poll_error(ErrorClass cls, int consecutive_errors, const PollSchedule& schedule,
                                     std::optional<std::chrono::milliseconds> retry_after, double random01,
                                     const ErrorPolicy& policy);
+
+// ---- a failed remote task ---------------------------------------------------------
+
+/// What a profile does with a remote task that failed (config
+/// `on_remote_failure`; the default comes from the provider's registry
+/// capability `remote_failures_free`).
+enum class RemoteFailurePolicy {
+  fail,      ///< the row fails (the failed task may have been charged)
+  resubmit,  ///< the row is submitted again when the adapter calls the failure transient
+};
+
+/// Parses "fail" / "resubmit"; nullopt for anything else. Never throws.
+std::optional<RemoteFailurePolicy> parse_remote_failure_policy(std::string_view text);
+
+/// Whether a remote task failure is worth another (paid or free) submission:
+/// true only when `policy` is resubmit and the adapter said the failure is
+/// transient (`adapter_says_transient`, Provider::is_retryable_failure()).
+/// The state machine then still applies max_attempts, and the store applies
+/// max_submits_per_row. Issue 7, case 4: a provider whose document does not
+/// say failed tasks are free defaults to fail. Never throws.
+bool resubmit_remote_failure(RemoteFailurePolicy policy, bool adapter_says_transient);
+
+/// Full-jitter backoff: uniform in [0, exp) where exp = min(cap, base *
+/// 2^attempt) as in backoff_delay() (`attempt` < 0 counts as 0; saturates at
+/// `cap`); `random01` in [0, 1). Returns whole milliseconds >= 0. Never
+/// throws.
+std::chrono::milliseconds full_jitter_delay(int attempt, std::chrono::milliseconds base,
+                                            std::chrono::milliseconds cap, double random01);
 
 /// The profile throttle after a 429: retry_after_or_backoff(retry_after,
 /// attempt, throttle_base, throttle_cap, random01). Exposed for callers that

@@ -27,6 +27,7 @@ std::optional<Transition> next_state(JobState s, JobEvent e, const JobContext& c
   if (s == JobState::expired && e == JobEvent::retry_download) return to(JobState::downloading);
   if (is_terminal(s)) return std::nullopt;
   if (e == JobEvent::cancel) return to(JobState::cancelled);
+  if (e == JobEvent::internal_error) return to(JobState::failed);
 
   switch (s) {
     case JobState::pending:
@@ -109,6 +110,7 @@ const char* to_string(JobEvent e) {
     case JobEvent::retry: return "retry";
     case JobEvent::retry_download: return "retry_download";
     case JobEvent::download_expired: return "download_expired";
+    case JobEvent::internal_error: return "internal_error";
   }
   return "unknown";
 }

@@ -42,6 +42,8 @@ enum class JobEvent {
                               ///< succeeded (paid): fetch its outputs again, never resubmit
   download_expired,           ///< the outputs could not be fetched before the URL deadline
                               ///< (transient failures until then): the paid clip is lost
+  internal_error,             ///< an exception ended the job's coroutine (a bug or an unusable
+                              ///< value): the job fails with the exception's message (issue 7, case 8)
 };
 
 /// Facts about the job that some transitions depend on.
@@ -95,6 +97,7 @@ struct Transition {
 /// | held        | release_held_resubmit                    | pending                                       |         |
 /// | held        | release_held_fail                        | failed                                        |         |
 /// | non-terminal| cancel                                   | cancelled                                     |         |
+/// | non-terminal| internal_error                           | failed                                        |         |
 /// | failed, cancelled | retry                              | pending                                       |         |
 /// | failed, cancelled | retry_download                     | downloading                                   |         |
 /// | expired     | retry_download                           | downloading (fresh links; never resubmitted)  |         |

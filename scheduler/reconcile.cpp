@@ -31,8 +31,12 @@ ReconcileSearch::Next ReconcileSearch::on_page(const std::vector<ListedTask>& ta
     if (!old) older_page = false;
     if (!old && !known_.contains(t.remote_id)) candidates_.push_back(t.remote_id);
   }
-  if (older_page || static_cast<std::int64_t>(tasks.size()) < page_size_ || page_ >= max_pages_) {
+  if (older_page || static_cast<std::int64_t>(tasks.size()) < page_size_) {
     finish();
+  } else if (page_ >= max_pages_) {
+    // Out of pages with the list still inside the window: unknown.
+    exhausted_ = true;
+    next_ = Next::ambiguous;
   } else {
     ++page_;
   }
@@ -57,6 +61,9 @@ std::string ReconcileSearch::describe() const {
     case Next::absent:
       return "the lost submit created no task";
     case Next::ambiguous:
+      if (exhausted_)
+        return "the task list still had tasks newer than the lost submit after " + std::to_string(page_) +
+               " pages (" + std::to_string(candidates_.size()) + " unrecorded seen); its outcome is unknown";
       return std::to_string(candidates_.size()) + " unrecorded tasks appeared after the lost submit";
     case Next::fetch_next_page:
       break;

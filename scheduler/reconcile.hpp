@@ -36,6 +36,11 @@ struct ListedTask {
 /// least one task inside the window, up to reconcile_pages pages. Then:
 /// 0 candidates -> absent (the submit created nothing: submit again),
 /// 1 -> found, more -> ambiguous (hold the row for a human).
+/// When the page limit is reached before the list reached its end or a page
+/// of tasks older than the window, the search is exhausted(): the unread
+/// pages may hold the task (or more candidates), so the answer is ambiguous
+/// whatever was seen (never absent: that would resubmit and may pay twice;
+/// issue 7, "Reconcile").
 class ReconcileSearch {
  public:
   /// What the engine does next.
@@ -78,6 +83,11 @@ class ReconcileSearch {
   /// the engine's reconcile()).
   std::size_t candidate_count() const { return candidates_.size(); }
 
+  /// True when the search ended because reconcile_pages pages were read
+  /// while every page was full and reached into the window (next() is then
+  /// ambiguous).
+  bool exhausted() const { return exhausted_; }
+
   /// The candidates seen so far, in list order.
   const std::vector<std::string>& candidates() const { return candidates_; }
 
@@ -85,7 +95,9 @@ class ReconcileSearch {
   const std::string& found_id() const;
 
   /// Why the search ended, for logs and the held row's message:
-  /// ambiguous: "N unrecorded tasks appeared after the lost submit";
+  /// ambiguous: "N unrecorded tasks appeared after the lost submit", or when
+  /// exhausted(): "the task list still had tasks newer than the lost submit
+  /// after N pages (M unrecorded seen); its outcome is unknown";
   /// found: "the lost submit created task ID";
   /// absent: "the lost submit created no task";
   /// fetch_next_page: "the task list is still being read".
@@ -100,6 +112,7 @@ class ReconcileSearch {
   int page_size_ = 1;
   int page_ = 1;
   Next next_ = Next::fetch_next_page;
+  bool exhausted_ = false;
   std::vector<std::string> candidates_;
 };
 

@@ -117,6 +117,20 @@ struct AttemptUpdate {
   std::string error;      ///< ProviderError::describe() for the others
 };
 
+/// What begin_submit() did.
+struct SubmitIntent {
+  enum class Status {
+    recorded,  ///< the attempt (intent) was recorded and the transition committed
+    lost,      ///< another writer moved or claimed the job: nothing written
+    ceiling,   ///< the row reached max_submits: nothing written, do not submit
+  };
+  Status status = Status::lost;
+  std::int64_t attempt_id = 0;  ///< for recorded: the new attempt's id
+  /// Submissions of this job that created or may have created a task
+  /// (attempts whose outcome is not `rejected`), before this one.
+  int submits = 0;
+};
+
 /// A row offered for ingest.
 struct IngestRow {
   JobSpec spec;
@@ -287,7 +301,24 @@ class JobStore {
   // ---- attempts and events ----------------------------------------------------
 
   /// Records a submit attempt's intent (before the POST); returns its id.
+  /// Uncapped and not tied to a transition: for tools, tests and imports.
+  /// The engine records intents only through begin_submit().
   virtual std::int64_t begin_attempt(std::int64_t job_id, const std::string& profile) = 0;
+  /// The hard ceiling on paid submissions per row (issue 7, "never pay
+  /// twice"; config `max_submits_per_row`): in one transaction, counts the
+  /// job's attempts that created or may have created a task (every outcome
+  /// but `rejected`: pending, unknown, accepted, remote_failed); when that
+  /// count is >= `max_submits` (values below 1 count as 1) writes nothing and
+  /// returns Status::ceiling; otherwise inserts a pending attempt for
+  /// `profile` and commits `job` as try_transition(job, from, event) does
+  /// (compare-and-set on state and fence; Status::lost, nothing written, when
+  /// another writer moved or claimed the job), with event.detail["attempt"]
+  /// set to the new attempt's id. Because the check and the insert are one
+  /// transaction, no code path (engine, retry, resolve, a second engine) can
+  /// record more than max_submits intents for a row. Throws StoreError on a
+  /// database failure.
+  virtual SubmitIntent begin_submit(JobRecord& job, JobState from, EventRecord event, const std::string& profile,
+                                    int max_submits) = 0;
   /// Records an attempt's outcome on its own (see try_transition for the
   /// transactional form). Throws StoreError when the attempt does not exist.
   virtual void finish_attempt(const AttemptUpdate& update) = 0;

@@ -154,9 +154,12 @@ TEST_F(EngineFlow, TransientSubmitErrorsAreRetriedWithoutUsingAttempts) {
   const auto submits = world.calls_of("submit");
   ASSERT_EQ(submits.size(), 3u);
   EXPECT_EQ(world.created.size(), 1u);
-  // backoff_delay(0, 2 s) is in [1 s, 2 s], backoff_delay(1, 2 s) in [2 s, 4 s].
+  // Full jitter (issue 7): full_jitter_delay(0, 2 s) in [0, 2 s), then
+  // [0, 4 s); the submit bucket (60 a minute) keeps them >= 1 s apart.
   EXPECT_GE(submits[1].at - submits[0].at, seconds(1));
-  EXPECT_GE(submits[2].at - submits[1].at, seconds(2));
+  EXPECT_LE(submits[1].at - submits[0].at, seconds(3));
+  EXPECT_GE(submits[2].at - submits[1].at, seconds(1));
+  EXPECT_LE(submits[2].at - submits[1].at, seconds(5));
   const auto attempts = store.attempt_counts(ids[0]);
   EXPECT_EQ(attempts.first, 3);
   EXPECT_EQ(attempts.second, 1);

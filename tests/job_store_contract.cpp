@@ -342,6 +342,80 @@ TEST_P(JobStoreContract, NotesAppendEventsWithoutChangingState) {
   }
 }
 
+// ---- the submit ceiling (issue 7, "never pay twice") ------------------------------
+
+// begin_submit() records the intent and the transition together, and refuses
+// a submission beyond max_submits whatever the caller asks.
+TEST_P(JobStoreContract, Case3_BeginSubmitEnforcesTheCeiling) {
+  auto& s = store();
+  const auto id = s.ingest(s.ensure_batch("m", "/m", "/o").id, {row("a", "one", 2)}).job_ids.at(0);
+  auto j = s.job(id).value();
+  auto submit = [&](AttemptOutcome outcome) {
+    j.state = JobState::submitting;
+    const auto r = s.begin_submit(j, JobState::pending, note("state"), "juhuo", 2);
+    if (r.status != SubmitIntent::Status::recorded) {
+      j.state = JobState::pending;
+      return r;
+    }
+    j.state = JobState::pending;
+    const AttemptUpdate finished{r.attempt_id, outcome, "", "x"};
+    EXPECT_TRUE(s.try_transition(j, JobState::submitting, note("state"), &finished));
+    return r;
+  };
+  // A refusal (nothing created) does not count against the ceiling.
+  auto r = submit(AttemptOutcome::rejected);
+  ASSERT_EQ(r.status, SubmitIntent::Status::recorded);
+  EXPECT_GT(r.attempt_id, 0);
+  EXPECT_EQ(r.submits, 0);
+  r = submit(AttemptOutcome::unknown);
+  ASSERT_EQ(r.status, SubmitIntent::Status::recorded);
+  EXPECT_EQ(r.submits, 0);
+  r = submit(AttemptOutcome::remote_failed);
+  ASSERT_EQ(r.status, SubmitIntent::Status::recorded);
+  EXPECT_EQ(r.submits, 1);
+  EXPECT_EQ(s.attempt_counts(id), std::make_pair(3, 0));
+  // The third would be the third that may have created a task: refused, and
+  // nothing is written (no attempt, no transition, no event).
+  const auto events_before = s.events(id).size();
+  for (int i = 0; i < 5; ++i) {
+    r = submit(AttemptOutcome::accepted);
+    EXPECT_EQ(r.status, SubmitIntent::Status::ceiling);
+    EXPECT_EQ(r.submits, 2);
+    EXPECT_EQ(r.attempt_id, 0);
+  }
+  EXPECT_EQ(s.attempt_counts(id), std::make_pair(3, 0));
+  EXPECT_EQ(s.events(id).size(), events_before);
+  EXPECT_EQ(s.job(id)->state, JobState::pending);
+  // A larger ceiling lets one more through; values below 1 count as 1.
+  j.state = JobState::submitting;
+  EXPECT_EQ(s.begin_submit(j, JobState::pending, note("state"), "juhuo", 0).status, SubmitIntent::Status::ceiling);
+  EXPECT_EQ(s.begin_submit(j, JobState::pending, note("state"), "juhuo", 3).status, SubmitIntent::Status::recorded);
+  EXPECT_EQ(s.job(id)->state, JobState::submitting);
+}
+
+// begin_submit() is a compare-and-set like try_transition(): a stale record
+// (another writer claimed the job: fence bumped) writes nothing, the intent
+// included.
+TEST_P(JobStoreContract, BeginSubmitIsACompareAndSetOnStateAndFence) {
+  auto& s = store();
+  const auto id = s.ingest(s.ensure_batch("m", "/m", "/o").id, {row("a", "one", 2)}).job_ids.at(0);
+  auto stale = s.claim_job(id, "engine-1", std::chrono::milliseconds(0)).value();  // expired at once
+  auto mine = s.claim_job(id, "engine-2", std::chrono::hours(1)).value();
+  stale.state = JobState::submitting;
+  EXPECT_EQ(s.begin_submit(stale, JobState::pending, note("state"), "juhuo", 3).status,
+            SubmitIntent::Status::lost);
+  EXPECT_EQ(s.attempt_counts(id), std::make_pair(0, 0));
+  EXPECT_EQ(s.job(id)->state, JobState::pending);
+  mine.state = JobState::submitting;
+  const auto r = s.begin_submit(mine, JobState::pending, note("state"), "juhuo", 3);
+  ASSERT_EQ(r.status, SubmitIntent::Status::recorded);
+  EXPECT_EQ(s.attempt_counts(id), std::make_pair(1, 0));
+  const auto ev = s.events(id);
+  ASSERT_FALSE(ev.empty());
+  EXPECT_EQ(ev.back().detail.at("attempt").as_int64(), r.attempt_id);
+  EXPECT_EQ(ev.back().to_state, JobState::submitting);
+}
+
 // ---- attempts ----------------------------------------------------------------
 
 TEST_P(JobStoreContract, RecordsAttempts) {

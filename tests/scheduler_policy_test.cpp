@@ -31,10 +31,8 @@ TEST(ErrorPolicy, DefaultsAreTheEnginesLongStandingValues) {
   EXPECT_EQ(p.upload_attempts, 5);
   EXPECT_EQ(p.upload_call_base, 1s);
   EXPECT_EQ(p.upload_call_cap, 30s);
-  EXPECT_EQ(p.upload_rounds, 3);
   EXPECT_EQ(p.upload_round_base, 5s);
   EXPECT_EQ(p.upload_round_cap, 120s);
-  EXPECT_EQ(p.submit_retries, 10);
   EXPECT_EQ(p.submit_retry_base, 2s);
   EXPECT_EQ(p.submit_retry_cap, 60s);
   EXPECT_EQ(p.reconcile_settle_max, 10s);
@@ -139,45 +137,28 @@ TEST(DecideUploadFailure, PermanentFailsTheRowWithThePlainMessage) {
   EXPECT_EQ(d.message_prefix, "");
 }
 
-TEST(DecideUploadFailure, TransientRoundsRequeueWithBackoff) {
+TEST(DecideUploadFailure, TransientRoundsRequeueWithFullJitterForever) {
+  // Issue 7, case 2: a transient upload fault never fails the row.
   for (auto cls : {ErrorClass::retryable, ErrorClass::rate_limited, ErrorClass::unknown_outcome}) {
     const auto first = decide_upload_failure(cls, 0, 0.0, kPolicy);
     EXPECT_EQ(first.action, Upload::requeue) << to_string(cls);
     EXPECT_EQ(first.event, JobEvent::submit_rejected_retryable);
     EXPECT_TRUE(first.counts_round);
-    EXPECT_EQ(first.message_prefix, "");
-    EXPECT_EQ(first.delay, 5000ms);  // backoff_delay(1, 5 s, 120 s): exp 10 s
-    EXPECT_EQ(decide_upload_failure(cls, 0, 0.999, kPolicy).delay, 9995ms);
-    const auto second = decide_upload_failure(cls, 1, 0.0, kPolicy);
-    EXPECT_EQ(second.action, Upload::requeue);
-    EXPECT_EQ(second.delay, 10000ms);  // exp 20 s
-    EXPECT_EQ(decide_upload_failure(cls, 1, 0.999, kPolicy).delay, 19990ms);
+    EXPECT_EQ(first.message_prefix, "will retry: ");
+    EXPECT_EQ(first.delay, 0ms);  // full jitter over [0, 5 s)
+    EXPECT_EQ(decide_upload_failure(cls, 0, 0.5, kPolicy).delay, 2500ms);
+    EXPECT_EQ(decide_upload_failure(cls, 1, 0.5, kPolicy).delay, 5000ms);  // exp 10 s
+    for (int rounds : {2, 10, 100, 100000}) {
+      const auto d = decide_upload_failure(cls, rounds, 0.999, kPolicy);
+      EXPECT_EQ(d.action, Upload::requeue) << rounds;
+      EXPECT_LE(d.delay, 120000ms) << rounds;
+    }
   }
 }
 
-TEST(DecideUploadFailure, ThirdRoundFailsTheRow) {
-  const auto d = decide_upload_failure(ErrorClass::retryable, 2, 0.0, kPolicy);
-  EXPECT_EQ(d.action, Upload::fail_row);
-  EXPECT_EQ(d.event, JobEvent::submit_rejected_permanent);
-  EXPECT_TRUE(d.counts_round);
-  EXPECT_EQ(d.message_prefix, "uploads kept failing: ");
-  EXPECT_EQ(d.delay, 0ms);
-  EXPECT_EQ(decide_upload_failure(ErrorClass::rate_limited, 7, 0.0, kPolicy).action, Upload::fail_row);
-}
-
 TEST(DecideUploadFailure, RoundCapIsTwoMinutes) {
-  ErrorPolicy p;
-  p.upload_rounds = 100;
-  EXPECT_EQ(decide_upload_failure(ErrorClass::retryable, 10, 0.0, p).delay, 60000ms);
-  EXPECT_EQ(decide_upload_failure(ErrorClass::retryable, 10, 0.999, p).delay, 119940ms);
-}
-
-TEST(DecideUploadFailure, OneRoundAllowedFailsAtOnce) {
-  ErrorPolicy p;
-  p.upload_rounds = 1;
-  EXPECT_EQ(decide_upload_failure(ErrorClass::retryable, 0, 0.0, p).action, Upload::fail_row);
-  p.upload_rounds = -3;
-  EXPECT_EQ(decide_upload_failure(ErrorClass::retryable, 0, 0.0, p).action, Upload::fail_row);
+  EXPECT_EQ(decide_upload_failure(ErrorClass::retryable, 10, 0.5, kPolicy).delay, 60000ms);
+  EXPECT_EQ(decide_upload_failure(ErrorClass::retryable, 10, 0.999, kPolicy).delay, 119880ms);
 }
 
 // ---- submit ------------------------------------------------------------------------
@@ -229,42 +210,47 @@ TEST(DecideSubmitFailure, AuthAndCreditPauseTheProfileAndRequeueNow) {
   }
 }
 
-TEST(DecideSubmitFailure, RetryableRequeuesWithBackoffUntilTheTenthTry) {
-  const auto first = decide_submit_failure(ErrorClass::retryable, 0, 0, std::nullopt, 30s, 0.0, kPolicy);
+TEST(DecideSubmitFailure, Case2_RetryableRequeuesWithFullJitterAndNeverFails) {
+  const auto first = decide_submit_failure(ErrorClass::retryable, 0, 0, std::nullopt, 30s, 0.5, kPolicy);
   EXPECT_EQ(first.action, Submit::requeue);
   EXPECT_EQ(first.event, JobEvent::submit_throttled);
   EXPECT_EQ(first.attempt_outcome, "rejected");
-  EXPECT_EQ(first.delay, 1000ms);  // backoff_delay(tries - 1 = 0, 2 s, 60 s)
+  EXPECT_EQ(first.delay, 1000ms);  // full jitter over [0, 2 s)
   EXPECT_EQ(first.throttle_for, std::nullopt);
   EXPECT_FALSE(first.pause_profile);
   EXPECT_TRUE(first.counts_transient_try);
-  EXPECT_EQ(first.message_prefix, "");
-  EXPECT_EQ(decide_submit_failure(ErrorClass::retryable, 0, 0, std::nullopt, 30s, 0.999, kPolicy).delay, 1999ms);
-  EXPECT_EQ(decide_submit_failure(ErrorClass::retryable, 2, 0, std::nullopt, 30s, 0.0, kPolicy).delay, 4000ms);
-  // Retry-After is not consulted for a transient submit error, as today.
-  EXPECT_EQ(decide_submit_failure(ErrorClass::retryable, 2, 0, 50ms, 30s, 0.0, kPolicy).delay, 4000ms);
-  const auto ninth = decide_submit_failure(ErrorClass::retryable, 8, 0, std::nullopt, 30s, 0.0, kPolicy);
-  EXPECT_EQ(ninth.action, Submit::requeue);
-  EXPECT_EQ(ninth.delay, 30000ms);  // exp capped at 60 s
-  EXPECT_EQ(decide_submit_failure(ErrorClass::retryable, 8, 0, std::nullopt, 30s, 0.999, kPolicy).delay, 59970ms);
+  EXPECT_EQ(first.message_prefix, "will retry: ");
+  EXPECT_EQ(decide_submit_failure(ErrorClass::retryable, 0, 0, std::nullopt, 30s, 0.0, kPolicy).delay, 0ms);
+  EXPECT_EQ(decide_submit_failure(ErrorClass::retryable, 2, 0, std::nullopt, 30s, 0.5, kPolicy).delay, 4000ms);
+  // Retry-After is not consulted for a transient submit error.
+  EXPECT_EQ(decide_submit_failure(ErrorClass::retryable, 2, 0, 50ms, 30s, 0.5, kPolicy).delay, 4000ms);
+  // The tenth, the hundredth, the millionth: still a requeue, capped at 60 s.
+  for (int tries : {9, 10, 99, 1000000}) {
+    const auto d = decide_submit_failure(ErrorClass::retryable, tries, 0, std::nullopt, 30s, 0.999, kPolicy);
+    EXPECT_EQ(d.action, Submit::requeue) << tries;
+    EXPECT_EQ(d.delay, 59940ms) << tries;
+  }
 }
 
-TEST(DecideSubmitFailure, RetryableGivesUpOnTheTenthTry) {
-  const auto d = decide_submit_failure(ErrorClass::retryable, 9, 1, std::nullopt, 30s, 0.0, kPolicy);
-  EXPECT_EQ(d.action, Submit::fail_row);
-  EXPECT_EQ(d.event, JobEvent::submit_rejected_permanent);
-  EXPECT_EQ(d.attempt_outcome, "rejected");
-  EXPECT_EQ(d.delay, 0ms);
-  EXPECT_TRUE(d.counts_transient_try);
-  EXPECT_EQ(d.message_prefix, "gave up after 10 tries: ");
-  ErrorPolicy p;
-  p.submit_retries = 1;
-  EXPECT_EQ(decide_submit_failure(ErrorClass::retryable, 0, 0, std::nullopt, 30s, 0.0, p).message_prefix,
-            "gave up after 1 tries: ");
-  p.submit_retries = 3;
-  EXPECT_EQ(decide_submit_failure(ErrorClass::retryable, 1, 0, std::nullopt, 30s, 0.0, p).action, Submit::requeue);
-  EXPECT_EQ(decide_submit_failure(ErrorClass::retryable, 2, 0, std::nullopt, 30s, 0.0, p).message_prefix,
-            "gave up after 3 tries: ");
+TEST(FullJitterDelay, UniformBelowTheCappedExponential) {
+  EXPECT_EQ(full_jitter_delay(0, 1s, 60s, 0.0), 0ms);
+  EXPECT_EQ(full_jitter_delay(0, 1s, 60s, 0.5), 500ms);
+  EXPECT_EQ(full_jitter_delay(3, 1s, 60s, 0.5), 4000ms);
+  EXPECT_EQ(full_jitter_delay(30, 1s, 60s, 0.5), 30000ms);
+  EXPECT_LT(full_jitter_delay(30, 1s, 60s, 1.0), 60000ms);
+  EXPECT_EQ(full_jitter_delay(-4, 1s, 60s, 0.5), 500ms);
+  EXPECT_EQ(full_jitter_delay(2, 1s, 60s, -1.0), 0ms);
+}
+
+TEST(RemoteFailurePolicy, Case4_ResubmitOnlyWhenThePolicySaysSoAndTheFailureIsTransient) {
+  EXPECT_EQ(parse_remote_failure_policy("fail"), RemoteFailurePolicy::fail);
+  EXPECT_EQ(parse_remote_failure_policy("resubmit"), RemoteFailurePolicy::resubmit);
+  EXPECT_EQ(parse_remote_failure_policy("Resubmit"), std::nullopt);
+  EXPECT_EQ(parse_remote_failure_policy(""), std::nullopt);
+  EXPECT_TRUE(resubmit_remote_failure(RemoteFailurePolicy::resubmit, true));
+  EXPECT_FALSE(resubmit_remote_failure(RemoteFailurePolicy::resubmit, false));
+  EXPECT_FALSE(resubmit_remote_failure(RemoteFailurePolicy::fail, true));
+  EXPECT_FALSE(resubmit_remote_failure(RemoteFailurePolicy::fail, false));
 }
 
 TEST(DecideSubmitFailure, PermanentFailsTheRow) {

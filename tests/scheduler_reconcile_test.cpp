@@ -172,15 +172,29 @@ TEST(ReconcileSearch, PageLimitEndsTheSearch) {
   EXPECT_EQ(s.on_page(known_page(3, 0)), Next::fetch_next_page);
   EXPECT_EQ(s.on_page(known_page(3, 3)), Next::fetch_next_page);
   EXPECT_EQ(s.page(), 3);
-  // The third page is full and in the window, but it is the last one allowed.
-  EXPECT_EQ(s.on_page(known_page(3, 6)), Next::absent);
+  // The third page is full and in the window, but it is the last one allowed:
+  // the unread pages may hold the task, so the outcome is unknown (issue 7,
+  // case 3: never "absent" here, that would resubmit).
+  EXPECT_EQ(s.on_page(known_page(3, 6)), Next::ambiguous);
+  EXPECT_TRUE(s.exhausted());
+  EXPECT_NE(s.describe().find("after 3 pages"), std::string::npos) << s.describe();
   EXPECT_EQ(s.page(), 3);
 
   ReconcileSearch t(known_ids(9), kIntent, small_pages(3, 3));
   t.on_page({task("new"), task("known-0"), task("known-1")});
   t.on_page(known_page(3, 2));
-  EXPECT_EQ(t.on_page(known_page(3, 5)), Next::found);
-  EXPECT_EQ(t.found_id(), "new");
+  // One candidate seen, but later pages may hold more: still unknown.
+  EXPECT_EQ(t.on_page(known_page(3, 5)), Next::ambiguous);
+  EXPECT_TRUE(t.exhausted());
+  EXPECT_EQ(t.found_id(), "");
+
+  // A short last page ends the list: not exhausted.
+  ReconcileSearch u(known_ids(9), kIntent, small_pages(3, 3));
+  u.on_page({task("new"), task("known-0"), task("known-1")});
+  u.on_page(known_page(3, 2));
+  EXPECT_EQ(u.on_page(known_page(2, 5)), Next::found);
+  EXPECT_FALSE(u.exhausted());
+  EXPECT_EQ(u.found_id(), "new");
 }
 
 TEST(ReconcileSearch, DefaultPolicyReadsTwentyPagesOfFifty) {
@@ -192,7 +206,8 @@ TEST(ReconcileSearch, DefaultPolicyReadsTwentyPagesOfFifty) {
     ASSERT_EQ(s.on_page(known_page(50, (page - 1) * 50)), Next::fetch_next_page);
   }
   EXPECT_EQ(s.page(), 20);
-  EXPECT_EQ(s.on_page(known_page(50, 19 * 50)), Next::absent);
+  EXPECT_EQ(s.on_page(known_page(50, 19 * 50)), Next::ambiguous);
+  EXPECT_TRUE(s.exhausted());
 }
 
 TEST(ReconcileSearch, ATaskListedTwiceCountsTwice) {
@@ -219,7 +234,9 @@ TEST(ReconcileSearch, LimitsBelowOneCountAsOne) {
   p.reconcile_pages = -1;
   ReconcileSearch s({}, kIntent, p);
   EXPECT_EQ(s.page_size(), 1);
-  EXPECT_EQ(s.on_page({task("n")}), Next::found);  // full page, but the only page allowed
+  // A full page in the window, and the only page allowed: unknown.
+  EXPECT_EQ(s.on_page({task("n")}), Next::ambiguous);
+  EXPECT_TRUE(s.exhausted());
 }
 
 TEST(ReconcileSearch, NextNames) {

@@ -49,6 +49,7 @@ constexpr JobEvent kAllEvents[] = {
     JobEvent::retry,
     JobEvent::retry_download,
     JobEvent::download_expired,
+    JobEvent::internal_error,
 };
 
 struct Legal {
@@ -92,7 +93,10 @@ const std::vector<Legal>& legal_transitions() {
         {JobState::cancelled, JobEvent::retry_download, JobState::downloading, false},
     };
     for (JobState s : kAllStates)
-      if (!is_terminal(s)) t.push_back({s, JobEvent::cancel, JobState::cancelled, false});
+      if (!is_terminal(s)) {
+        t.push_back({s, JobEvent::cancel, JobState::cancelled, false});
+        t.push_back({s, JobEvent::internal_error, JobState::failed, false});  // issue 7, case 8
+      }
     return t;
   }();
   return table;
@@ -128,7 +132,7 @@ TEST(JobState, EveryOtherPairIsIllegal) {
       ++illegal;
     }
   }
-  EXPECT_EQ(illegal, 10 * 22 - static_cast<int>(legal_transitions().size()));
+  EXPECT_EQ(illegal, 10 * 23 - static_cast<int>(legal_transitions().size()));
 }
 
 TEST(JobState, IllegalSamples) {
@@ -233,11 +237,13 @@ TEST(JobState, UnknownOutcomeIsNeverResubmittedSilently) {
   EXPECT_EQ(stay->next, JobState::submitting);
   EXPECT_FALSE(stay->counts_attempt);
   EXPECT_EQ(next_state(JobState::submitting, JobEvent::reconcile_inconclusive, ctx)->next, JobState::held);
-  // A held job leaves only by an explicit decision (or cancel).
+  // A held job leaves only by an explicit decision (or cancel, or an
+  // internal error, which fails it: never back to pending).
   int exits = 0;
   for (JobEvent e : kAllEvents)
     if (next_state(JobState::held, e, ctx)) ++exits;
-  EXPECT_EQ(exits, 3);
+  EXPECT_EQ(exits, 4);
+  EXPECT_EQ(next_state(JobState::held, JobEvent::internal_error, ctx)->next, JobState::failed);
 }
 
 TEST(JobState, SubmissionsPerJobNeverExceedMaxAttempts) {

@@ -255,13 +255,28 @@ TEST(Seedance2Submit, UnusableSuccessIsUnknownOutcome) {
   EXPECT_EQ(parse_submit_response(400, kDocError, kProfile).error().cls, ErrorClass::permanent);
 }
 
-TEST(Seedance2Submit, ConcurrencyLimitWithOrWithoutTaskId) {
-  auto rejected = parse_submit_response(429, envelope("CONCURRENCY_LIMIT_REACHED", "Concurrency limit reached"),
-                                        kProfile, milliseconds(5000));
-  ASSERT_FALSE(rejected);
-  EXPECT_EQ(rejected.error().cls, ErrorClass::rate_limited);
-  EXPECT_EQ(rejected.error().retry_after, milliseconds(5000));
-  EXPECT_EQ(rejected.error().code, "CONCURRENCY_LIMIT_REACHED");
+TEST(Seedance2Submit, Case3_ConcurrencyLimitWithOrWithoutTaskId) {
+  // "已达最大并发数,任务已排队": the task WAS queued. Without a task id the
+  // outcome is unknown (reconcile through the task list), never "nothing
+  // created" (issue 7, case 3: 401 tasks for 10 rows).
+  for (int status : {429, 200}) {
+    auto unknown = parse_submit_response(status, envelope("CONCURRENCY_LIMIT_REACHED", "Concurrency limit reached"),
+                                         kProfile, milliseconds(5000));
+    ASSERT_FALSE(unknown);
+    EXPECT_EQ(unknown.error().cls, ErrorClass::unknown_outcome) << status;
+    EXPECT_EQ(unknown.error().code, "CONCURRENCY_LIMIT_REACHED");
+    EXPECT_NE(unknown.error().message.find("reconcile"), std::string::npos) << unknown.error().message;
+  }
+  const std::string null_result = R"({"code":"CONCURRENCY_LIMIT_REACHED","message":"x","result":null})";
+  EXPECT_EQ(parse_submit_response(429, null_result, kProfile).error().cls, ErrorClass::unknown_outcome);
+  // A bare 429 on a submit may be the concurrency answer ("429 — 频率限制或并发限制").
+  EXPECT_EQ(parse_submit_response(429, "", kProfile).error().cls, ErrorClass::unknown_outcome);
+  // The documented rate-limit code created nothing.
+  auto limited = parse_submit_response(429, envelope("RATE_LIMIT_EXCEEDED", "slow"), kProfile, milliseconds(5000));
+  EXPECT_EQ(limited.error().cls, ErrorClass::rate_limited);
+  EXPECT_EQ(limited.error().retry_after, milliseconds(5000));
+  // A bare 500 ("服务器内部错误或提交失败") may have created the task.
+  EXPECT_EQ(parse_submit_response(500, "", kProfile).error().cls, ErrorClass::unknown_outcome);
   // "任务已排队": a task id in the answer means the task exists.
   const std::string queued = R"({"code":"CONCURRENCY_LIMIT_REACHED","message":"queued",)"
                              R"("result":{"task_id":"t1","status":"queued"}})";

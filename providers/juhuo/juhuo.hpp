@@ -31,6 +31,26 @@
 //     exist, so it must be reconciled through the task list (doc 7), never
 //     blindly resubmitted.
 //
+// Submit outcomes (issue 7: every submit answer of doc 5 / 10 decided; the
+// engine's SubmitFailureDecision follows the class). Doc 9.3: excess tasks
+// are queued by juhuo ("超出部分自动排队"), so no answer means "queued but
+// refused"; doc 9.1: failed tasks are not charged (registry:
+// remote_failures_free, so a transient task failure is resubmitted).
+//   answer (HTTP / envelope code)                    | outcome         | class
+//   -------------------------------------------------|-----------------|----------------
+//   2xx, code "200", result.taskId                   | created         | (accepted)
+//   2xx, code "200" without a usable taskId; 2xx     | unknown         | unknown_outcome
+//     that is no envelope (empty, HTML, truncated)   |                 |  (reconcile, doc 7 list)
+//   502 / 504 without an envelope (a gateway)        | unknown         | unknown_outcome
+//   transport failure after the request was sent     | unknown         | unknown_outcome
+//   429 (any body)                                   | nothing created | rate_limited
+//   4003 积分余额不足                                 | nothing created | out_of_credit
+//   4403 未授权; 401/403 without an envelope          | nothing created | auth
+//   4000 参数错误, 4004, 4009, other 4xxx, other 4xx  | nothing created | permanent
+//   5000 服务器内部错误, 5003 服务繁忙 ("请稍后重试"),  | nothing created | retryable
+//     other 5xxx, 408 / 500 / 503 without envelope  |                 |
+//   transport failure before the request was sent    | nothing created | retryable
+//
 // Secrets: the API key is only ever put in the Authorization header of
 // requests to profile.base_url. It is never sent to the presigned upload URL
 // (a different host), never logged, and scrubbed from every error message.

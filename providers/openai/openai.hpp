@@ -41,6 +41,22 @@
 //     comes back as an error (FAQ) classified permanent.
 //   * duration: the document says integer, default 5, and gives no range, so
 //     only duration >= 1 is checked (OpenAI dialect: 4, 8 or 12).
+//   * Submit outcomes (issue 7; no task list: "unknown" rows are held for
+//     `reelbatch resolve`; the doc states no refund for failed tasks, so
+//     on_remote_failure defaults to fail):
+//       answer (HTTP / error object)                   | outcome         | class
+//       -----------------------------------------------|-----------------|----------------
+//       2xx with id or task_id                         | created         | (accepted)
+//       2xx without either id, unparseable             | unknown         | unknown_outcome
+//       502 / 504 (a gateway may have forwarded it)    | unknown         | unknown_outcome
+//       transport failure after the request was sent  | unknown         | unknown_outcome
+//       quota error (insufficient_quota, 额度不足)      | nothing created | out_of_credit
+//       429                                            | nothing created | rate_limited
+//       401 / 403                                      | nothing created | auth
+//       model_not_found, moderation, 404, other 4xx,   | nothing created | permanent
+//         2xx with an error object (the relay said no) |                 |
+//       408, 500, 503, other 5xx                       | nothing created | retryable
+//       transport failure before the request was sent | nothing created | retryable
 //   * Submit answer: `id`, else `task_id` (step 1: 优先读 id,没有再读
 //     task_id), a string or an integer; neither → the body excerpt goes into
 //     the error (两者都没有要把响应体记到日志) and the class is unknown_outcome.

@@ -89,7 +89,7 @@ Result<json::value, ProviderError> unwrap(int http_status, std::string_view body
     return fail(bad_response(http_status,
                              body.empty() ? std::string("empty body") : "not a seedance2 envelope: " + excerpt(body),
                              profile, op));
-  if (op == Op::submit && (http_status == 502 || http_status == 504))
+  if (op == Op::submit && (http_status == 500 || http_status == 502 || http_status == 504))
     return fail(make_error(ErrorClass::unknown_outcome, profile, http_status, "http",
                            "a gateway answered HTTP " + std::to_string(http_status) +
                                " to the submit; the API may have received it: reconcile with the task list "
@@ -514,6 +514,17 @@ ProviderError classify(int http_status, std::string_view code, std::string messa
                       compose(message, "服务器内部错误",
                               "internal error while submitting; the task may exist: reconcile with the task "
                               "list before resubmitting"));
+  // Doc 错误码: CONCURRENCY_LIMIT_REACHED "已达最大并发数,任务已排队": the task
+  // WAS queued. A submit answer carrying result.task_id is accepted by
+  // parse_submit_response(); one without a task id left a task we cannot
+  // name: unknown (reconcile through the task list, never a blind resubmit).
+  // A 429 without a documented code may be that answer too (doc HTTP 状态码:
+  // "429 — 频率限制或并发限制"), so it is unknown on a submit as well.
+  if (op == Op::submit && (code == "CONCURRENCY_LIMIT_REACHED" || (http_status == 429 && !find_code(code))))
+    return make_error(ErrorClass::unknown_outcome, profile, http_status, code_s,
+                      compose(message, "已达最大并发数,任务已排队",
+                              "the concurrency limit was reached and the document says the task was queued, "
+                              "but the answer names no task: reconcile with the task list before resubmitting"));
   if (http_status == 429) {
     const kit::CodeInfo* info = find_code(code);
     const std::string en = kit::with_retry_after(info && info->cls == ErrorClass::rate_limited

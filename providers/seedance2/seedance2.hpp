@@ -27,15 +27,32 @@
 //     out_of_credit, 429 rate_limited, 408/5xx retryable, else permanent).
 //   * CONCURRENCY_LIMIT_REACHED's description reads "已达最大并发数,任务已排队"
 //     ("... the task has been queued") while the HTTP table sends it as 429.
-//     We read it as "nothing was created" (a rejection, retried later), EXCEPT
-//     when the answer carries result.task_id: then the task exists and the
-//     submit counts as accepted (never pay twice).
-//   * Submit outcomes: INTERNAL_ERROR on a submit is unknown_outcome (an
-//     internal error does not say that no task was created; the task list
-//     reconciles it), unlike TASK_SUBMIT_FAILED / SERVICE_BUSY, which say so.
-//     A 2xx without a usable envelope or task_id, a 502/504 without an
-//     envelope, or a transport failure after the request was sent are
-//     unknown_outcome too.
+//     The task WAS queued: with result.task_id the submit counts as accepted
+//     (running); without one it is unknown_outcome (issue 7, case 3: it is
+//     reconciled through the task list, never submitted blindly again).
+//   * Submit outcomes (issue 7: every answer of the document decided), the
+//     engine's SubmitFailureDecision follows the class:
+//       answer (HTTP / code)                          | outcome          | class
+//       ----------------------------------------------|------------------|----------------
+//       200, code "200", result.task_id               | created          | (accepted)
+//       CONCURRENCY_LIMIT_REACHED + result.task_id    | created (queued) | (accepted)
+//       CONCURRENCY_LIMIT_REACHED, no task id         | unknown          | unknown_outcome
+//       429 without a documented code                 | unknown (may be the above) | unknown_outcome
+//       RATE_LIMIT_EXCEEDED (429)                     | nothing created  | rate_limited
+//       INVALID_API_KEY (401)                         | nothing created  | auth
+//       INSUFFICIENT_CREDIT (402)                     | nothing created  | out_of_credit
+//       INVALID_PARAMETER, MISSING_PARAMETER, CONTENT_MODERATION_FAILED,
+//       COPYRIGHT_VIOLATION, PRIVACY_VIOLATION (400) | nothing created  | permanent
+//       TASK_SUBMIT_FAILED (500, "任务提交失败,请重试"), CREDIT_DEDUCT_FAILED
+//       ("积分扣除失败,请重试"), SERVICE_BUSY (503), FILE_UPLOAD_FAILED,
+//       VIDEO_DOWNLOAD_FAILED                         | nothing created  | retryable
+//       INTERNAL_ERROR (500: "服务器内部错误或提交失败") | unknown          | unknown_outcome
+//       500 / 502 / 504 without an envelope           | unknown          | unknown_outcome
+//       503 without an envelope, 408                  | nothing created  | retryable
+//       2xx without a usable envelope or task_id      | unknown          | unknown_outcome
+//       transport failure after the request was sent | unknown          | unknown_outcome
+//       transport failure before it was sent          | nothing created  | retryable
+//       other undocumented code or status             | nothing created  | per HTTP status
 //   * content array (doc 内容类型): references first, in the row's order
 //     (images, then videos, then audios), then one text item with the prompt,
 //     as in the doc's image-to-video examples. Items are

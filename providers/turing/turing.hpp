@@ -67,6 +67,21 @@
 //     seconds; a value > 10^11 is taken as ms), `error` ({code, message} or a
 //     string), and an optional `last_frame_url` (a Seedance task submitted
 //     with return_last_frame; where the doc puts it is undocumented).
+//   * Submit outcomes (issue 7; turing has no task list, so "unknown" rows
+//     are held for `reelbatch resolve`, never resubmitted blindly; the doc
+//     states no refund for failed tasks: on_remote_failure defaults to fail):
+//       answer (HTTP / error code or type)             | outcome         | class
+//       -----------------------------------------------|-----------------|----------------
+//       2xx with an id                                 | created         | (accepted)
+//       2xx without a usable id / unparseable          | unknown         | unknown_outcome
+//       502 / 504 (a gateway may have forwarded it)    | unknown         | unknown_outcome
+//       transport failure after the request was sent  | unknown         | unknown_outcome
+//       402, code/type insufficient_quota              | nothing created | out_of_credit
+//       429                                            | nothing created | rate_limited
+//       401 / 403                                      | nothing created | auth
+//       408, 500, 503, other 5xx                       | nothing created | retryable
+//       other 4xx                                      | nothing created | permanent
+//       transport failure before the request was sent | nothing created | retryable
 //   * States (doc: queued → processing → completed, failed; the submit
 //     example answers "in_progress"): queued → queued; in_progress and
 //     processing → running; completed → succeeded; failed → failed. Any other

@@ -28,6 +28,23 @@
 //     Retry-After; PROVIDER_ERROR, INTERNAL_ERROR → retryable. Undocumented
 //     codes and bodies without an envelope: 401/403 → auth, 402 →
 //     out_of_credit, 408/5xx → retryable, other 4xx → permanent.
+//   * Submit outcomes (issue 7; doc 6 error table; the task list (doc 3)
+//     reconciles "unknown"; doc 8: "超时后任务状态将变为 failed" with no refund
+//     stated, so a failed task is not resubmitted unless the profile says
+//     on_remote_failure = "resubmit"):
+//       answer (HTTP / error code)                     | outcome         | class
+//       -----------------------------------------------|-----------------|----------------
+//       201/2xx with data.id                           | created         | (accepted)
+//       2xx without a usable data.id                   | unknown         | unknown_outcome
+//       HTTP 500 (INTERNAL_ERROR), 502 (PROVIDER_ERROR | unknown         | unknown_outcome
+//         "第三方服务错误": the task may be recorded), 504 (decided by the status)
+//       transport failure after the request was sent  | unknown         | unknown_outcome
+//       429 / RATE_LIMIT_EXCEEDED                      | nothing created | rate_limited
+//       401 / 403 (INVALID_API_KEY)                    | nothing created | auth
+//       402 / INSUFFICIENT_CREDITS                     | nothing created | out_of_credit
+//       400 / 404 / other 4xx (INVALID_PARAMETER ...)  | nothing created | permanent
+//       408, 503, other 5xx                            | nothing created | retryable
+//       transport failure before the request was sent | nothing created | retryable
 //   * A submit answered with HTTP 500, 502 or 504 (INTERNAL_ERROR,
 //     PROVIDER_ERROR, a gateway), or an unusable 2xx, is unknown_outcome: the
 //     doc does not say the task was not recorded before the failure, and

@@ -188,7 +188,8 @@ EngineSnapshot Engine::Impl::snapshot() const {
     if (!j->done) ++s.active[j->rec.state];
   for (const auto& [name, p] : profiles) {
     s.lanes.push_back(LaneSnapshot{name, p->lane.in_flight(), p->lane.max_in_flight(), p->lane.pending(),
-                                   p->pause_reason, p->throttled_until > clock.now(), p->spent});
+                                   p->pause_reason, p->throttled_until > clock.now(), p->spent,
+                                   to_string(p->circuit.state(clock.now()))});
   }
   s.downloads_queued = downloads.size();
   s.stopping = stopping;

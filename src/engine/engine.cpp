@@ -4,6 +4,7 @@
 #include "src/engine/engine_impl.hpp"
 #include "src/engine/observed_provider.hpp"
 
+#include "providers/registry.hpp"
 #include "src/net/http_client.hpp"
 #include "src/output/results.hpp"
 
@@ -51,7 +52,8 @@ Engine::Impl::Profile::Profile(const ProfileConfig& c, std::unique_ptr<Provider>
       poll_bucket(make_poll_window(c)),
       poll(make_poll_schedule(*provider)),
       wake(std::make_unique<Notifier>(clock)),
-      submit_free(std::make_unique<Notifier>(clock)) {}
+      submit_free(std::make_unique<Notifier>(clock)),
+      circuit_change(std::make_unique<Notifier>(clock)) {}
 
 Engine::Impl::Impl(Engine& e, const Config& c, JobStore& s, HttpClient& h, EngineOptions o)
     : self(e),
@@ -76,7 +78,19 @@ Engine::Impl::Impl(Engine& e, const Config& c, JobStore& s, HttpClient& h, Engin
   for (const auto& [name, pc] : cfg.profiles) {
     auto adapter = factory(pc, http);
     if (opts.observer) adapter = std::make_unique<ObservedProvider>(std::move(adapter), *opts.observer);
-    profiles.emplace(name, std::make_unique<Profile>(pc, std::move(adapter), clock, store));
+    auto prof = std::make_unique<Profile>(pc, std::move(adapter), clock, store);
+    prof->circuit = Circuit(policy->circuit);
+    // on_remote_failure: the profile's word, else the provider's document
+    // (registry: remote_failures_free).
+    if (auto v = parse_remote_failure_policy(pc.on_remote_failure)) {
+      prof->on_remote_failure = *v;
+    } else {
+      const ProviderKind* kind = find_provider_kind(pc.kind);
+      prof->on_remote_failure = kind != nullptr && kind->capabilities.remote_failures_free
+                                    ? RemoteFailurePolicy::resubmit
+                                    : RemoteFailurePolicy::fail;
+    }
+    profiles.emplace(name, std::move(prof));
   }
 }
 
@@ -140,14 +154,23 @@ bool is_dead_local_owner(const std::string& owner, const std::string& me) {
 
 }  // namespace
 
-bool Engine::Impl::report_failure(std::exception_ptr e, const std::string& what) {
-  std::string message = "unknown exception";
+namespace {
+
+// The exception's what(), or "unknown exception".
+std::string exception_message(const std::exception_ptr& e) {
   try {
     std::rethrow_exception(e);
   } catch (const std::exception& x) {
-    message = x.what();
+    return x.what();
   } catch (...) {
   }
+  return "unknown exception";
+}
+
+}  // namespace
+
+bool Engine::Impl::report_failure(std::exception_ptr e, const std::string& what) {
+  const std::string message = exception_message(e);
   if (!is_database_failure(e)) {
     logger().error("{}: {}", what, message);
     return false;
@@ -196,10 +219,22 @@ void Engine::Impl::job_coroutine_ended(std::int64_t id, std::exception_ptr e) {
   if (j != nullptr) --j->coroutines;
   if (e && !is_cancellation(e)) {
     // One bad response or bug ends this job's coroutine, not the engine: the
-    // job is let go (its lease released) and taken up again from its
-    // committed state by a later claim. A database failure stops the engine.
-    if (report_failure(e, "job " + std::to_string(id) + " (let go for a later claim)")) return;
-    if (j != nullptr) finish(*j);
+    // job fails with the exception's message (issue 7, case 8: left in its
+    // state it was never settled and `run` never drained). A database
+    // failure stops the engine instead.
+    if (report_failure(e, "job " + std::to_string(id))) return;
+    if (j != nullptr) {
+      if (!j->lost && !is_terminal(j->rec.state)) {
+        const std::string message = exception_message(e);
+        j->rec.error_code = "internal_error";
+        j->rec.error_message = "internal error while the job was " + std::string(to_string(j->rec.state)) + ": " +
+                               message;
+        if (transition(*j, JobEvent::internal_error,
+                       json::object{{"message", message}, {"remote_id", j->rec.remote_id}}))
+          logger().error("job {}: failed: {}", j->rec.key, j->rec.error_message);
+      }
+      finish(*j);
+    }
     return;
   }
   if (j != nullptr && j->coroutines == 0 && (j->done || j->lost) && !stopping) finish(*j);
@@ -229,6 +264,7 @@ void Engine::Impl::request_stop() {
   for (auto& [_, p] : profiles) {
     p->wake->notify();
     p->submit_free->notify();
+    p->circuit_change->notify();
   }
   for (auto& [_, j] : jobs) j->cancel.emit(asio::cancellation_type::terminal);
   download_wake->notify();
@@ -357,6 +393,95 @@ void Engine::Impl::throttle(Profile& p, const ProviderError& err, milliseconds d
 void Engine::Impl::end_submit(Profile& p) {
   p.submit_busy = false;
   p.submit_free->notify();
+}
+
+// ---- submit safety (issue 7) --------------------------------------------------------
+
+std::optional<std::int64_t> Engine::Impl::record_intent(ActiveJob& j, Profile& p) {
+  if (j.lost) return std::nullopt;
+  JobRecord& r = j.rec;
+  JobContext ctx;
+  ctx.attempts = r.attempts;
+  ctx.max_attempts = p.cfg->max_attempts;
+  const auto t = next_state(r.state, JobEvent::assets_ready, ctx);
+  if (!t) {
+    logger().error("job {}: illegal event assets_ready in state {}", r.key, to_string(r.state));
+    return std::nullopt;
+  }
+  const JobState from = r.state;
+  r.state = t->next;
+  EventRecord e;
+  e.kind = "state";
+  e.detail = json::object{{"event", to_string(JobEvent::assets_ready)}};
+  const auto res = store.begin_submit(r, from, std::move(e), p.cfg->name, p.cfg->max_submits_per_row);
+  switch (res.status) {
+    case SubmitIntent::Status::recorded:
+      logger().debug("job {}: {} -> {} (assets_ready, attempt {})", r.key, to_string(from), to_string(r.state),
+                     res.attempt_id);
+      changed->notify();
+      return res.attempt_id;
+    case SubmitIntent::Status::lost:
+      r.state = from;
+      j.lost = true;
+      logger().warn("job {}: changed by another writer (cancel, resolve, another engine); letting it go", r.key);
+      changed->notify();
+      return std::nullopt;
+    case SubmitIntent::Status::ceiling:
+      break;
+  }
+  r.state = from;
+  r.error_code = "max_submits_per_row";
+  r.error_message = "not submitted again: this row has " + std::to_string(res.submits) +
+                    " submissions that created or may have created a task, the profile's max_submits_per_row (" +
+                    std::to_string(p.cfg->max_submits_per_row) + "); check the provider's tasks, then raise it " +
+                    "or `reelbatch retry` once raised";
+  if (transition(j, JobEvent::submit_rejected_permanent,
+                 json::object{{"reason", "max_submits_per_row"}, {"submits", res.submits}})) {
+    logger().error("job {}: failed: {}", r.key, r.error_message);
+    finish(j);
+  }
+  return std::nullopt;
+}
+
+awaitable<bool> Engine::Impl::circuit_gate(Profile& p, ActiveJob* j) {
+  bool logged = false;
+  while (!stopping && (j == nullptr || !j->lost)) {
+    const auto now = clock.now();
+    if (p.circuit.allow(now)) co_return true;
+    if (!logged && p.circuit.state(now) == Circuit::State::open) {
+      logged = true;
+      logger().debug("profile {}: circuit open; waiting", p.cfg->name);
+    }
+    const auto until = p.circuit.state(now) == Circuit::State::open ? p.circuit.reopens_at() : now + milliseconds(1000);
+    co_await p.circuit_change->wait(std::max(std::chrono::duration_cast<milliseconds>(until - now), milliseconds(1)));
+  }
+  co_return false;
+}
+
+void Engine::Impl::circuit_report(Profile& p, const ProviderError* err) {
+  // A 4xx answer (e.g. seedance2's 429 CONCURRENCY_LIMIT_REACHED without a
+  // task id: unknown outcome, but an answer) shows the provider is up.
+  const bool transient =
+      err != nullptr && (err->cls == ErrorClass::retryable ||
+                         (err->cls == ErrorClass::unknown_outcome && (err->http_status == 0 || err->http_status >= 500)));
+  const auto now = clock.now();
+  if (!transient) {
+    if (p.circuit.state(now) != Circuit::State::closed || p.circuit.consecutive_failures() > 0) {
+      if (p.circuit.state(now) != Circuit::State::closed)
+        logger().info("profile {}: circuit closed, the provider answers again", p.cfg->name);
+      p.circuit.on_success();
+      p.circuit_change->notify();
+    }
+    return;
+  }
+  const int opened_before = p.circuit.times_opened();
+  p.circuit.on_failure(now);
+  if (p.circuit.times_opened() != opened_before) {
+    logger().warn("profile {}: circuit open after {} transient failures in a row (last: {}); its rows wait {} ms",
+                  p.cfg->name, p.circuit.consecutive_failures(), err->describe(),
+                  std::chrono::duration_cast<milliseconds>(p.circuit.reopens_at() - now).count());
+    p.circuit_change->notify();
+  }
 }
 
 // ---- claiming and admission ---------------------------------------------------------

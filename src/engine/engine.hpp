@@ -100,6 +100,10 @@ struct LaneSnapshot {
   std::string pause_reason;  ///< empty: not paused
   bool throttled = false;    ///< waiting out a 429
   double credits_spent = 0;  ///< in the profile's credit unit
+  /// The profile's circuit breaker (issue 7): "closed" (requests flow),
+  /// "open" (its provider failed transiently K times in a row: rows wait for
+  /// the cool-down), "half_open" (one probe request decides).
+  std::string circuit = "closed";
 };
 
 /// What the engine is doing now.

@@ -9,6 +9,7 @@
 
 #include "providers/provider.hpp"
 #include "scheduler/backoff.hpp"
+#include "scheduler/circuit.hpp"
 #include "scheduler/download_queue.hpp"
 #include "scheduler/error_policy.hpp"
 #include "scheduler/reconcile.hpp"
@@ -84,6 +85,12 @@ struct Engine::Impl {
     SteadyTime throttled_until{};
     bool drained = false;  // the last claim found no pending job
     double spent = 0;      // credits, profile's unit
+    // Issue 7: the profile's circuit breaker (transient failures of its
+    // submits, uploads, status queries and task-list reads), and what a
+    // failed remote task does.
+    Circuit circuit;
+    std::unique_ptr<Notifier> circuit_change;  // the circuit closed or a probe reported
+    RemoteFailurePolicy on_remote_failure = RemoteFailurePolicy::fail;
 
     Profile(const ProfileConfig& c, std::unique_ptr<Provider> p, Clock& clock, const JobStore& store);
   };
@@ -176,6 +183,23 @@ struct Engine::Impl {
   /// Holds every request of the profile for `d` (a 429), from now.
   void throttle(Profile& p, const ProviderError& err, milliseconds d);
   void end_submit(Profile& p);
+
+  // ---- submit safety (engine.cpp; issue 7) ---------------------------------------
+  /// Records the submit intent and uploading -> submitting in one store
+  /// transaction (JobStore::begin_submit, under max_submits_per_row).
+  /// Returns the attempt id; nullopt when the job was lost (marked lost) or
+  /// the row reached its ceiling (then it is failed with a message saying so
+  /// and finished).
+  std::optional<std::int64_t> record_intent(ActiveJob& j, Profile& p);
+  /// Waits until the profile's circuit lets a request through (closed, or
+  /// this caller is the half-open probe). Returns false when stopping or
+  /// `j` (when given) was lost meanwhile. Every true must be followed by
+  /// circuit_report() once the request's answer is known.
+  boost::asio::awaitable<bool> circuit_gate(Profile& p, ActiveJob* j = nullptr);
+  /// Feeds one request's outcome to the circuit: `err` nullptr (an answer)
+  /// or its class; retryable and unknown_outcome count as failures, every
+  /// other answer shows the provider is up.
+  void circuit_report(Profile& p, const ProviderError* err);
 
   // ---- claiming and admission (engine.cpp) --------------------------------------
   JobFilter filter_for(const std::string& profile, std::vector<JobState> states) const;

@@ -30,9 +30,11 @@ awaitable<void> Engine::Impl::poll_loop(std::int64_t id) {
   int polls = 0, since_change = 0, errors = 0;
   while (!stopping && !j.lost) {
     co_await sleep_for(next_poll_delay(p.poll, polls, since_change, random01()));
+    if (!co_await circuit_gate(p, &j)) co_return;
     co_await sleep_until(std::max(p.poll_bucket.reserve(clock.now()), p.throttled_until));
     if (stopping || j.lost) co_return;
     auto q = co_await p.provider->async_query(r.remote_id);
+    circuit_report(p, q ? nullptr : &q.error());
     ++polls;
     if (!q) {
       const auto& err = q.error();
@@ -76,7 +78,12 @@ awaitable<void> Engine::Impl::poll_loop(std::int64_t id) {
         r.error_message = p.cfg->name + ": task " + r.remote_id + " " + s.native_state +
                           (s.error_code.empty() ? "" : ", code " + s.error_code) +
                           (s.error_message.empty() ? "" : ": " + s.error_message);
-        const bool retry = s.state == RemoteState::failed && p.provider->is_retryable_failure(s);
+        // Resubmitted only where the profile (or the provider's document:
+        // failed tasks not charged) says so, and the adapter calls the
+        // failure transient (issue 7, case 4); max_attempts and the store's
+        // max_submits_per_row bound it.
+        const bool retry = s.state == RemoteState::failed &&
+                           resubmit_remote_failure(p.on_remote_failure, p.provider->is_retryable_failure(s));
         json::object d{{"remote_id", r.remote_id}, {"code", s.error_code}, {"message", s.error_message}};
         const bool ok = s.state == RemoteState::cancelled ? transition(j, JobEvent::cancel, std::move(d))
                                                           : transition(j, JobEvent::remote_failed, std::move(d), retry);

@@ -41,8 +41,10 @@ awaitable<bool> Engine::Impl::reconcile(Profile& p, ActiveJob& j, SubmitSection&
   while (search.next() == ReconcileSearch::Next::fetch_next_page) {
     ProviderResult<TaskPage> page = fail(ProviderError{});
     for (int attempt = 0; !stopping; ++attempt) {
+      if (!co_await circuit_gate(p, &j)) co_return false;
       co_await sleep_until(p.poll_bucket.reserve(clock.now()));
       page = co_await p.provider->async_list(search.page(), search.page_size());
+      circuit_report(p, page ? nullptr : &page.error());
       if (page) break;
       const auto d = decide_list_call(page.error().cls, attempt, page.error().retry_after, random01(), *policy);
       if (d.action == CallDecision::Action::give_up) break;

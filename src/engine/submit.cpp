@@ -55,7 +55,11 @@ awaitable<ProviderResult<SubmitRequest>> Engine::Impl::prepare(Profile& p, Activ
         continue;
       }
       for (int attempt = 0;; ++attempt) {
+        if (!co_await circuit_gate(p, &j))
+          co_return fail(our_error(ErrorClass::retryable, p.cfg->name, errc::network,
+                                   "upload of " + a.location + " interrupted (stopping)"));
         auto r = co_await p.provider->async_upload(la);
+        circuit_report(p, r ? nullptr : &r.error());
         if (r) {
           store.record_upload(p.cfg->name, la.sha256, *r, la.path.filename().string());
           note(j, "upload", json::object{{"name", a.name}, {"file", a.location}, {"sha256", la.sha256},
@@ -103,6 +107,9 @@ awaitable<void> Engine::Impl::drive(std::int64_t id) {
   if (stopping || j.lost) co_return;
   p.submit_busy = true;
   SubmitSection section{*this, p};
+  // The profile's circuit: while its provider is down, rows wait here (one
+  // probe at a time once the cool-down ended), other profiles run.
+  if (!co_await circuit_gate(p, &j)) co_return;
   co_await sleep_until(std::max(p.submit_bucket.reserve(clock.now()), p.throttled_until));
   if (stopping || j.lost) co_return;
   if (!p.pause_reason.empty()) {
@@ -129,13 +136,17 @@ awaitable<void> Engine::Impl::drive(std::int64_t id) {
   j.rec.intent_at_ms = now_unix_ms();
   j.rec.error_code.clear();
   j.rec.error_message.clear();
-  const auto attempt_id = store.begin_attempt(j.rec.id, p.cfg->name);
-  if (!transition(j, JobEvent::assets_ready, json::object{{"attempt", attempt_id}})) co_return;
+  // The intent and uploading -> submitting in one transaction, refused by
+  // the store beyond max_submits_per_row (then the row is failed).
+  const auto intent = record_intent(j, p);
+  if (!intent) co_return;
+  const std::int64_t attempt_id = *intent;
   // The POST is not cancelled by stop(): once sent, its answer is recorded,
   // so a Ctrl-C never turns a known outcome into an unknown one.
   co_await asio::this_coro::reset_cancellation_state(asio::disable_cancellation());
   auto r = co_await p.provider->async_submit(*prepared);
   co_await asio::this_coro::reset_cancellation_state();
+  circuit_report(p, r ? nullptr : &r.error());
   if (r) {
     j.rec.remote_id = *r;
     const AttemptUpdate accepted{attempt_id, AttemptOutcome::accepted, *r, ""};

@@ -297,6 +297,51 @@ std::vector<std::string> SqliteJobStore::remote_ids(const std::string& profile) 
 bool SqliteJobStore::try_transition(JobRecord& j, JobState from, EventRecord e, const AttemptUpdate* attempt) {
   SQLite::Transaction tx(*db_, kImmediate);
   const auto now = now_ms();
+  if (!write_transition(j, from, e, now)) return false;  // moved or claimed by another writer: tx rolls back
+  if (attempt) write_attempt(*attempt, j.id);
+  tx.commit();
+  j.updated_at_ms = now;
+  return true;
+}
+
+SubmitIntent SqliteJobStore::begin_submit(JobRecord& j, JobState from, EventRecord e, const std::string& profile,
+                                          int max_submits) {
+  SQLite::Transaction tx(*db_, kImmediate);
+  const auto now = now_ms();
+  SubmitIntent out;
+  {
+    SQLite::Statement q(*db_, "SELECT COUNT(*) FROM attempts WHERE job_id = ? AND outcome != ?");
+    q.bind(1, j.id);
+    q.bind(2, to_string(AttemptOutcome::rejected));
+    q.executeStep();
+    out.submits = q.getColumn(0).getInt();
+  }
+  if (out.submits >= std::max(1, max_submits)) {
+    out.status = SubmitIntent::Status::ceiling;
+    return out;  // tx rolls back: nothing written
+  }
+  {
+    SQLite::Statement q(*db_, "INSERT INTO attempts(job_id, profile, intent_at_ms, outcome) VALUES (?, ?, ?, ?)");
+    q.bind(1, j.id);
+    q.bind(2, profile);
+    q.bind(3, now);
+    q.bind(4, to_string(AttemptOutcome::pending));
+    q.exec();
+  }
+  out.attempt_id = db_->getLastInsertRowid();
+  e.detail["attempt"] = out.attempt_id;
+  if (!write_transition(j, from, e, now)) {
+    out.status = SubmitIntent::Status::lost;
+    out.attempt_id = 0;
+    return out;  // tx rolls back, the attempt insert included
+  }
+  tx.commit();
+  j.updated_at_ms = now;
+  out.status = SubmitIntent::Status::recorded;
+  return out;
+}
+
+bool SqliteJobStore::write_transition(JobRecord& j, JobState from, const EventRecord& e, std::int64_t now) {
   {
     SQLite::Statement u(*db_,
                         "UPDATE jobs SET state=?, attempts=?, remote_id=?, native_state=?, intent_at_ms=?, "
@@ -323,9 +368,8 @@ bool SqliteJobStore::try_transition(JobRecord& j, JobState from, EventRecord e, 
     u.bind(c++, j.id);
     u.bind(c++, to_string(from));
     u.bind(c++, j.fence);
-    if (u.exec() == 0) return false;  // moved or claimed by another writer: tx rolls back
+    if (u.exec() == 0) return false;
   }
-  if (attempt) write_attempt(*attempt, j.id);
   SQLite::Statement ev(*db_,
                        "INSERT INTO events(ts_ms, job_id, kind, from_state, to_state, detail) VALUES (?,?,?,?,?,?)");
   ev.bind(1, now);
@@ -335,8 +379,6 @@ bool SqliteJobStore::try_transition(JobRecord& j, JobState from, EventRecord e, 
   ev.bind(5, to_string(j.state));
   ev.bind(6, json::serialize(e.detail));
   ev.exec();
-  tx.commit();
-  j.updated_at_ms = now;
   return true;
 }
 

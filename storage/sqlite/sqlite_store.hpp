@@ -64,6 +64,8 @@ class SqliteJobStore final : public JobStore {
 
   std::int64_t begin_attempt(std::int64_t job_id, const std::string& profile) override;
   std::vector<std::int64_t> submit_times_since(const std::string& profile, std::int64_t since_ms) const override;
+  SubmitIntent begin_submit(JobRecord& job, JobState from, EventRecord event, const std::string& profile,
+                            int max_submits) override;
   void finish_attempt(const AttemptUpdate& update) override;
   std::pair<int, int> attempt_counts(std::int64_t job_id) const override;
   std::optional<std::string> accepted_remote_id(std::int64_t job_id) const override;
@@ -82,6 +84,9 @@ class SqliteJobStore final : public JobStore {
   /// Updates the attempt's outcome; `job_id` 0 means any job. Throws
   /// StoreError when no such attempt exists.
   void write_attempt(const AttemptUpdate& a, std::int64_t job_id);
+  /// The UPDATE and event INSERT of try_transition, inside the caller's
+  /// transaction; false (nothing written) when the CAS fails.
+  bool write_transition(JobRecord& j, JobState from, const EventRecord& e, std::int64_t now);
   /// Takes a free or expired lease on `id` for `owner` (the same owner's
   /// live lease too when `allow_own`) and returns the job as updated.
   std::optional<JobRecord> claim_one(std::int64_t id, const std::string& owner, std::int64_t expires_at_ms,
