@@ -521,7 +521,7 @@ class WatchRealIngestTest : public WatchServiceTest {
 TEST_F(WatchRealIngestTest, BadRowsAreReportedAndTheFileEndsInFailed) {
   start(ingest(), {folder(100ms)});
   fs::create_directories(inbox / "refs");
-  spit(inbox / "refs" / "cat.png", "png");
+  spit(inbox / "refs" / "cat.png", std::string("\x89PNG\r\n\x1a\n", 8) + "png");  // a PNG signature: assets are sniffed
   const std::string text =
       "id,prompt,duration,images\n"
       "good,A cat,8,cat=refs/cat.png\n"
