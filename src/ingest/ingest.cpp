@@ -13,6 +13,11 @@ namespace reelbatch {
 namespace fs = std::filesystem;
 
 IngestReport ingest_manifests(const Config& cfg, JobStore& store, const std::vector<fs::path>& manifests) {
+  return ingest_manifests(cfg, store, manifests, std::string());
+}
+
+IngestReport ingest_manifests(const Config& cfg, JobStore& store, const std::vector<fs::path>& manifests,
+                              const std::string& default_profile) {
   // Rows are checked by the registry's pure validators: no network objects.
   // An unknown kind throws ConfigError here, before any row is read.
   std::map<std::string, const ProviderKind*> kinds;
@@ -20,6 +25,7 @@ IngestReport ingest_manifests(const Config& cfg, JobStore& store, const std::vec
 
   ManifestOptions mopts;
   if (cfg.profiles.size() == 1) mopts.default_provider = cfg.profiles.begin()->first;
+  if (!default_profile.empty()) mopts.default_provider = default_profile;
 
   IngestReport report;
   for (const auto& path : manifests) {
