@@ -2,7 +2,6 @@
 // type and range, unknown keys are errors (they are usually typos), and every
 // message has the form "<file>: <dotted.key>: <reason>".
 #include "config/config.hpp"
-#include "config/daemon_config_parse.hpp"
 #include "src/core/text.hpp"
 
 #include <toml++/toml.h>
@@ -67,7 +66,7 @@ class Loader {
     if (ec) fail("(file)", "cannot resolve the config file's folder: " + ec.message());
     base = base.lexically_normal();
 
-    check_keys(root, "", {"storage", "output", "providers", "daemon"});
+    check_keys(root, "", {"storage", "output", "providers", "daemon"});  // [daemon]: config/daemon_config.cpp
 
     std::string storage = "reelbatch.db";
     if (const toml::node* n = root.get("storage")) {
@@ -86,7 +85,6 @@ class Loader {
         cfg.download_concurrency = static_cast<int>(integer(*p, "output.download_concurrency", 1, 64));
     }
     cfg.output_dir = resolve(base, out);
-    cfg.daemon = parse_daemon_table(root.get("daemon"), file_, base, cfg.storage_path, env_);  // daemon_config.cpp
 
     const toml::node* providers = root.get("providers");
     if (!providers) fail("providers", "at least one provider profile ([providers.<name>]) is required");

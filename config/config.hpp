@@ -10,7 +10,6 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 namespace reelbatch {
@@ -55,33 +54,12 @@ struct ProfileConfig {
   JobDefaults defaults;
 };
 
-/// The daemon's settings: `[daemon]` (config/daemon_config.cpp). Read by
-/// `reelbatch daemon` and by the CLI to find a running daemon.
-struct DaemonConfig {
-  /// Unix socket of the admin API. Default: $RUNTIME_DIRECTORY/admin.sock
-  /// when RUNTIME_DIRECTORY is set (systemd's RuntimeDirectory=), else
-  /// reelbatch.sock beside the database. Relative to the config's folder.
-  std::filesystem::path admin_socket;
-  /// Optional loopback TCP listener "127.0.0.1:PORT" / "[::1]:PORT" of the
-  /// admin API (requires a token); empty: none.
-  std::string http_listen;
-  /// File holding the bearer token for http_listen (first line, trimmed).
-  std::filesystem::path token_file;
-  /// Or: the name of a systemd credential ($CREDENTIALS_DIRECTORY/<name>).
-  std::string token_credential;
-  /// How long SIGTERM waits for in-flight requests before exiting (default 10 s).
-  std::chrono::milliseconds stop_grace{10000};
-  /// Log level set at start and on SIGHUP: trace, debug, info, warn, error; empty: keep the command line's.
-  std::string log_level;
-};
-
 struct Config {
   std::filesystem::path source;        ///< the file read, for messages
   std::filesystem::path storage_path;  ///< [storage] path; relative to the config file's folder
   std::filesystem::path output_dir;    ///< [output] dir; relative to the config file's folder
   int download_concurrency = 4;        ///< [output] download_concurrency, 1..64
   std::map<std::string, ProfileConfig> profiles;  ///< by profile name
-  DaemonConfig daemon;                            ///< [daemon]
 
   /// The profile named `name`, or nullptr.
   const ProfileConfig* profile(const std::string& name) const;
@@ -115,11 +93,5 @@ Config load_config_for_kinds(const std::filesystem::path& file, const std::vecto
 /// when the text is malformed. Does not check the sign or range (config keys
 /// require > 0).
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
-
-/// Parses `[daemon] http_listen`: "HOST:PORT" or "[v6]:PORT" where HOST is a
-/// loopback IP literal (127.0.0.0/8, ::1) and PORT 0..65535. Returns
-/// {host, port}, or nullopt when malformed or not loopback
-/// (config/daemon_config.cpp).
-std::optional<std::pair<std::string, unsigned short>> parse_loopback_listen(const std::string& s);
 
 }  // namespace reelbatch

@@ -1,12 +1,16 @@
 // The `[daemon]` table: admin socket, optional loopback TCP listener with a
 // bearer token, stop grace, log level.
-#include "config/daemon_config_parse.hpp"
+#include "config/daemon_config.hpp"
+
+#include <toml++/toml.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
 #include <algorithm>
 #include <array>
+#include <fstream>
+#include <sstream>
 
 namespace reelbatch {
 namespace fs = std::filesystem;
@@ -49,6 +53,8 @@ std::optional<std::pair<std::string, unsigned short>> parse_loopback_listen(cons
   }
   return std::pair{host, static_cast<unsigned short>(port)};
 }
+
+namespace {
 
 DaemonConfig parse_daemon_table(const toml::node* node, const std::string& file, const fs::path& base,
                                 const fs::path& storage_path, const EnvLookup& env) {
@@ -105,6 +111,39 @@ DaemonConfig parse_daemon_table(const toml::node* node, const std::string& file,
     }
   }
   return d;
+}
+
+}  // namespace
+
+DaemonConfig parse_daemon_config(std::string_view toml_text, const fs::path& source, const fs::path& storage_path,
+                                 const EnvLookup& env) {
+  const std::string file = source.string();
+  toml::table root;
+#if TOML_EXCEPTIONS
+  try {
+    root = toml::parse(toml_text, file);
+  } catch (const toml::parse_error& e) {
+    throw ConfigError(file + ":" + std::to_string(e.source().begin.line) + ": TOML syntax error: " +
+                      std::string(e.description()));
+  }
+#else
+  toml::parse_result result = toml::parse(toml_text, file);
+  if (!result)
+    throw ConfigError(file + ":" + std::to_string(result.error().source().begin.line) +
+                      ": TOML syntax error: " + std::string(result.error().description()));
+  root = std::move(result).table();
+#endif
+  std::error_code ec;
+  fs::path base = source.empty() ? fs::current_path(ec) : fs::absolute(source, ec).parent_path();
+  return parse_daemon_table(root.get("daemon"), file, base.lexically_normal(), storage_path, env);
+}
+
+DaemonConfig load_daemon_config(const Config& cfg, const EnvLookup& env) {
+  std::ifstream in(cfg.source, std::ios::binary);
+  if (!in) throw ConfigError(cfg.source.string() + ": cannot read the file");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse_daemon_config(ss.str(), cfg.source, cfg.storage_path, env);
 }
 
 }  // namespace reelbatch

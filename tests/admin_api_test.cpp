@@ -2,6 +2,7 @@
 // bearer token check, [daemon] config parsing, REELBATCH_ADDR parsing and the
 // progress line. No sockets, no sleeping.
 #include "config/config.hpp"
+#include "config/daemon_config.hpp"
 #include "providers/registry.hpp"
 #include "src/app/admin_api.hpp"
 #include "src/app/admin_client.hpp"
@@ -82,16 +83,23 @@ TEST(AdminErrors, JsonShape) {
   EXPECT_EQ(r.body, "{\"error\":{\"code\":\"not_found\",\"message\":\"no job \\\"x\\\"\"}}\n");
 }
 
-Config parse(const std::string& daemon_table, const EnvLookup& env = [](const std::string&) -> std::optional<std::string> {
+struct Parsed {
+  DaemonConfig daemon;
+};
+
+// A whole config with `daemon_table`: the main parser accepts the table,
+// parse_daemon_config reads it.
+Parsed parse(const std::string& daemon_table, const EnvLookup& env = [](const std::string&) -> std::optional<std::string> {
   return std::nullopt;
 }) {
   const std::string toml = "[storage]\npath = \"state/db.sqlite\"\n" + daemon_table +
                            "\n[providers.j]\nkind = \"juhuo\"\nbase_url = \"http://127.0.0.1:1\"\n"
                            "api_key_env = \"K\"\n";
-  return parse_config(toml, "/etc/rb/reelbatch.toml", [&](const std::string& n) -> std::optional<std::string> {
+  const Config cfg = parse_config(toml, "/etc/rb/reelbatch.toml", [&](const std::string& n) -> std::optional<std::string> {
     if (n == "K") return std::string("sk-x");
     return env(n);
   });
+  return Parsed{parse_daemon_config(toml, cfg.source, cfg.storage_path, env)};
 }
 
 TEST(DaemonConfig, DefaultsAndValues) {

@@ -16,6 +16,7 @@
 #pragma once
 
 #include "config/config.hpp"
+#include "config/daemon_config.hpp"
 #include "src/ingest/ingest.hpp"
 #include "src/net/http_server.hpp"
 

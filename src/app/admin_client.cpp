@@ -87,7 +87,7 @@ AdminReply exchange(Stream& stream, const AdminAddress& addr, const std::string&
 
 }  // namespace
 
-std::optional<AdminAddress> find_daemon(const Config* cfg, const EnvLookup& env) {
+std::optional<AdminAddress> find_daemon(const DaemonConfig* cfg, const EnvLookup& env) {
   if (auto v = env ? env("REELBATCH_ADDR") : std::nullopt; v && !v->empty()) {
     auto a = parse_admin_address(*v);
     if (!a)
@@ -97,8 +97,8 @@ std::optional<AdminAddress> find_daemon(const Config* cfg, const EnvLookup& env)
     }
     return a;
   }
-  if (!cfg || cfg->daemon.admin_socket.empty()) return std::nullopt;
-  const std::string path = cfg->daemon.admin_socket.string();
+  if (!cfg || cfg->admin_socket.empty()) return std::nullopt;
+  const std::string path = cfg->admin_socket.string();
   if (!socket_answers(path)) return std::nullopt;
   AdminAddress a;
   a.unix_path = path;

@@ -3,7 +3,7 @@
 // Beast stays in the .cpp.
 #pragma once
 
-#include "config/config.hpp"
+#include "config/daemon_config.hpp"
 
 #include <chrono>
 #include <optional>
@@ -37,7 +37,7 @@ std::optional<AdminAddress> parse_admin_address(const std::string& text);
 /// else the config's [daemon] admin_socket when a daemon accepts
 /// connections on it. nullopt: no daemon (act on the database directly).
 /// Throws ConfigError when REELBATCH_ADDR is set but malformed.
-std::optional<AdminAddress> find_daemon(const Config* cfg, const EnvLookup& env);
+std::optional<AdminAddress> find_daemon(const DaemonConfig* cfg, const EnvLookup& env);
 
 /// One answer from the daemon.
 struct AdminReply {

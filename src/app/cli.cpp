@@ -149,7 +149,8 @@ json::value api_post(const AdminAddress& a, const std::string& target, const jso
 // The daemon holding this config's database, if one runs (REELBATCH_ADDR first).
 std::optional<AdminAddress> daemon_for(const Config& cfg) {
   try {
-    return find_daemon(&cfg, process_env());
+    const DaemonConfig d = load_daemon_config(cfg, env_not_required);
+    return find_daemon(&d, process_env());
   } catch (const ConfigError& e) {
     throw CliExit(kExitUsage, e.what());
   }

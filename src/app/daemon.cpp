@@ -1,5 +1,7 @@
 #include "src/app/daemon.hpp"
 
+#include "config/daemon_config.hpp"
+
 #include "providers/registry.hpp"
 #include "src/app/admin_api.hpp"
 #include "src/engine/engine.hpp"
@@ -19,6 +21,7 @@
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -47,8 +50,8 @@ class Daemon {
     std::lock_guard lk(cfg_mu_);
     return cfg_;
   }
-  void apply_log_level(const Config& cfg) {
-    if (auto l = level_named(cfg.daemon.log_level)) spdlog::set_level(*l);
+  void apply_log_level(const DaemonConfig& d) {
+    if (auto l = level_named(d.log_level)) spdlog::set_level(*l);
     else spdlog::set_level(opts_.verbosity > 0 ? spdlog::level::debug
                            : opts_.verbosity < 0 ? spdlog::level::warn : spdlog::level::info);
   }
@@ -69,6 +72,7 @@ class Daemon {
   mutable std::mutex cfg_mu_;
   std::shared_ptr<const Config> cfg_;
   std::shared_ptr<const Config> initial_;  // the engine holds a reference to it
+  DaemonConfig daemon_;                    // [daemon]; stop_grace and log_level follow reloads
 
   asio::io_context engine_io_;
   asio::io_context admin_io_;
@@ -110,7 +114,7 @@ std::string Daemon::status_line() {
 
 void Daemon::begin_stop(const char* why) {
   if (stopping_.exchange(true)) return;
-  const auto grace = config()->daemon.stop_grace;
+  const auto grace = daemon_.stop_grace;
   spdlog::info("daemon: {}: stopping (grace {} ms)", why, grace.count());
   notify("STOPPING=1");
   if (opts_.hooks.on_stop) {
@@ -137,12 +141,13 @@ void Daemon::reload() {
   const auto old = config();
   try {
     Config next = load_config(opts_.config);
+    DaemonConfig next_daemon = load_daemon_config(next);
     engine_->reconfigure(next).get();
-    if (next.daemon.admin_socket != old->daemon.admin_socket || next.daemon.http_listen != old->daemon.http_listen ||
+    if (next_daemon.admin_socket != daemon_.admin_socket || next_daemon.http_listen != daemon_.http_listen ||
         next.storage_path != old->storage_path || next.output_dir != old->output_dir)
       spdlog::warn("daemon: reload: [storage], [output] and the admin API addresses change at the next restart");
-    next.daemon.admin_socket = old->daemon.admin_socket;
-    next.daemon.http_listen = old->daemon.http_listen;
+    daemon_.stop_grace = next_daemon.stop_grace;
+    daemon_.log_level = next_daemon.log_level;
     next.storage_path = old->storage_path;
     next.output_dir = old->output_dir;
     auto shared = std::make_shared<const Config>(std::move(next));
@@ -150,7 +155,7 @@ void Daemon::reload() {
       std::lock_guard lk(cfg_mu_);
       cfg_ = shared;
     }
-    apply_log_level(*shared);
+    apply_log_level(daemon_);
     spdlog::info("daemon: reloaded {}", opts_.config.string());
     if (opts_.hooks.on_reload) opts_.hooks.on_reload(*shared);
   } catch (const std::exception& e) {
@@ -195,12 +200,12 @@ void Daemon::start_admin() {
   limits.read_timeout = std::chrono::seconds(60);
   unix_server_ = std::make_unique<net::HttpServer>(
       admin_io_.get_executor(), [this](const net::Request& r) { return api_->handle(r, std::string()); }, limits);
-  const fs::path sock = cfg->daemon.admin_socket;
+  const fs::path sock = daemon_.admin_socket;
   fs::create_directories(sock.parent_path());
   unix_server_->listen_unix(sock.string(), 0660);
   spdlog::info("daemon: admin API on unix:{}", sock.string());
-  if (!cfg->daemon.http_listen.empty()) {
-    const auto hp = parse_loopback_listen(cfg->daemon.http_listen);
+  if (!daemon_.http_listen.empty()) {
+    const auto hp = parse_loopback_listen(daemon_.http_listen);
     if (!hp) throw ConfigError("daemon.http_listen: not a loopback HOST:PORT");
     if (token_.empty()) throw ConfigError("daemon.http_listen: no token (token_file or token_credential)");
     tcp_server_ = std::make_unique<net::HttpServer>(
@@ -218,8 +223,9 @@ int Daemon::run() {
   try {
     cfg_ = std::make_shared<const Config>(load_config(opts_.config));
     initial_ = cfg_;
-    apply_log_level(*cfg_);
-    token_ = admin::read_admin_token(cfg_->daemon, process_env());
+    daemon_ = load_daemon_config(*cfg_);
+    apply_log_level(daemon_);
+    token_ = admin::read_admin_token(daemon_, process_env());
   } catch (const ConfigError& e) {
     spdlog::error("daemon: {}", e.what());
     return 2;
@@ -314,6 +320,15 @@ int Daemon::run() {
   admin_guard.reset();
   admin_thread.join();
   api_.reset();
+  if (!engine_done_) {
+    // The grace ran out (or a second signal came) with engine coroutines
+    // still pending on engine_io_: destroying them would run their frames'
+    // destructors against a half-stopped engine. Every state change is
+    // already committed; leases expire and the next start resumes the rows.
+    spdlog::info("daemon: stopped (forced)");
+    spdlog::shutdown();
+    std::_Exit(start_rc != 0 ? start_rc : 0);
+  }
 
   if (engine_error) {
     try {
