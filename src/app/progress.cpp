@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <initializer_list>
+
 namespace reelbatch {
 
 namespace {
@@ -18,7 +20,7 @@ std::string format_progress(const ProgressSample& s) {
   const std::int64_t finished = s.succeeded + s.failed;
   const int pct = s.total > 0 ? static_cast<int>(finished * 100 / s.total) : 100;
   std::string line = fmt::format("[{}] {}/{} {}%", clock_text(s.elapsed_s), finished, s.total, pct);
-  std::string rest = fmt::format(" ok {} fail {} wait {}", s.succeeded, s.failed, s.waiting);
+  const std::string rest = fmt::format(" ok {} fail {} wait {}", s.succeeded, s.failed, s.waiting);
   const std::int64_t progressed = finished - s.done_at_start;
   std::string rate_eta;
   if (progressed > 0 && s.elapsed_s > 0) {
@@ -31,7 +33,7 @@ std::string format_progress(const ProgressSample& s) {
   }
   const std::string credits = fmt::format(" {:.2f} cr", s.credits);
   constexpr std::size_t kMax = 79;
-  for (const std::string* part : {&rest, &rate_eta, &credits})
+  for (const std::string* part : std::initializer_list<const std::string*>{&rest, &rate_eta, &credits})
     if (line.size() + part->size() <= kMax) line += *part;
   if (line.size() > kMax) line.resize(kMax);
   return line;
