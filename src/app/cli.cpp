@@ -149,7 +149,7 @@ json::value api_post(const AdminAddress& a, const std::string& target, const jso
 // The daemon holding this config's database, if one runs (REELBATCH_ADDR first).
 std::optional<AdminAddress> daemon_for(const Config& cfg) {
   try {
-    const DaemonConfig d = load_daemon_config(cfg, env_not_required);
+    const DaemonConfig d = load_daemon_config(cfg, process_env());
     return find_daemon(&d, process_env());
   } catch (const ConfigError& e) {
     throw CliExit(kExitUsage, e.what());
