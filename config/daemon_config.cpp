@@ -36,6 +36,7 @@ std::optional<std::pair<std::string, unsigned short>> parse_loopback_listen(cons
   if (colon == std::string::npos || colon + 1 >= s.size()) return std::nullopt;
   std::string host = s.substr(0, colon);
   if (host.size() > 1 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  else if (host.find(':') != std::string::npos) return std::nullopt;  // IPv6 needs brackets: "[::1]:8787"
   const std::string port_text = s.substr(colon + 1);
   if (!std::all_of(port_text.begin(), port_text.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
       port_text.size() > 5)

@@ -54,7 +54,8 @@ DaemonConfig load_daemon_config(const Config& cfg, const EnvLookup& env = proces
 
 /// Parses `[daemon] http_listen`: "HOST:PORT" or "[v6]:PORT" where HOST is a
 /// loopback IP literal (127.0.0.0/8, ::1) and PORT 0..65535. Returns
-/// {host, port}, or nullopt when malformed or not loopback.
+/// {host, port}, or nullopt when malformed (an IPv6 host without brackets
+/// included) or not loopback.
 std::optional<std::pair<std::string, unsigned short>> parse_loopback_listen(const std::string& s);
 
 }  // namespace reelbatch

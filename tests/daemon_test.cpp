@@ -228,7 +228,8 @@ json::object batch_of(DaemonProcess& d, std::int64_t id) {
 }
 
 json::object profile_of(DaemonProcess& d, const std::string& name) {
-  for (auto& p : d.get("/v1/profiles").as_object()["profiles"].as_array())
+  json::value all = d.get("/v1/profiles");  // kept alive: the loop walks into it
+  for (auto& p : all.as_object()["profiles"].as_array())
     if (p.as_object()["name"].as_string() == name) return p.as_object();
   ADD_FAILURE() << "no profile " << name;
   return {};
