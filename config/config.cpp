@@ -72,7 +72,8 @@ class Loader {
     if (ec) fail("(file)", "cannot resolve the config file's folder: " + ec.message());
     base = base.lexically_normal();
 
-    check_keys(root, "", {"storage", "output", "providers", "ingest", "watch"});
+    // [daemon]: config/daemon_config.cpp; [[watch]]: config/watch_config.cpp
+    check_keys(root, "", {"storage", "output", "providers", "ingest", "watch", "daemon"});
 
     std::string storage = "reelbatch.db";
     if (const toml::node* n = root.get("storage")) {

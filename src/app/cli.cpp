@@ -4,6 +4,10 @@
 #include "providers/registry.hpp"
 #include "providers/emulator/emulator.hpp"
 #include "providers/provider.hpp"
+#include "src/app/admin_api.hpp"
+#include "src/app/admin_client.hpp"
+#include "src/app/daemon.hpp"
+#include "src/app/progress.hpp"
 #include "src/app/service.hpp"
 #include "src/engine/engine.hpp"
 #include "src/ingest/ingest.hpp"
@@ -13,6 +17,7 @@
 
 #include <CLI/CLI.hpp>
 #include <SQLiteCpp/Exception.h>
+#include <sqlite3.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -20,21 +25,28 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json/parse.hpp>
+#include <boost/json.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <unistd.h>
 
+#include <atomic>
+#include <cctype>
 #include <chrono>
+#include <csignal>
+#include <thread>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <optional>
 #include <sstream>
+#include <set>
 
 namespace reelbatch {
 namespace asio = boost::asio;
 namespace fs = std::filesystem;
+namespace json = boost::json;
 
 namespace {
 
@@ -91,10 +103,406 @@ std::optional<Config> load_config_or_report(const std::string& path, const EnvLo
   }
 }
 
+// ---- the daemon and its admin API ------------------------------------------
+
+/// A command's failure with its exit code (printed by run_cli).
+struct CliExit : std::runtime_error {
+  int code;
+  CliExit(int c, const std::string& m) : std::runtime_error(m), code(c) {}
+};
+
+// Percent-encodes one path segment or query value.
+std::string url_encode(std::string_view s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out += fmt::format("%{:02X}", c);
+    }
+  }
+  return out;
+}
+
+// The answer of a route as JSON; a JSON error answer becomes CliExit (404
+// and 409: exit 1 unless `usage_on_404`; 400/401/405/413: 2).
+json::value api_json(const AdminReply& r) {
+  json::error_code ec;
+  json::value v = json::parse(r.body, ec);
+  if (r.status >= 200 && r.status < 300) {
+    if (ec) throw CliExit(kExitFailed, "the daemon answered something that is not JSON");
+    return v;
+  }
+  std::string message = "HTTP " + std::to_string(r.status);
+  if (!ec && v.is_object())
+    if (const auto* e = v.as_object().if_contains("error"); e && e->is_object())
+      if (const auto* m = e->as_object().if_contains("message"); m && m->is_string())
+        message = std::string(m->as_string());
+  throw CliExit(r.status == 404 || r.status == 409 ? kExitUsage : r.status >= 500 ? kExitFailed : kExitUsage, message);
+}
+
+json::value api_get(const AdminAddress& a, const std::string& target) {
+  return api_json(admin_request(a, "GET", target));
+}
+
+json::value api_post(const AdminAddress& a, const std::string& target, const json::object& body = {}) {
+  return api_json(admin_request(a, "POST", target, json::serialize(body)));
+}
+
+// The daemon holding this config's database, if one runs (REELBATCH_ADDR first).
+std::optional<AdminAddress> daemon_for(const Config& cfg) {
+  try {
+    const DaemonConfig d = load_daemon_config(cfg, process_env());
+    return find_daemon(&d, process_env());
+  } catch (const ConfigError& e) {
+    throw CliExit(kExitUsage, e.what());
+  }
+}
+
+// Reads through the admin routes on a local database, without a daemon:
+// the same JSON as the daemon answers.
+struct LocalReader {
+  SqliteJobStore store;
+  std::shared_ptr<const Config> cfg;
+  admin::AdminApi api;
+  explicit LocalReader(const Config& c)
+      : store(c.storage_path), cfg(std::make_shared<const Config>(c)), api([&] {
+          admin::AdminDeps d;
+          d.config = [p = cfg] { return p; };
+          d.store = &store;
+          return d;
+        }()) {}
+  json::value get(const std::string& target) {
+    net::Request req;
+    req.method = "GET";
+    req.target = target;
+    net::Response r = api.handle(req, "");
+    return api_json(AdminReply{r.status, r.body});
+  }
+};
+
+// Reads `target` from the daemon when one runs, else from the database.
+json::value read_route(const Config& cfg, const std::string& target) {
+  if (auto a = daemon_for(cfg)) return api_get(*a, target);
+  if (!fs::exists(cfg.storage_path)) throw CliExit(kExitOk, "no database at " + cfg.storage_path.string() + " yet");
+  LocalReader local(cfg);
+  return local.get(target);
+}
+
+std::int64_t jint(const json::object& o, std::string_view k) {
+  const auto* v = o.if_contains(k);
+  if (!v) return 0;
+  if (v->is_int64()) return v->as_int64();
+  if (v->is_uint64()) return static_cast<std::int64_t>(v->as_uint64());
+  if (v->is_double()) return static_cast<std::int64_t>(v->as_double());
+  return 0;
+}
+
+double jdouble(const json::object& o, std::string_view k) {
+  const auto* v = o.if_contains(k);
+  if (!v) return 0;
+  if (v->is_double()) return v->as_double();
+  if (v->is_int64()) return static_cast<double>(v->as_int64());
+  if (v->is_uint64()) return static_cast<double>(v->as_uint64());
+  return 0;
+}
+
+std::string jstr(const json::object& o, std::string_view k) {
+  const auto* v = o.if_contains(k);
+  return v && v->is_string() ? std::string(v->as_string()) : std::string();
+}
+
+// "pending 3  uploading 0 ..." from a counts object.
+std::string format_counts_json(const json::object& counts) {
+  std::map<JobState, int> by_state;
+  for (const auto& [k, v] : counts)
+    if (auto s = job_state_from_string(k)) by_state[*s] = static_cast<int>(v.is_int64() ? v.as_int64() : 0);
+  return format_counts(by_state);
+}
+
+void print_job_line(const json::object& j) {
+  std::cout << "    " << jint(j, "id") << " " << jstr(j, "key") << " " << jstr(j, "state");
+  if (!jstr(j, "remote_id").empty()) std::cout << " task=" << jstr(j, "remote_id");
+  if (jstr(j, "state") == "running" && !jstr(j, "native_state").empty()) std::cout << " (" << jstr(j, "native_state") << ")";
+  if (!jstr(j, "output_path").empty()) std::cout << " " << jstr(j, "output_path");
+  if (!jstr(j, "error_message").empty()) std::cout << " error: " << jstr(j, "error_message");
+  std::cout << "\n";
+}
+
+// Every job of a route's pages (`target` without a cursor).
+json::array all_jobs(const Config& cfg, const std::string& target, std::int64_t max_rows) {
+  json::array out;
+  std::string cursor;
+  for (;;) {
+    const std::string sep = target.find('?') == std::string::npos ? "?" : "&";
+    json::value page = read_route(cfg, target + sep + "limit=1000" + (cursor.empty() ? "" : "&cursor=" + cursor));
+    for (auto& j : page.as_object()["jobs"].as_array()) {
+      if (max_rows > 0 && static_cast<std::int64_t>(out.size()) >= max_rows) return out;
+      out.push_back(j);
+    }
+    const auto& next = page.as_object()["next_cursor"];
+    if (!next.is_string()) return out;
+    cursor = std::string(next.as_string());
+  }
+}
+
+struct ReadArgs {
+  std::string config;
+  bool json = false;
+};
+
+int cmd_status(const ReadArgs& args, bool list_jobs) {
+  const auto loaded = load_config_or_report(args.config, env_not_required);
+  if (!loaded) return kExitUsage;
+  const Config& cfg = *loaded;
+  auto daemon = daemon_for(cfg);
+  if (!daemon && !fs::exists(cfg.storage_path)) {
+    if (args.json) std::cout << R"({"batches":[],"profiles":[],"daemon":null})" << "\n";
+    else std::cout << "no database at " << cfg.storage_path.string() << " yet\n";
+    return kExitOk;
+  }
+  json::object out;
+  json::value batches = read_route(cfg, "/v1/batches");
+  out["batches"] = batches.as_object()["batches"];
+  json::array profiles;
+  if (daemon) {
+    profiles = api_get(*daemon, "/v1/profiles").as_object()["profiles"].as_array();
+  } else {
+    SqliteJobStore store(cfg.storage_path);
+    const auto pauses = store.profile_pauses();
+    for (const auto& [name, pc] : cfg.profiles) {
+      auto it = pauses.find(name);
+      profiles.push_back(json::object{{"name", name},
+                                      {"kind", pc.kind},
+                                      {"max_in_flight", pc.max_in_flight},
+                                      {"paused", it != pauses.end()},
+                                      {"pause_reason", it != pauses.end() ? it->second : std::string()}});
+    }
+  }
+  out["profiles"] = profiles;
+  out["daemon"] = daemon ? json::value(daemon->describe()) : json::value(nullptr);
+  if (list_jobs)
+    for (auto& b : out["batches"].as_array())
+      b.as_object()["jobs"] = all_jobs(cfg, "/v1/jobs?batch=" + std::to_string(jint(b.as_object(), "id")), 0);
+  if (args.json) {
+    std::cout << json::serialize(out) << "\n";
+    return kExitOk;
+  }
+  std::cout << (daemon ? "daemon: " + daemon->describe() : std::string("daemon: not running")) << "\n";
+  for (const auto& pv : profiles) {
+    const auto& p = pv.as_object();
+    if (daemon)
+      std::cout << fmt::format("profile {} ({}): {}/{} in flight, {} queued, {} pending, {:.2f} credits", jstr(p, "name"),
+                               jstr(p, "kind"), jint(p, "in_flight"), jint(p, "max_in_flight"), jint(p, "queued"),
+                               jint(p, "pending"), jdouble(p, "credits_spent"));
+    else
+      std::cout << "profile " << jstr(p, "name") << " (" << jstr(p, "kind") << ")";
+    if (!jstr(p, "pause_reason").empty()) std::cout << "  paused: " << jstr(p, "pause_reason");
+    std::cout << "\n";
+  }
+  for (const auto& bv : out["batches"].as_array()) {
+    const auto& b = bv.as_object();
+    std::cout << "batch " << jint(b, "id") << " " << jstr(b, "name") << " (" << jstr(b, "manifest") << ") -> "
+              << jstr(b, "out_dir") << "\n  " << format_counts_json(b.at("counts").as_object()) << "\n";
+    if (const auto* jobs = b.if_contains("jobs"))
+      for (const auto& j : jobs->as_array()) print_job_line(j.as_object());
+  }
+  return kExitOk;
+}
+
+struct JobsArgs {
+  ReadArgs read;
+  std::string batch, state, profile;
+  std::int64_t limit = 0;
+};
+
+int cmd_jobs(const JobsArgs& args) {
+  const auto loaded = load_config_or_report(args.read.config, env_not_required);
+  if (!loaded) return kExitUsage;
+  std::string target = "/v1/jobs?x=";
+  if (!args.batch.empty()) target += "&batch=" + url_encode(args.batch);
+  if (!args.state.empty()) target += "&state=" + url_encode(args.state);
+  if (!args.profile.empty()) target += "&profile=" + url_encode(args.profile);
+  const json::array jobs = all_jobs(*loaded, target, args.limit);
+  if (args.read.json) {
+    std::cout << json::serialize(json::object{{"jobs", jobs}}) << "\n";
+    return kExitOk;
+  }
+  for (const auto& j : jobs) print_job_line(j.as_object());
+  return kExitOk;
+}
+
+// ---- submit ----------------------------------------------------------------
+
+struct SubmitArgs {
+  std::vector<std::string> manifests;
+  std::string config;
+  std::string profile;
+  bool wait = false;
+  bool json = false;
+  bool quiet = false;
+  int poll_ms = 1000;
+};
+
+std::atomic<int> g_interrupted{0};
+
+extern "C" void on_interrupt(int) { g_interrupted.fetch_add(1); }
+
+int cmd_submit(const SubmitArgs& args) {
+  const auto loaded = load_config_or_report(args.config, env_not_required);
+  if (!loaded) return kExitUsage;
+  const Config& cfg = *loaded;
+  const auto daemon = daemon_for(cfg);
+  if (args.wait && !daemon)
+    throw CliExit(kExitUsage, "no reelbatch daemon is running for " + cfg.storage_path.string() +
+                                  " (start `reelbatch daemon`, or run the manifests now with `reelbatch run`)");
+  std::vector<std::int64_t> ids;
+  int rejected = 0;
+  json::array submitted;
+  for (const auto& m : args.manifests) {
+    const fs::path abs = fs::absolute(m).lexically_normal();
+    json::object r;
+    if (daemon) {
+      json::object body{{"path", abs.string()}};
+      if (!args.profile.empty()) body["profile"] = args.profile;
+      r = api_post(*daemon, "/v1/batches", body).as_object();
+    } else {
+      // No daemon: record the batch; a daemon runs it when it starts.
+      SqliteJobStore store(cfg.storage_path);
+      IngestReport rep;
+      try {
+        rep = ingest_manifests(cfg, store, {abs}, args.profile);
+      } catch (const ManifestError& e) {
+        throw CliExit(kExitUsage, e.what());
+      }
+      json::array errors;
+      for (const auto& e : rep.errors) errors.push_back(json::string(e));
+      r = json::object{{"batch_id", rep.batch_ids.at(0)}, {"added", rep.added}, {"existing", rep.existing},
+                       {"rejected", rep.rejected}, {"errors", std::move(errors)}};
+    }
+    ids.push_back(jint(r, "batch_id"));
+    rejected += static_cast<int>(jint(r, "rejected"));
+    if (!args.json) {
+      for (const auto& e : r.at("errors").as_array()) std::cerr << e.as_string().c_str() << "\n";
+      std::cout << fmt::format("batch {} {}: {} new, {} already known, {} rejected{}\n", jint(r, "batch_id"),
+                               abs.filename().string(), jint(r, "added"), jint(r, "existing"), jint(r, "rejected"),
+                               daemon ? "" : " (no daemon running: it runs when `reelbatch daemon` starts)");
+      std::cout.flush();
+    }
+    submitted.push_back(std::move(r));
+  }
+  if (!args.wait) {
+    if (args.json) std::cout << json::serialize(json::object{{"submitted", submitted}}) << "\n";
+    return rejected > 0 ? kExitFailed : kExitOk;
+  }
+
+  std::signal(SIGINT, on_interrupt);
+  std::signal(SIGTERM, on_interrupt);
+  const bool tty = ::isatty(STDERR_FILENO) != 0;
+  const auto started = std::chrono::steady_clock::now();
+  auto last_print = started - std::chrono::hours(1);
+  std::optional<std::int64_t> done_at_start;
+  json::array details;
+  for (;;) {
+    details.clear();
+    ProgressSample s;
+    bool settled = true;
+    for (auto id : ids) {
+      json::object b = api_get(*daemon, "/v1/batches/" + std::to_string(id)).as_object()["batch"].as_object();
+      const auto& counts = b.at("counts").as_object();
+      s.total += jint(b, "total");
+      s.succeeded += jint(counts, "succeeded");
+      s.failed += jint(counts, "failed") + jint(counts, "cancelled");
+      s.waiting += jint(b, "waiting");
+      s.credits += jdouble(b, "credits");
+      settled = settled && b.at("settled").as_bool();
+      details.push_back(std::move(b));
+    }
+    const auto now = std::chrono::steady_clock::now();
+    s.elapsed_s = std::chrono::duration_cast<std::chrono::seconds>(now - started).count();
+    if (!done_at_start) done_at_start = s.succeeded + s.failed;
+    s.done_at_start = *done_at_start;
+    if (!args.quiet && (tty || now - last_print >= std::chrono::seconds(10) || settled)) {
+      const std::string line = format_progress(s);
+      if (tty) std::fprintf(stderr, "\r\033[K%s", line.c_str());
+      else std::fprintf(stderr, "%s\n", line.c_str());
+      std::fflush(stderr);
+      last_print = now;
+    }
+    if (settled) break;
+    if (g_interrupted.load() > 0) {
+      if (tty && !args.quiet) std::fprintf(stderr, "\n");
+      std::cerr << "interrupted: the daemon keeps running the batch; `reelbatch status` shows it\n";
+      return kExitInterrupted;
+    }
+    for (int i = 0; i < args.poll_ms / 50 && g_interrupted.load() == 0; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  if (tty && !args.quiet) std::fprintf(stderr, "\n");
+  std::int64_t failed = 0, waiting = 0;
+  for (const auto& bv : details) {
+    const auto& b = bv.as_object();
+    const auto& counts = b.at("counts").as_object();
+    failed += jint(counts, "failed") + jint(counts, "cancelled");
+    waiting += jint(b, "waiting");
+  }
+  const int rc = failed > 0 || rejected > 0 ? kExitFailed : waiting > 0 ? kExitWaiting : kExitOk;
+  if (args.json) {
+    std::cout << json::serialize(json::object{{"submitted", submitted}, {"batches", details}, {"exit_code", rc}}) << "\n";
+    return rc;
+  }
+  for (const auto& bv : details) {
+    const auto& b = bv.as_object();
+    std::cout << fmt::format("batch {} {}: {}  credits {:.2f}\n  outputs: {} (results.jsonl)\n", jint(b, "id"),
+                             jstr(b, "name"), format_counts_json(b.at("counts").as_object()), jdouble(b, "credits"),
+                             jstr(b, "out_dir"));
+    for (const auto& pv : b.at("problems").as_array()) {
+      const auto& p = pv.as_object();
+      std::cout << "  " << jstr(p, "state") << " " << jstr(p, "key") << " (" << jstr(p, "file") << ":" << jint(p, "line")
+                << "): " << jstr(p, "error_message") << "\n";
+    }
+  }
+  if (waiting > 0)
+    std::cout << waiting << " rows wait: held (`reelbatch resolve`) or on a paused profile (`reelbatch resume`)\n";
+  return rc;
+}
+
+// ---- control through the daemon ----------------------------------------------
+
+int print_api_control(const json::value& v) {
+  const auto& o = v.as_object();
+  std::cout << jstr(o, "message") << "\n";
+  return kExitOk;
+}
+
+int daemon_cancel(const AdminAddress& a, const std::string& target) {
+  AdminReply r = admin_request(a, "POST", "/v1/jobs/" + url_encode(target) + "/cancel", "{}");
+  if (r.status == 404) {
+    AdminReply b = admin_request(a, "POST", "/v1/batches/" + url_encode(target) + "/cancel", "{}");
+    if (b.status == 404) throw CliExit(kExitUsage, "no job or batch named " + target);
+    const auto v = api_json(b);
+    int rc = kExitOk;
+    const auto& results = v.as_object().at("results").as_array();
+    if (results.empty()) std::cout << "nothing to cancel: every job of " << target << " is finished\n";
+    for (const auto& x : results) {
+      std::cout << jstr(x.as_object(), "message") << "\n";
+      if (!x.as_object().at("ok").as_bool()) rc = kExitFailed;
+    }
+    return rc;
+  }
+  if (r.status == 409) {
+    std::cout << "nothing to cancel: " << target << " is finished\n";
+    return kExitOk;
+  }
+  return print_api_control(api_json(r));
+}
+
 struct RunArgs {
   std::vector<std::string> manifests;
   std::string config = "reelbatch.toml";
   std::string out;
+  bool wait_lock = false;  ///< wait while a daemon holds the database instead of exiting 4
+  bool quiet = false;      ///< no progress line
 };
 
 // Runs `body` (given the engine) on a fresh io_context with an HttpClient and
@@ -121,6 +529,19 @@ int cmd_run(const RunArgs& args) {
   if (!loaded) return kExitUsage;
   Config& cfg = *loaded;
   if (!args.out.empty()) cfg.output_dir = fs::absolute(args.out).lexically_normal();
+  // A running daemon owns the database: `run` would race it for the rows.
+  for (bool told = false;;) {
+    const auto daemon = daemon_for(cfg);
+    if (!daemon) break;
+    if (!args.wait_lock) {
+      std::cerr << "error: a reelbatch daemon (" << daemon->describe() << ") is using " << cfg.storage_path.string()
+                << "; hand it the manifests with `reelbatch submit --wait`, or pass --wait-lock to wait for it\n";
+      return kExitBusy;
+    }
+    if (!told) std::cerr << "waiting for the daemon at " << daemon->describe() << " to stop...\n";
+    told = true;
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
 
   SqliteJobStore store(cfg.storage_path);
   IngestReport report;
@@ -149,22 +570,39 @@ int cmd_run(const RunArgs& args) {
   const auto started = std::chrono::steady_clock::now();
   std::string last_line;
   auto last_print = started - std::chrono::hours(1);
+  std::optional<std::int64_t> done_at_start;
   auto show_progress = [&] {
+    if (args.quiet) return;
     const auto now = std::chrono::steady_clock::now();
-    const auto secs = std::chrono::duration_cast<std::chrono::seconds>(now - started).count();
     JobFilter f;
     f.batch_ids = batch_ids;
-    std::string line = format_counts(store.count_by_state(f));
+    ProgressSample s;
+    s.elapsed_s = std::chrono::duration_cast<std::chrono::seconds>(now - started).count();
+    std::set<std::string> paused;
     for (const auto& lane : engine.snapshot().lanes) {
-      if (lane.credits_spent > 0) line += fmt::format("  | {} {:.2f} credits", lane.profile, lane.credits_spent);
-      if (!lane.pause_reason.empty()) line += "  | paused " + lane.profile + ": " + lane.pause_reason;
+      s.credits += lane.credits_spent;
+      if (!lane.pause_reason.empty()) paused.insert(lane.profile);
     }
+    for (const auto& [state, n] : store.count_by_state(f)) {
+      s.total += n;
+      if (state == JobState::succeeded) s.succeeded += n;
+      else if (state == JobState::failed || state == JobState::cancelled) s.failed += n;
+      else if (state == JobState::held) s.waiting += n;
+    }
+    for (const auto& p : paused) {
+      JobFilter pf = f;
+      pf.profile = p;
+      pf.states = {JobState::pending};
+      for (const auto& [state, n] : store.count_by_state(pf)) s.waiting += n;
+    }
+    if (!done_at_start) done_at_start = s.succeeded + s.failed;
+    s.done_at_start = *done_at_start;
+    std::string line = format_progress(s);
     if (tty) {
-      std::fprintf(stderr, "\r\033[K[%lld:%02lld] %s", static_cast<long long>(secs / 60),
-                   static_cast<long long>(secs % 60), line.c_str());
+      std::fprintf(stderr, "\r\033[K%s", line.c_str());
       std::fflush(stderr);
     } else if (line != last_line && now - last_print >= std::chrono::seconds(5)) {
-      std::fprintf(stderr, "[%llds] %s\n", static_cast<long long>(secs), line.c_str());
+      std::fprintf(stderr, "%s\n", line.c_str());
       last_line = line;
       last_print = now;
     }
@@ -209,7 +647,7 @@ int cmd_run(const RunArgs& args) {
       };
   signals.async_wait(on_signal);
   io.run();
-  if (tty) std::fprintf(stderr, "\n");
+  if (tty && !args.quiet) std::fprintf(stderr, "\n");
 
   if (error) {
     try {
@@ -238,47 +676,14 @@ int cmd_run(const RunArgs& args) {
   if (t.problem_count > static_cast<int>(t.problems.size()))
     std::cout << "  ... (reelbatch status --jobs lists all)\n";
   if (interrupted) return kExitInterrupted;
-  int settled_ok = 0, total = 0;
+  int settled_ok = 0, total = 0, failed = 0;
   for (const auto& [state, n] : t.counts) {
     total += n;
     if (state == JobState::succeeded) settled_ok += n;
+    if (state == JobState::failed || state == JobState::cancelled) failed += n;
   }
-  const bool all_ok = rejected == 0 && settled_ok == total;
-  return all_ok ? kExitOk : kExitFailed;
-}
-
-int cmd_status(const std::string& config_path, bool list_jobs) {
-  const auto loaded = load_config_or_report(config_path, env_not_required);
-  if (!loaded) return kExitUsage;
-  const Config& cfg = *loaded;
-  if (!fs::exists(cfg.storage_path)) {
-    std::cout << "no database at " << cfg.storage_path.string() << " yet\n";
-    return kExitOk;
-  }
-  SqliteJobStore store(cfg.storage_path);
-  for (const auto& [profile, reason] : store.profile_pauses())
-    std::cout << "profile " << profile << " paused: " << reason << "\n";
-  for (const auto& b : store.batches()) {
-    JobQuery q;
-    q.filter.batch_ids = {b.id};
-    std::cout << "batch " << b.id << " " << b.name << " (" << b.manifest_path << ") -> " << b.out_dir << "\n  "
-              << format_counts(store.count_by_state(q.filter)) << "\n";
-    if (!list_jobs) continue;
-    for (;;) {
-      const auto page = store.jobs(q);
-      for (const auto& j : page.jobs) {
-        std::cout << "    " << j.id << " " << j.key << " " << to_string(j.state);
-        if (!j.remote_id.empty()) std::cout << " task=" << j.remote_id;
-        if (!j.native_state.empty() && j.state == JobState::running) std::cout << " (" << j.native_state << ")";
-        if (!j.output_path.empty()) std::cout << " " << j.output_path;
-        if (!j.error_message.empty()) std::cout << " error: " << j.error_message;
-        std::cout << "\n";
-      }
-      if (!page.next_after_seq) break;
-      q.after_seq = *page.next_after_seq;
-    }
-  }
-  return kExitOk;
+  if (rejected > 0 || failed > 0) return kExitFailed;
+  return settled_ok == total ? kExitOk : kExitWaiting;  // held, or pending on a paused profile
 }
 
 // The one-shot control commands: each opens the store, builds an engine
@@ -297,13 +702,31 @@ int print_result(const ControlResult& r) {
   return r.ok ? kExitOk : kExitUsage;
 }
 
+// Runs `f` against the daemon holding the config's database, if one runs.
+template <class F>
+std::optional<int> via_daemon(const std::string& config_path, F f) {
+  const auto loaded = load_config_or_report(config_path, env_not_required);
+  if (!loaded) return kExitUsage;
+  if (auto a = daemon_for(*loaded)) return f(*a);
+  return std::nullopt;
+}
+
 int cmd_resolve(const std::string& config_path, const std::string& job, bool resubmit) {
+  if (auto rc = via_daemon(config_path, [&](const AdminAddress& a) {
+        return print_api_control(
+            api_post(a, "/v1/jobs/" + url_encode(job) + "/resolve", json::object{{"resubmit", resubmit}}));
+      }))
+    return *rc;
   return cmd_control(config_path, env_not_required, [&](Service& s, HttpClient&) -> asio::awaitable<int> {
     co_return print_result(co_await s.async_resolve(job, resubmit));
   });
 }
 
 int cmd_retry(const std::string& config_path, const std::string& job) {
+  if (auto rc = via_daemon(config_path, [&](const AdminAddress& a) {
+        return print_api_control(api_post(a, "/v1/jobs/" + url_encode(job) + "/retry"));
+      }))
+    return *rc;
   return cmd_control(config_path, env_not_required, [&](Service& s, HttpClient&) -> asio::awaitable<int> {
     const auto r = co_await s.async_retry(job);
     const int rc = print_result(r);
@@ -313,6 +736,12 @@ int cmd_retry(const std::string& config_path, const std::string& job) {
 }
 
 int cmd_pause(const std::string& config_path, const std::string& profile, bool pause) {
+  if (auto rc = via_daemon(config_path, [&](const AdminAddress& a) {
+        api_post(a, "/v1/profiles/" + url_encode(profile) + (pause ? "/pause" : "/resume"));
+        std::cout << "profile " << profile << (pause ? " paused" : " resumed") << "\n";
+        return kExitOk;
+      }))
+    return *rc;
   return cmd_control(config_path, env_not_required, [&](Service& s, HttpClient&) -> asio::awaitable<int> {
     const bool ok = pause ? co_await s.async_pause(profile) : co_await s.async_resume(profile);
     if (!ok) {
@@ -324,10 +753,27 @@ int cmd_pause(const std::string& config_path, const std::string& profile, bool p
   });
 }
 
-int cmd_balance(const std::string& config_path) {
+int cmd_balance(const std::string& config_path, bool as_json) {
   return cmd_control(config_path, process_env(), [&](Service& s, HttpClient& http) -> asio::awaitable<int> {
     int rc = kExitOk;
-    for (const auto& line : co_await s.async_balance(http)) {
+    const auto lines = co_await s.async_balance(http);
+    if (as_json) {
+      json::array a;
+      for (const auto& line : lines) {
+        json::object o{{"profile", line.profile}, {"supported", line.supported}, {"error", line.error}};
+        if (line.balance) {
+          o["remain"] = line.balance->remain;
+          o["used"] = line.balance->used;
+          o["total"] = line.balance->total;
+        } else if (line.supported) {
+          rc = kExitFailed;
+        }
+        a.push_back(std::move(o));
+      }
+      std::cout << json::serialize(json::object{{"balances", std::move(a)}}) << "\n";
+      co_return rc;
+    }
+    for (const auto& line : lines) {
       if (!line.supported) {
         std::cout << line.profile << ": " << line.error << "\n";
       } else if (!line.balance) {
@@ -345,6 +791,7 @@ int cmd_balance(const std::string& config_path) {
 // Cancels every unfinished job of TARGET (a job id or key, or a batch id or
 // name): remotely where the provider can (seedance2), locally elsewhere.
 int cmd_cancel(const std::string& config_path, const std::string& target) {
+  if (auto rc = via_daemon(config_path, [&](const AdminAddress& a) { return daemon_cancel(a, target); })) return *rc;
   return cmd_control(config_path, process_env(), [&](Service& s, HttpClient&) -> asio::awaitable<int> {
     if (s.resolve_target(target).empty()) {
       std::cerr << "error: no job or batch named " << target << "\n";
@@ -447,9 +894,12 @@ int cmd_emulator(const std::string& listen, const emulator::Options& opts) {
 int run_cli(int argc, char** argv) {
   CLI::App app{"reelbatch: turn manifests of prompts into video files through video-generation APIs"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("reelbatch ") + REELBATCH_VERSION);
+  // -v / -q are accepted before or after the subcommand.
+  app.fallthrough();
   int verbosity = 0;
   app.add_flag("-v,--verbose", [&](std::int64_t n) { verbosity += static_cast<int>(n); }, "more log output");
-  app.add_flag("-q,--quiet", [&](std::int64_t) { verbosity = -1; }, "warnings and errors only");
+  app.add_flag("-q,--quiet", [&](std::int64_t) { verbosity = -1; }, "warnings and errors only; no progress line");
   const char* env_config = std::getenv("REELBATCH_CONFIG");
   const std::string default_config = env_config && *env_config ? env_config : "reelbatch.toml";
 
@@ -459,12 +909,39 @@ int run_cli(int argc, char** argv) {
   run->add_option("manifest", run_args.manifests, "CSV or JSONL manifest files")->required()->check(CLI::ExistingFile);
   run->add_option("-c,--config", run_args.config, "config file (default $REELBATCH_CONFIG or reelbatch.toml)");
   run->add_option("-o,--out", run_args.out, "output root folder (overrides [output] dir)");
+  run->add_flag("--wait-lock", run_args.wait_lock,
+                "wait while a daemon holds the database (default: exit 4 at once)");
 
-  std::string status_config = default_config;
+  std::string daemon_config = default_config;
+  auto* daemon = app.add_subcommand("daemon", "run in the foreground as a service: every batch, the admin API");
+  daemon->add_option("-c,--config", daemon_config, "config file (default $REELBATCH_CONFIG or reelbatch.toml)");
+
+  SubmitArgs submit_args;
+  submit_args.config = default_config;
+  auto* submit = app.add_subcommand("submit", "hand manifests to the running daemon (prints each batch id)");
+  submit->add_option("manifest", submit_args.manifests, "CSV or JSONL manifest files")->required()->check(CLI::ExistingFile);
+  submit->add_option("-c,--config", submit_args.config, "config file");
+  submit->add_option("-p,--profile", submit_args.profile, "profile for rows that name no provider");
+  submit->add_flag("-w,--wait", submit_args.wait, "wait until every row finished or waits; exit code as `run`");
+  submit->add_flag("--json", submit_args.json, "print JSON");
+
+  ReadArgs status_args;
+  status_args.config = default_config;
   bool status_jobs = false;
-  auto* status = app.add_subcommand("status", "show batches and job states from the database");
-  status->add_option("-c,--config", status_config, "config file");
+  auto* status = app.add_subcommand("status", "show the daemon, profiles, batches and job states");
+  status->add_option("-c,--config", status_args.config, "config file");
   status->add_flag("-j,--jobs", status_jobs, "list every job");
+  status->add_flag("--json", status_args.json, "print JSON");
+
+  JobsArgs jobs_args;
+  jobs_args.read.config = default_config;
+  auto* jobs = app.add_subcommand("jobs", "list jobs, filtered");
+  jobs->add_option("-c,--config", jobs_args.read.config, "config file");
+  jobs->add_option("-b,--batch", jobs_args.batch, "batch id or name");
+  jobs->add_option("-s,--state", jobs_args.state, "state(s), comma-separated (failed,held)");
+  jobs->add_option("-p,--profile", jobs_args.profile, "profile name");
+  jobs->add_option("-n,--limit", jobs_args.limit, "at most this many")->check(CLI::NonNegativeNumber);
+  jobs->add_flag("--json", jobs_args.read.json, "print JSON");
 
   std::string resolve_config = default_config, resolve_job;
   bool resolve_resubmit = false, resolve_fail = false;
@@ -494,8 +971,10 @@ int run_cli(int argc, char** argv) {
   resume->add_option("-c,--config", resume_config, "config file");
 
   std::string balance_config = default_config;
+  bool balance_json = false;
   auto* balance = app.add_subcommand("balance", "show the credit balance of each profile whose API has one");
   balance->add_option("-c,--config", balance_config, "config file");
+  balance->add_flag("--json", balance_json, "print JSON");
 
   std::string cancel_config = default_config, cancel_target;
   auto* cancel = app.add_subcommand("cancel", "cancel a job or every unfinished job of a batch");
@@ -532,15 +1011,27 @@ int run_cli(int argc, char** argv) {
     return rc == 0 ? kExitOk : kExitUsage;
   }
   setup_logging(verbosity);
+  run_args.quiet = submit_args.quiet = verbosity < 0;
 
   try {
+    if (*daemon) {
+      DaemonOptions dopts;
+      dopts.config = daemon_config;
+      dopts.verbosity = verbosity;
+      // Wiring point (DaemonHooks, src/app/daemon.hpp): the watch-folder
+      // service (on_start / on_reload / on_stop), the metrics collector
+      // (metrics) and sd_notify (notify) are plugged in here.
+      return run_daemon(dopts);
+    }
     if (*run) return cmd_run(run_args);
-    if (*status) return cmd_status(status_config, status_jobs);
+    if (*submit) return cmd_submit(submit_args);
+    if (*status) return cmd_status(status_args, status_jobs);
+    if (*jobs) return cmd_jobs(jobs_args);
     if (*resolve) return cmd_resolve(resolve_config, resolve_job, resolve_resubmit);
     if (*retry) return cmd_retry(retry_config, retry_job);
     if (*pause) return cmd_pause(pause_config, pause_profile, true);
     if (*resume) return cmd_pause(resume_config, resume_profile, false);
-    if (*balance) return cmd_balance(balance_config);
+    if (*balance) return cmd_balance(balance_config, balance_json);
     if (*cancel) return cmd_cancel(cancel_config, cancel_target);
     if (*emu) {
       emu_opts.state_file = state_file;
@@ -550,9 +1041,16 @@ int run_cli(int argc, char** argv) {
       }
       return cmd_emulator(listen, emu_opts);
     }
+  } catch (const CliExit& e) {
+    (e.code == kExitOk ? std::cout : std::cerr) << (e.code == kExitOk ? "" : "error: ") << e.what() << "\n";
+    return e.code;
+  } catch (const AdminUnavailable& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return kExitFailed;
   } catch (const SQLite::Exception& e) {
     std::cerr << "error: database: " << e.what() << "\n";
-    return kExitFailed;
+    const int code = e.getErrorCode();
+    return code == SQLITE_BUSY || code == SQLITE_LOCKED ? kExitBusy : kExitFailed;
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";
     return kExitFailed;

@@ -1,6 +1,8 @@
-// The command line (CLI11): run, status, resolve, retry, cancel, pause,
-// resume, balance, emulator. State changes go through the service layer
-// (src/app/service.hpp).
+// The command line (CLI11): run, daemon, submit, status, jobs, resolve,
+// retry, cancel, pause, resume, balance, emulator. submit, status, jobs,
+// cancel, retry, resolve, pause and resume talk to the daemon's admin API
+// when a daemon holds the database (src/app/admin_client.hpp), else act on
+// the database directly through the service layer (src/app/service.hpp).
 #pragma once
 
 namespace reelbatch {
@@ -8,8 +10,10 @@ namespace reelbatch {
 /// Exit codes of the reelbatch command.
 enum ExitCode : int {
   kExitOk = 0,           ///< every row succeeded
-  kExitFailed = 1,       ///< some rows failed, were rejected, are held or still waiting
+  kExitFailed = 1,       ///< some rows failed or were cancelled, or were rejected at ingest
   kExitUsage = 2,        ///< usage, config or manifest file error; nothing was run
+  kExitWaiting = 3,      ///< no row failed, but some wait: held, or pending on a paused profile
+  kExitBusy = 4,         ///< a daemon (or another writer) holds the database; `run --wait-lock` waits
   kExitInterrupted = 130 ///< SIGINT/SIGTERM; run the same command again to resume
 };
 

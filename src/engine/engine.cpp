@@ -699,4 +699,72 @@ std::future<EngineSnapshot> Engine::snapshot_async() {
   return fut;
 }
 
+// ---- reconfigure (the daemon's SIGHUP) -------------------------------------------------
+
+void Engine::Impl::reconfigure(std::shared_ptr<const Config> next) {
+  const ProviderFactory factory =
+      opts.provider_factory
+          ? opts.provider_factory
+          : ProviderFactory([this](const ProfileConfig& pc, HttpClient& hc) { return make_provider(pc, hc, log); });
+  // Build every adapter first: an unknown kind throws before anything changes.
+  std::map<std::string, std::unique_ptr<Provider>> adapters;
+  for (const auto& [name, pc] : next->profiles) adapters.emplace(name, factory(pc, http));
+  config_generations.push_back(next);
+  const auto now = clock.now();
+  for (const auto& [name, pc] : next->profiles) {
+    auto it = profiles.find(name);
+    if (it == profiles.end()) {
+      auto p = std::make_unique<Profile>(pc, std::move(adapters[name]), clock);
+      if (auto pauses = store.profile_pauses(); pauses.count(name)) {
+        p->pause_reason = pauses[name];
+        p->lane.set_paused(true);
+      }
+      Profile& ref = *p;
+      profiles.emplace(name, std::move(p));
+      logger().info("reconfigure: profile {} added ({}, max_in_flight {})", name, pc.kind, pc.max_in_flight);
+      if (running && !stopping) {
+        spawn(intake(ref), "intake " + name);
+        spawn(dispatcher(ref), "dispatcher " + name);
+      }
+      continue;
+    }
+    Profile& p = *it->second;
+    if (p.cfg->kind != pc.kind) {
+      logger().warn("reconfigure: profile {} changed kind ({} -> {}); kept as {} until restart", name, p.cfg->kind,
+                    pc.kind, p.cfg->kind);
+      continue;
+    }
+    if (p.cfg->max_in_flight != pc.max_in_flight)
+      logger().info("reconfigure: profile {} max_in_flight {} -> {}", name, p.cfg->max_in_flight, pc.max_in_flight);
+    p.cfg = &pc;
+    p.lane.set_max_in_flight(pc.max_in_flight);
+    p.submit_bucket.set_rate(pc.submit_per_minute, now);
+    p.poll_bucket.set_rate(pc.poll_per_minute, now);
+    retired_providers.push_back(std::move(p.provider));
+    p.provider = std::move(adapters[name]);
+    const PollPolicy pp = effective_poll(*p.provider);
+    p.poll = PollSchedule{pp.first_wait, pp.interval, pp.max_interval};
+    p.wake->notify();
+  }
+  for (const auto& [name, p] : profiles)
+    if (!next->profiles.count(name))
+      logger().warn("reconfigure: profile {} is gone from the config; it keeps running until restart", name);
+  intake_wake->notify();
+}
+
+std::future<void> Engine::reconfigure(const Config& cfg) {
+  auto next = std::make_shared<const Config>(cfg);
+  std::promise<void> pr;
+  auto fut = pr.get_future();
+  asio::post(impl_->ex, [m = impl_.get(), next = std::move(next), pr = std::move(pr)]() mutable {
+    try {
+      m->reconfigure(std::move(next));
+      pr.set_value();
+    } catch (...) {
+      pr.set_exception(std::current_exception());
+    }
+  });
+  return fut;
+}
+
 }  // namespace reelbatch

@@ -184,6 +184,17 @@ class Engine {
   std::future<bool> pause(std::string profile, std::string reason);
   std::future<bool> resume(std::string profile);
   std::future<EngineSnapshot> snapshot_async();
+  /// Applies a reloaded config (the daemon's SIGHUP) without dropping
+  /// in-flight tasks: for every profile present in both, the lane's
+  /// max_in_flight, the submit/poll rates, the adapter (base_url, api key,
+  /// timeouts, poll settings) and credit_cap change from now on (running
+  /// tasks keep being polled, by the new adapter); profiles new in `cfg`
+  /// are added and start taking jobs; profiles missing from `cfg` keep
+  /// running until the next restart (their jobs may be in flight; a
+  /// warning is logged). [output]/[storage] changes need a restart. `cfg`
+  /// is copied. The returned future is ready once applied; it holds a
+  /// ConfigError when a new profile's kind is unknown (then nothing changed).
+  std::future<void> reconfigure(const Config& cfg);
 
   struct Impl;
 

@@ -138,6 +138,12 @@ struct Engine::Impl {
   bool stopping = false;
   int live = 0;  // coroutines spawned and not finished
   std::exception_ptr fatal;
+  // Engine::reconfigure: every config given to it (profiles point into the
+  // latest), and the adapters it replaced (in-flight coroutines may still
+  // use them). Both live as long as the engine.
+  std::vector<std::shared_ptr<const Config>> config_generations;
+  std::vector<std::unique_ptr<Provider>> retired_providers;
+  void reconfigure(std::shared_ptr<const Config> next);
 
   // ---- plumbing (engine.cpp) ----------------------------------------------------
   double random01();

@@ -97,6 +97,11 @@ void ingest_rows(const Config& cfg, JobStore& store, const Kinds& kinds, Manifes
 }  // namespace
 
 IngestReport ingest_manifests(const Config& cfg, JobStore& store, const std::vector<fs::path>& manifests) {
+  return ingest_manifests(cfg, store, manifests, std::string());
+}
+
+IngestReport ingest_manifests(const Config& cfg, JobStore& store, const std::vector<fs::path>& manifests,
+                              const std::string& default_profile) {
   // An unknown kind throws ConfigError here, before any row is read.
   const Kinds kinds = kinds_of(cfg);
   // Where the files go is checked before anything is recorded, let alone paid.
@@ -105,6 +110,7 @@ IngestReport ingest_manifests(const Config& cfg, JobStore& store, const std::vec
   ManifestOptions mopts;
   if (cfg.profiles.size() == 1) mopts.default_provider = cfg.profiles.begin()->first;
   mopts.allowed_roots = cfg.allowed_roots;
+  if (!default_profile.empty()) mopts.default_provider = default_profile;
 
   IngestReport report;
   for (const auto& path : manifests) {

@@ -54,6 +54,13 @@ void check_output_root(const Config& cfg);
 IngestReport ingest_manifests(const Config& cfg, JobStore& store,
                               const std::vector<std::filesystem::path>& manifests);
 
+/// As above, with `default_profile` as the profile of rows that name none
+/// (the daemon's `POST /v1/batches?profile=`, `reelbatch submit --profile`);
+/// empty: the config's only profile, if it has one. A default naming no
+/// profile makes those rows rejected ("provider: no profile named ...").
+IngestReport ingest_manifests(const Config& cfg, JobStore& store, const std::vector<std::filesystem::path>& manifests,
+                              const std::string& default_profile);
+
 /// The batch a parsed manifest is recorded as (JobStore::ensure_batch).
 struct BatchTarget {
   std::string name;          ///< batch name (shown by `status`)

@@ -2,15 +2,22 @@
 #include "src/core/text.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <filesystem>
 #include <atomic>
 #include <cctype>
 #include <mutex>
@@ -23,6 +30,8 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using asio::awaitable;
 using asio::ip::tcp;
+using unix_socket = asio::local::stream_protocol;
+using unix_stream = beast::basic_stream<unix_socket>;
 
 namespace {
 
@@ -136,7 +145,7 @@ std::string Response::header(std::string_view name) const {
 
 struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
   struct Session {
-    beast::tcp_stream* stream = nullptr;
+    std::function<void()> close;  // shuts the connection down (on the server's executor)
     bool busy = false;  // between a complete request and the end of its response
   };
 
@@ -144,6 +153,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
   Handler handler;
   ServerLimits limits;
   tcp::acceptor acceptor;
+  unix_socket::acceptor unix_acceptor;
+  std::string unix_path;  // the socket file listen_unix created; removed by stop()
   std::string local;
   std::atomic<bool> stopped{false};
 
@@ -152,7 +163,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
   std::uint64_t next_id = 1;
 
   Impl(asio::any_io_executor e, Handler h, ServerLimits l)
-      : ex(std::move(e)), handler(std::move(h)), limits(l), acceptor(ex) {}
+      : ex(std::move(e)), handler(std::move(h)), limits(l), acceptor(ex), unix_acceptor(ex) {}
 
   // Removes a session from the registry when its coroutine frame ends or is destroyed.
   struct Registration {
@@ -207,7 +218,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
     return res;
   }
 
-  awaitable<void> reply_too_large(beast::tcp_stream& stream, unsigned version) {
+  template <class Stream>
+  awaitable<void> reply_too_large(Stream& stream, unsigned version) {
     http::response<http::string_body> res{http::status::payload_too_large, version};
     res.set(http::field::server, "reelbatch-emulator");
     res.set(http::field::content_type, "text/plain");
@@ -222,7 +234,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
   // with the whole body's Content-Length, then nothing for stall_body, then
   // the first truncate_body_at bytes (none after a stall), then the caller
   // closes the connection.
-  awaitable<void> send_faulty(beast::tcp_stream& stream, Response r, const Request& req, unsigned version) {
+  template <class Stream>
+  awaitable<void> send_faulty(Stream& stream, Response r, const Request& req, unsigned version) {
     const std::size_t send = r.stall_body.count() > 0 ? 0 : std::min(r.body.size(), *r.truncate_body_at);
     std::string partial = r.body.substr(0, req.method == "HEAD" ? 0 : send);
     const auto stall = r.stall_body;
@@ -250,20 +263,61 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
     }
   }
 
-  awaitable<void> session(tcp::socket socket) {
-    auto self = shared_from_this();
-    std::string local_ep;
-    {
-      boost::system::error_code ec;
-      const auto ep = socket.local_endpoint(ec);
-      local_ep = ec ? local : endpoint_string(ep);
+  // Writes a streamed body straight to the connection.
+  template <class Stream>
+  struct StreamWriter : BodyWriter {
+    Impl& impl;
+    Stream& stream;
+    bool failed = false;
+    StreamWriter(Impl& i, Stream& s) : impl(i), stream(s) {}
+    awaitable<bool> write(std::string data) override {
+      if (failed || impl.stopped) co_return false;
+      stream.expires_after(impl.limits.write_timeout);
+      auto [ec, n] = co_await asio::async_write(stream, asio::buffer(data), tuple_awaitable);
+      (void)n;
+      if (ec) failed = true;
+      co_return !failed;
     }
-    beast::tcp_stream stream(std::move(socket));
+  };
+
+  template <class Stream>
+  awaitable<void> send_stream(Stream& stream, Response& r, unsigned version, std::uint64_t id) {
+    http::response<http::empty_body> head;
+    head.version(version);
+    head.result(static_cast<unsigned>(r.status));
+    head.set(http::field::server, "reelbatch");
+    for (auto& [k, v] : r.headers) {
+      if (iequals(k, "Content-Length") || iequals(k, "Transfer-Encoding") || iequals(k, "Connection")) continue;
+      head.insert(k, v);
+    }
+    head.keep_alive(false);
+    http::response_serializer<http::empty_body> sr{head};
+    stream.expires_after(limits.write_timeout);
+    auto [ec, n] = co_await http::async_write_header(stream, sr, tuple_awaitable);
+    (void)n;
+    set_busy(id, false);  // stop() may close it now: the stream then ends
+    if (ec) co_return;
+    StreamWriter<Stream> w(*this, stream);
+    try {
+      co_await r.stream(w);
+    } catch (const std::exception& e) {
+      spdlog::warn("http: streamed response ended by exception: {}", e.what());
+    }
+  }
+
+  template <class Stream>
+  awaitable<void> session(Stream stream, std::string local_ep) {
+    auto self = shared_from_this();
     std::uint64_t id = 0;
     {
       std::lock_guard lk(mu);
       id = next_id++;
-      sessions.emplace(id, Session{&stream, false});
+      sessions.emplace(id, Session{[&stream] {
+                                     boost::system::error_code ignored;
+                                     stream.socket().shutdown(asio::socket_base::shutdown_both, ignored);
+                                     stream.socket().close(ignored);
+                                   },
+                                   false});
     }
     Registration reg{this, id};
     if (stopped) co_return;
@@ -312,6 +366,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
       for (const auto& f : msg) req.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
       req.body = std::move(msg.body());
       req.local_endpoint = local_ep;
+      req.unix_socket = local_ep.rfind("unix:", 0) == 0;
 
       const auto t0 = std::chrono::steady_clock::now();
       Response r = call_handler(req);
@@ -332,6 +387,10 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
         set_busy(id, false);
         break;
       }
+      if (r.stream) {
+        co_await send_stream(stream, r, msg.version(), id);
+        break;
+      }
       const int status = r.status;
       const std::size_t bytes = r.body.size();
       const bool keep = msg.keep_alive() && !stopped;
@@ -346,11 +405,12 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
       if (wec || !keep || stopped) break;
     }
     boost::system::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream.socket().shutdown(asio::socket_base::shutdown_send, ignored);
     stream.socket().close(ignored);
   }
 
-  awaitable<void> accept_loop() {
+  template <class Acceptor>
+  awaitable<void> accept_loop(Acceptor& acceptor) {
     auto self = shared_from_this();
     while (!stopped) {
       auto [ec, socket] = co_await acceptor.async_accept(tuple_awaitable);
@@ -361,12 +421,21 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
         co_await t.async_wait(tuple_awaitable);
         continue;
       }
-      asio::co_spawn(ex, session(std::move(socket)), [](std::exception_ptr e) {
+      auto task = [&]() -> awaitable<void> {
+        if constexpr (std::is_same_v<Acceptor, tcp::acceptor>) {
+          boost::system::error_code lec;
+          const auto lep = socket.local_endpoint(lec);
+          return session(beast::tcp_stream(std::move(socket)), lec ? local : endpoint_string(lep));
+        } else {
+          return session(unix_stream(std::move(socket)), "unix:" + unix_path);
+        }
+      };
+      asio::co_spawn(ex, task(), [](std::exception_ptr e) {
         if (!e) return;
         try {
           std::rethrow_exception(e);
         } catch (const std::exception& x) {
-          spdlog::error("emulator: session ended by exception: {}", x.what());
+          spdlog::error("http: session ended by exception: {}", x.what());
         } catch (...) {
           spdlog::error("emulator: session ended by unknown exception");
         }
@@ -378,11 +447,12 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
     if (stopped.exchange(true)) return;
     boost::system::error_code ignored;
     acceptor.close(ignored);
+    unix_acceptor.close(ignored);
+    if (!unix_path.empty()) ::unlink(unix_path.c_str());
     std::lock_guard lk(mu);
     for (auto& [id, s] : sessions) {
       if (s.busy) continue;  // finishes its response, then closes (keep-alive off)
-      s.stream->socket().shutdown(tcp::socket::shutdown_both, ignored);
-      s.stream->socket().close(ignored);
+      s.close();
     }
   }
 };
@@ -397,7 +467,8 @@ HttpServer::~HttpServer() {
 }
 
 unsigned short HttpServer::listen(const std::string& host, unsigned short port) {
-  if (impl_->acceptor.is_open()) throw std::logic_error("HttpServer::listen called twice");
+  if (impl_->acceptor.is_open() || impl_->unix_acceptor.is_open())
+    throw std::logic_error("HttpServer::listen called twice");
   // Asio reports boost::system errors; callers get std::system_error.
   auto check = [&](const boost::system::error_code& ec, const char* what) {
     if (ec) throw std::system_error(std::error_code(ec), std::string(what) + " " + host + ":" + std::to_string(port));
@@ -429,7 +500,7 @@ unsigned short HttpServer::listen(const std::string& host, unsigned short port) 
   check(ec, "cannot listen on");
   impl_->local = endpoint_string(bound);
   impl_->stopped = false;
-  asio::co_spawn(impl_->ex, impl_->accept_loop(), [](std::exception_ptr e) {
+  asio::co_spawn(impl_->ex, impl_->accept_loop(impl_->acceptor), [](std::exception_ptr e) {
     if (!e) return;
     try {
       std::rethrow_exception(e);
@@ -438,6 +509,52 @@ unsigned short HttpServer::listen(const std::string& host, unsigned short port) 
     }
   });
   return bound.port();
+}
+
+void HttpServer::listen_unix(const std::string& path, unsigned mode) {
+  auto& a = impl_->unix_acceptor;
+  if (impl_->acceptor.is_open() || a.is_open()) throw std::logic_error("HttpServer::listen called twice");
+  auto fail = [&](std::error_code ec, const std::string& what) {
+    boost::system::error_code ignored;
+    a.close(ignored);
+    throw std::system_error(ec, what + " " + path);
+  };
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode)) fail(std::make_error_code(std::errc::file_exists), "not a socket:");
+    // A live server accepts a connection; a dead one's file refuses it.
+    asio::io_context probe_io;
+    unix_socket::socket probe(probe_io);
+    boost::system::error_code cec;
+    probe.connect(unix_socket::endpoint(path), cec);
+    if (!cec) fail(std::make_error_code(std::errc::address_in_use), "a server is already listening on");
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+      fail(std::error_code(errno, std::generic_category()), "cannot remove the stale socket");
+  }
+  boost::system::error_code ec;
+  a.open(unix_socket(), ec);
+  if (ec) fail(std::error_code(ec), "cannot open a socket for");
+  // Created with no permissions for others, then opened to `mode`: no window
+  // in which another user could connect.
+  const mode_t old = ::umask(0177);
+  a.bind(unix_socket::endpoint(path), ec);
+  ::umask(old);
+  if (ec) fail(std::error_code(ec), "cannot bind");
+  impl_->unix_path = path;
+  if (::chmod(path.c_str(), static_cast<mode_t>(mode)) != 0)
+    fail(std::error_code(errno, std::generic_category()), "cannot chmod");
+  a.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) fail(std::error_code(ec), "cannot listen on");
+  impl_->local = "unix:" + path;
+  impl_->stopped = false;
+  asio::co_spawn(impl_->ex, impl_->accept_loop(a), [](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& x) {
+      spdlog::error("http: accept loop ended by exception: {}", x.what());
+    }
+  });
 }
 
 void HttpServer::stop() { impl_->stop(); }

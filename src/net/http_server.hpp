@@ -1,6 +1,6 @@
-// A small HTTP/1.1 server for the emulator, on Boost.Beast and C++20
-// coroutines. Beast stays in the .cpp: handlers see plain Request/Response
-// values.
+// A small HTTP/1.1 server (the emulator, the daemon's admin API), on
+// Boost.Beast and C++20 coroutines, on a TCP port or a unix socket. Beast
+// stays in the .cpp: handlers see plain Request/Response values.
 //
 // - keep-alive; every read and write has a deadline (tcp_stream::expires_after)
 // - request bodies up to 64 MiB (413 beyond); "Expect: 100-continue" answered
@@ -9,6 +9,8 @@
 // - each session is co_spawned with a completion handler that logs its
 //   exception, so one bad session never stops the server
 // - stop(): stops accepting and closes every open connection
+// - streamed responses (server-sent events): Response::stream writes the
+//   body piece by piece after the headers; the connection closes after it
 //
 // Threading: the server runs all its work on the executor given at
 // construction (the emulator passes a strand). Call listen() and stop() on
@@ -18,6 +20,7 @@
 #include "src/core/text.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -41,7 +44,8 @@ struct Request {
   std::string target;  ///< origin-form as received: path and query, not decoded
   Headers headers;
   std::string body;
-  std::string local_endpoint;  ///< "127.0.0.1:PORT" the connection was accepted on
+  std::string local_endpoint;  ///< "127.0.0.1:PORT" the connection was accepted on; "unix:PATH" on a unix socket
+  bool unix_socket = false;    ///< accepted on a unix socket (listen_unix)
 
   /// First header named `name` (case-insensitive), or "" when absent.
   std::string header(std::string_view name) const;
@@ -55,6 +59,16 @@ struct Request {
   /// "host:port" for absolute URLs pointing back at this server: the Host
   /// header when it looks like a host name, else local_endpoint.
   std::string authority() const;
+};
+
+/// The body writer a streamed response gets.
+class BodyWriter {
+ public:
+  virtual ~BodyWriter() = default;
+  /// Sends `data` now (each call is one write, flushed). Returns false when
+  /// the client is gone, the write timed out, or the server stops: the
+  /// stream function should then return.
+  virtual boost::asio::awaitable<bool> write(std::string data) = 0;
 };
 
 struct Response {
@@ -75,6 +89,11 @@ struct Response {
   /// with the whole body's Content-Length but only this many body bytes,
   /// then close the connection (a truncated transfer).
   std::optional<std::size_t> truncate_body_at;
+  /// When set, the server sends the status and headers without a
+  /// Content-Length (the body ends when the connection closes), then runs
+  /// `stream` on the server's executor; `body` is ignored. For
+  /// text/event-stream. The connection closes when it returns.
+  std::function<boost::asio::awaitable<void>(BodyWriter&)> stream;
 
   Response() = default;
   Response(int s, std::string content_type, std::string b);
@@ -99,8 +118,17 @@ class HttpServer {
   HttpServer& operator=(const HttpServer&) = delete;
 
   /// Binds host:port (port 0: ephemeral), starts accepting, returns the bound
-  /// port. Throws std::system_error when the address can't be resolved or bound.
+  /// port. Throws std::system_error when the address can't be resolved or
+  /// bound; std::logic_error when already listening.
   unsigned short listen(const std::string& host, unsigned short port);
+  /// Binds a unix stream socket at `path` with permission bits `mode`
+  /// (e.g. 0660), starts accepting. A leftover socket file that nobody
+  /// accepts on (a dead server's) is replaced; one where a server answers
+  /// is refused. Requests from it have Request::unix_socket set. The file
+  /// is removed by stop(). Throws std::system_error when the path exists as
+  /// another kind of file, a live server owns it (errc::address_in_use), or
+  /// bind/chmod/listen fail; std::logic_error when already listening.
+  void listen_unix(const std::string& path, unsigned mode);
   /// Stops accepting and closes all connections. Idempotent.
   void stop();
   /// Open connections (for tests and logs).
