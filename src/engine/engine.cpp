@@ -71,27 +71,31 @@ Engine::Impl::Impl(Engine& e, const Config& c, JobStore& s, HttpClient& h, Engin
       changed(std::make_unique<Notifier>(clock)),
       intake_wake(std::make_unique<Notifier>(clock)),
       rng(opts.seed != 0 ? opts.seed : std::random_device{}()) {
-  const ProviderFactory factory =
-      opts.provider_factory
-          ? opts.provider_factory
-          : ProviderFactory([this](const ProfileConfig& pc, HttpClient& hc) { return make_provider(pc, hc, log); });
-  for (const auto& [name, pc] : cfg.profiles) {
-    auto adapter = factory(pc, http);
-    if (opts.observer) adapter = std::make_unique<ObservedProvider>(std::move(adapter), *opts.observer);
-    auto prof = std::make_unique<Profile>(pc, std::move(adapter), clock, store);
-    prof->circuit = Circuit(policy->circuit);
-    // on_remote_failure: the profile's word, else the provider's document
-    // (registry: remote_failures_free).
-    if (auto v = parse_remote_failure_policy(pc.on_remote_failure)) {
-      prof->on_remote_failure = *v;
-    } else {
-      const ProviderKind* kind = find_provider_kind(pc.kind);
-      prof->on_remote_failure = kind != nullptr && kind->capabilities.remote_failures_free
-                                    ? RemoteFailurePolicy::resubmit
-                                    : RemoteFailurePolicy::fail;
-    }
-    profiles.emplace(name, std::move(prof));
-  }
+  for (const auto& [name, pc] : cfg.profiles) profiles.emplace(name, make_profile(pc, make_adapter(pc)));
+}
+
+std::unique_ptr<Provider> Engine::Impl::make_adapter(const ProfileConfig& pc) {
+  std::unique_ptr<Provider> adapter = opts.provider_factory ? opts.provider_factory(pc, http)
+                                                            : make_provider(pc, http, log);
+  if (opts.observer) adapter = std::make_unique<ObservedProvider>(std::move(adapter), *opts.observer);
+  return adapter;
+}
+
+RemoteFailurePolicy Engine::Impl::remote_failure_policy(const ProfileConfig& pc) {
+  // on_remote_failure: the profile's word, else the provider's document
+  // (registry: remote_failures_free).
+  if (auto v = parse_remote_failure_policy(pc.on_remote_failure)) return *v;
+  const ProviderKind* kind = find_provider_kind(pc.kind);
+  return kind != nullptr && kind->capabilities.remote_failures_free ? RemoteFailurePolicy::resubmit
+                                                                    : RemoteFailurePolicy::fail;
+}
+
+std::unique_ptr<Engine::Impl::Profile> Engine::Impl::make_profile(const ProfileConfig& pc,
+                                                                  std::unique_ptr<Provider> adapter) {
+  auto prof = std::make_unique<Profile>(pc, std::move(adapter), clock, store);
+  prof->circuit = Circuit(policy->circuit);
+  prof->on_remote_failure = remote_failure_policy(pc);
+  return prof;
 }
 
 Engine::Impl::~Impl() { pool.join(); }
@@ -702,19 +706,14 @@ std::future<EngineSnapshot> Engine::snapshot_async() {
 // ---- reconfigure (the daemon's SIGHUP) -------------------------------------------------
 
 void Engine::Impl::reconfigure(std::shared_ptr<const Config> next) {
-  const ProviderFactory factory =
-      opts.provider_factory
-          ? opts.provider_factory
-          : ProviderFactory([this](const ProfileConfig& pc, HttpClient& hc) { return make_provider(pc, hc, log); });
   // Build every adapter first: an unknown kind throws before anything changes.
   std::map<std::string, std::unique_ptr<Provider>> adapters;
-  for (const auto& [name, pc] : next->profiles) adapters.emplace(name, factory(pc, http));
+  for (const auto& [name, pc] : next->profiles) adapters.emplace(name, make_adapter(pc));
   config_generations.push_back(next);
-  const auto now = clock.now();
   for (const auto& [name, pc] : next->profiles) {
     auto it = profiles.find(name);
     if (it == profiles.end()) {
-      auto p = std::make_unique<Profile>(pc, std::move(adapters[name]), clock);
+      auto p = make_profile(pc, std::move(adapters[name]));
       if (auto pauses = store.profile_pauses(); pauses.count(name)) {
         p->pause_reason = pauses[name];
         p->lane.set_paused(true);
@@ -736,14 +735,16 @@ void Engine::Impl::reconfigure(std::shared_ptr<const Config> next) {
     }
     if (p.cfg->max_in_flight != pc.max_in_flight)
       logger().info("reconfigure: profile {} max_in_flight {} -> {}", name, p.cfg->max_in_flight, pc.max_in_flight);
-    p.cfg = &pc;
     p.lane.set_max_in_flight(pc.max_in_flight);
-    p.submit_bucket.set_rate(pc.submit_per_minute, now);
-    p.poll_bucket.set_rate(pc.poll_per_minute, now);
+    // A changed rate starts a new window; the submit window is seeded from
+    // the store's recent submits again, so the budget still holds.
+    if (p.cfg->submit_per_minute != pc.submit_per_minute) p.submit_bucket = make_submit_window(pc, clock, store);
+    if (p.cfg->poll_per_minute != pc.poll_per_minute) p.poll_bucket = make_poll_window(pc);
+    p.cfg = &pc;
+    p.on_remote_failure = remote_failure_policy(pc);
     retired_providers.push_back(std::move(p.provider));
     p.provider = std::move(adapters[name]);
-    const PollPolicy pp = effective_poll(*p.provider);
-    p.poll = PollSchedule{pp.first_wait, pp.interval, pp.max_interval};
+    p.poll = make_poll_schedule(*p.provider);
     p.wake->notify();
   }
   for (const auto& [name, p] : profiles)

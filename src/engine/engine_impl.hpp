@@ -144,6 +144,14 @@ struct Engine::Impl {
   std::vector<std::shared_ptr<const Config>> config_generations;
   std::vector<std::unique_ptr<Provider>> retired_providers;
   void reconfigure(std::shared_ptr<const Config> next);
+  /// The adapter of `pc` (EngineOptions::provider_factory or the registry),
+  /// wrapped in ObservedProvider when an observer is set.
+  std::unique_ptr<Provider> make_adapter(const ProfileConfig& pc);
+  /// A profile's runtime state: lane, budgets (the submit window seeded from
+  /// the store), circuit and remote-failure policy.
+  std::unique_ptr<Profile> make_profile(const ProfileConfig& pc, std::unique_ptr<Provider> adapter);
+  /// on_remote_failure of `pc`, else its provider's documented default.
+  static RemoteFailurePolicy remote_failure_policy(const ProfileConfig& pc);
 
   // ---- plumbing (engine.cpp) ----------------------------------------------------
   double random01();
