@@ -168,6 +168,14 @@ CliResult cli(const fs::path& dir, std::vector<std::string> args, std::chrono::s
   return r;
 }
 
+// The body as JSON; a body that is not JSON fails the test naming it.
+json::value parse_body(const std::string& body) {
+  boost::system::error_code ec;
+  json::value v = json::parse(body, ec);
+  if (ec) ADD_FAILURE() << "not JSON (" << ec.message() << "): " << body;
+  return v;
+}
+
 // The daemon as a child process.
 struct DaemonProcess {
   fs::path dir, config, log;
@@ -216,7 +224,7 @@ struct DaemonProcess {
   json::value get(const std::string& target) {
     const auto r = admin_request(addr, "GET", target);
     EXPECT_EQ(r.status, 200) << target << ": " << r.body;
-    return json::parse(r.body);
+    return parse_body(r.body);
   }
   AdminReply post(const std::string& target, const std::string& body = "{}") {
     return admin_request(addr, "POST", target, body);
@@ -265,7 +273,7 @@ std::size_t check_no_double_submit(const emulator::Emulator& emu) {
 std::int64_t submit_path(DaemonProcess& d, const fs::path& manifest) {
   const auto r = d.post("/v1/batches", json::serialize(json::object{{"path", manifest.string()}}));
   EXPECT_EQ(r.status, 201) << r.body;
-  return json::parse(r.body).as_object()["batch_id"].as_int64();
+  return parse_body(r.body).as_object()["batch_id"].as_int64();
 }
 
 class DaemonTest : public ::testing::Test {
@@ -346,14 +354,14 @@ TEST_F(DaemonTest, CancelRetryPauseResumeThroughTheApi) {
   // Cancel one row while it waits, retry brings it back.
   auto r = d.post("/v1/jobs/ctl-0/cancel");
   ASSERT_EQ(r.status, 200) << r.body;
-  EXPECT_EQ(json::parse(r.body).as_object()["state"].as_string(), "cancelled");
+  EXPECT_EQ(parse_body(r.body).as_object()["state"].as_string(), "cancelled");
   EXPECT_EQ(d.post("/v1/jobs/ctl-0/cancel").status, 409);  // already finished
   EXPECT_EQ(d.post("/v1/jobs/nosuch/cancel").status, 404);
   r = d.post("/v1/jobs/ctl-1/cancel");
   ASSERT_EQ(r.status, 200) << r.body;
   r = d.post("/v1/jobs/ctl-1/retry");
   ASSERT_EQ(r.status, 200) << r.body;
-  EXPECT_EQ(json::parse(r.body).as_object()["state"].as_string(), "pending");
+  EXPECT_EQ(parse_body(r.body).as_object()["state"].as_string(), "pending");
 
   // Resumed: the three live rows run, the cancelled one does not.
   ASSERT_EQ(d.post("/v1/profiles/juhuo/resume").status, 200);
@@ -368,7 +376,7 @@ TEST_F(DaemonTest, CancelRetryPauseResumeThroughTheApi) {
   EXPECT_GE(job["events"].as_array().size(), 2u);
   r = d.post("/v1/batches/" + std::to_string(id) + "/retry");
   ASSERT_EQ(r.status, 200) << r.body;
-  EXPECT_EQ(json::parse(r.body).as_object()["changed"].as_int64(), 1);
+  EXPECT_EQ(parse_body(r.body).as_object()["changed"].as_int64(), 1);
   ASSERT_TRUE(wait_until([&] { return count(batch_of(d, id), "succeeded") == 4; }, 60s));
   EXPECT_EQ(check_no_double_submit(emu.emu), 4u);
 
@@ -387,7 +395,7 @@ TEST_F(DaemonTest, CancelRetryPauseResumeThroughTheApi) {
   const auto id2 = submit_path(d, write_manifest(dir.path, "stopme", 5));
   r = d.post("/v1/batches/stopme/cancel");
   ASSERT_EQ(r.status, 200) << r.body;
-  EXPECT_EQ(json::parse(r.body).as_object()["changed"].as_int64(), 5);
+  EXPECT_EQ(parse_body(r.body).as_object()["changed"].as_int64(), 5);
   ASSERT_EQ(d.post("/v1/profiles/juhuo/resume").status, 200);
   std::this_thread::sleep_for(500ms);
   EXPECT_EQ(count(batch_of(d, id2), "cancelled"), 5);
@@ -440,10 +448,10 @@ TEST_F(DaemonTest, TcpNeedsTheTokenAndBadRequestsAreAnswered) {
   const std::string csv = "id,prompt,duration,resolution\nup-1,\"uploaded row\",4,480\n";
   r = admin_request(tcp, "POST", "/v1/batches?format=csv&name=uploaded", csv, "text/csv");
   ASSERT_EQ(r.status, 201) << r.body;
-  const auto id = json::parse(r.body).as_object()["batch_id"].as_int64();
+  const auto id = parse_body(r.body).as_object()["batch_id"].as_int64();
   r = admin_request(tcp, "POST", "/v1/batches?format=csv&name=uploaded", csv, "text/csv");
   ASSERT_EQ(r.status, 201) << r.body;
-  EXPECT_EQ(json::parse(r.body).as_object()["added"].as_int64(), 0);
+  EXPECT_EQ(parse_body(r.body).as_object()["added"].as_int64(), 0);
   ASSERT_TRUE(wait_until([&] { return count(batch_of(d, id), "succeeded") == 1; }, 60s));
 
   // The CLI over TCP via REELBATCH_ADDR / REELBATCH_TOKEN.

@@ -442,7 +442,15 @@ struct AdminApi::Impl {
     const auto results = on_engine<std::vector<ControlResult>>(
         [engine, ids, cancel]() -> awaitable<std::vector<ControlResult>> {
           std::vector<ControlResult> out;
-          for (auto id : ids) out.push_back(cancel ? co_await engine->async_cancel(id) : co_await engine->async_retry(id));
+          // No co_await inside a conditional expression: GCC 12 miscompiles
+          // the temporaries of `c ? co_await a : co_await b`.
+          for (auto id : ids) {
+            if (cancel) {
+              out.push_back(co_await engine->async_cancel(id));
+            } else {
+              out.push_back(co_await engine->async_retry(id));
+            }
+          }
           co_return out;
         });
     json::array a;

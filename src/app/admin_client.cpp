@@ -67,7 +67,10 @@ AdminReply exchange(Stream& stream, const AdminAddress& addr, const std::string&
   bool done = false;
   stream.expires_after(timeout);
   http::async_write(stream, req, [&](boost::system::error_code ec, std::size_t) {
-    if (ec) {
+    // A server refusing a body (413) answers and closes before reading it
+    // all: the write then fails with a broken pipe, but the answer may be
+    // there to read.
+    if (ec && ec != asio::error::broken_pipe && ec != asio::error::connection_reset) {
       result = ec;
       done = true;
       return;
