@@ -104,6 +104,7 @@ struct ConfigOpts {
   int max_in_flight = 4;
   bool tcp = false;
   std::string stop_grace = "10s";
+  std::string extra;  ///< appended TOML (e.g. [[watch]] tables)
 };
 
 fs::path write_config(const fs::path& dir, const std::string& base_url, const ConfigOpts& o) {
@@ -117,7 +118,7 @@ fs::path write_config(const fs::path& dir, const std::string& base_url, const Co
                        "[providers.juhuo]\nkind = \"juhuo\"\nbase_url = \"" + base_url +
                        "\"\napi_key_env = \"REELBATCH_DT_KEY\"\nmax_in_flight = " + std::to_string(o.max_in_flight) +
                        "\nsubmit_per_minute = 6000\npoll_per_minute = 60000\n"
-                       "poll_first = \"50ms\"\npoll_interval = \"50ms\"\npoll_max_interval = \"200ms\"\n");
+                       "poll_first = \"50ms\"\npoll_interval = \"50ms\"\npoll_max_interval = \"200ms\"\n" + o.extra);
   return path;
 }
 
@@ -660,6 +661,49 @@ TEST_F(DaemonTest, EventsStreamStateChanges) {
   EXPECT_EQ(replay.find("id: " + id_text + "\n"), std::string::npos) << replay;
   EXPECT_NE(replay.find("\"to\":\"succeeded\""), std::string::npos) << replay;
   EXPECT_EQ(d.stop(SIGTERM, 15s), 0);
+}
+
+// A manifest renamed into a watch folder runs once through the daemon and
+// lands in done/ with its result file; a re-drop of the same content adds
+// nothing; GET /metrics is Prometheus text that promtool accepts.
+TEST_F(DaemonTest, WatchFolderFileRunsOnceAndMetricsPassPromtool) {
+  emulator::Options eo;
+  eo.time_scale = 0.005;
+  EmulatorThread emu(eo);
+  TempDir dir;
+  fs::create_directories(dir.path / "inbox");
+  ConfigOpts co;
+  co.extra = "[[watch]]\npath = \"inbox\"\nsettle = \"200ms\"\n";
+  const auto config = write_config(dir.path, emu.base_url(), co);
+  DaemonProcess d(dir.path, config);
+
+  const auto manifest = write_manifest(dir.path, "dropped", 3);
+  fs::copy_file(manifest, dir.path / "inbox" / ".dropped.csv.tmp");
+  fs::rename(dir.path / "inbox" / ".dropped.csv.tmp", dir.path / "inbox" / "dropped.csv");
+  const fs::path done = dir.path / "inbox" / "done" / "dropped.csv";
+  ASSERT_TRUE(wait_until([&] { return fs::exists(done); }, 60s)) << read_file(d.log);
+  const auto result = parse_body(read_file(done.string() + ".result.json")).as_object();
+  EXPECT_EQ(result.at("state").as_string(), "done");
+  EXPECT_EQ(result.at("rows").as_int64(), 3);
+  EXPECT_EQ(check_no_double_submit(emu.emu), 3u);
+
+  // The same content again: recorded as a duplicate, nothing submitted.
+  fs::copy_file(manifest, dir.path / "inbox" / ".again.tmp");
+  fs::rename(dir.path / "inbox" / ".again.tmp", dir.path / "inbox" / "again.csv");
+  ASSERT_TRUE(wait_until([&] { return fs::exists(dir.path / "inbox" / "done" / "again.csv"); }, 60s));
+  EXPECT_EQ(emu.emu.submissions().size(), 3u);
+
+  const auto r = admin_request(d.addr, "GET", "/metrics");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find("reelbatch_jobs{profile=\"juhuo\",state=\"succeeded\"} 3"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("reelbatch_requests_total{kind=\"submit\",outcome=\"ok\",profile=\"juhuo\"} 3"),
+            std::string::npos)
+      << r.body;
+  if (::system("command -v promtool >/dev/null 2>&1") != 0) GTEST_SKIP() << "promtool missing (Debian: prometheus)";
+  write_file(dir.path / "scrape.txt", r.body);
+  const std::string cmd = "promtool check metrics < '" + (dir.path / "scrape.txt").string() + "' > '" +
+                          (dir.path / "promtool.out").string() + "' 2>&1";
+  EXPECT_EQ(::system(cmd.c_str()), 0) << read_file(dir.path / "promtool.out");
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include "src/app/admin_api.hpp"
 #include "src/app/admin_client.hpp"
 #include "src/app/daemon.hpp"
+#include "src/app/daemon_parts.hpp"
 #include "src/app/progress.hpp"
 #include "src/app/service.hpp"
 #include "src/engine/engine.hpp"
@@ -1018,9 +1019,10 @@ int run_cli(int argc, char** argv) {
       DaemonOptions dopts;
       dopts.config = daemon_config;
       dopts.verbosity = verbosity;
-      // Wiring point (DaemonHooks, src/app/daemon.hpp): the watch-folder
-      // service (on_start / on_reload / on_stop), the metrics collector
-      // (metrics) and sd_notify (notify) are plugged in here.
+      // The watch-folder service, the metrics collector (also the engine's
+      // observer), sd_notify and the watchdog (src/app/daemon_parts.hpp).
+      DaemonParts parts;
+      dopts.hooks = parts.hooks();
       return run_daemon(dopts);
     }
     if (*run) return cmd_run(run_args);

@@ -243,6 +243,7 @@ int Daemon::run() {
   http_ = std::make_unique<HttpClient>(engine_io_.get_executor());
   EngineOptions eopts;
   eopts.batches = std::nullopt;  // every batch in the database, and every new one
+  eopts.observer = opts_.hooks.observer;
   try {
     engine_ = std::make_unique<Engine>(cfg, *engine_store_, *http_, eopts);
   } catch (const std::exception& e) {

@@ -33,6 +33,7 @@
 namespace reelbatch {
 
 class Engine;
+class EngineObserver;
 
 /// What the daemon offers to the parts wired in through DaemonHooks. Every
 /// function is safe from any thread.
@@ -68,6 +69,9 @@ struct DaemonHooks {
   /// sd_notify(0, state): "READY=1", "STOPPING=1", "RELOADING=1",
   /// "STATUS=...". Called on the admin thread.
   std::function<void(std::string_view state)> notify;
+  /// The engine's observer (src/engine/observer.hpp; the metrics
+  /// collector); nullptr: none. Must outlive run_daemon().
+  EngineObserver* observer = nullptr;
 };
 
 struct DaemonOptions {
