@@ -8,6 +8,7 @@
 #include "providers/registry.hpp"
 #include "src/app/admin_client.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
+#include "tests/support/integration_support.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -38,56 +39,10 @@ namespace asio = boost::asio;
 namespace fs = std::filesystem;
 namespace json = boost::json;
 using namespace std::chrono_literals;
+using namespace reelbatch::it;  // TempDir, EmulatorThread, read_file, write_file
 
 constexpr const char* kKey = "sk-daemontest0000000000000000000000";  // sk- + 32 alphanumerics
 constexpr const char* kToken = "test-token-0123456789abcdef";
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::random_device rd;
-    // Short: a unix socket path must fit in 108 bytes.
-    path = fs::temp_directory_path() / ("rbd-" + std::to_string(::getpid()) + "-" + std::to_string(rd() % 100000));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    if (std::getenv("REELBATCH_KEEP_TMP") != nullptr) return;
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
-struct EmulatorThread {
-  asio::io_context io;
-  emulator::Emulator emu;
-  unsigned short port = 0;
-  std::thread thread;
-
-  explicit EmulatorThread(emulator::Options opts) : emu(io.get_executor(), opts) {
-    port = emu.listen("127.0.0.1", 0);
-    thread = std::thread([this] { io.run(); });
-  }
-  ~EmulatorThread() {
-    asio::post(io, [this] {
-      emu.stop();
-      io.stop();
-    });
-    thread.join();
-  }
-  std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port) + "/juhuo"; }
-};
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void write_file(const fs::path& p, const std::string& s) {
-  std::ofstream out(p, std::ios::binary);
-  out << s;
-}
 
 // `rows` rows with ids <prefix>-<i>; `bad_rows` more with an invalid duration.
 fs::path write_manifest(const fs::path& dir, const std::string& name, int rows, int bad_rows = 0) {

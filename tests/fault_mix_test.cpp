@@ -8,6 +8,7 @@
 #include "providers/emulator/emulator.hpp"
 #include "src/core/sha256.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
+#include "tests/support/integration_support.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -36,47 +37,10 @@ namespace asio = boost::asio;
 namespace fs = std::filesystem;
 namespace json = boost::json;
 using namespace std::chrono_literals;
+using namespace reelbatch::it;  // TempDir, EmulatorThread, write_file
 
 constexpr const char* kKey = "sk-faultmixtest00000000000000000000";  // sk- + 32 alphanumerics
 constexpr int kRows = 40;
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::random_device rd;
-    path = fs::temp_directory_path() / ("reelbatch-mix-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    if (std::getenv("REELBATCH_KEEP_TMP") != nullptr) return;
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
-struct EmulatorThread {
-  asio::io_context io;
-  emulator::Emulator emu;
-  unsigned short port = 0;
-  std::thread thread;
-
-  explicit EmulatorThread(emulator::Options opts) : emu(io.get_executor(), std::move(opts)) {
-    port = emu.listen("127.0.0.1", 0);
-    thread = std::thread([this] { io.run(); });
-  }
-  ~EmulatorThread() {
-    asio::post(io, [this] {
-      emu.stop();
-      io.stop();
-    });
-    thread.join();
-  }
-};
-
-void write_file(const fs::path& p, const std::string& s) {
-  std::ofstream out(p, std::ios::binary);
-  out << s;
-}
 
 std::string prompt_of(int i) { return "Fault mix row " + std::to_string(i) + ": a heron lifts off a misty lake"; }
 
