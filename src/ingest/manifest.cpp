@@ -27,18 +27,19 @@ std::string RowError::to_string() const {
 
 namespace {
 
-std::string read_whole_file(const fs::path& path) {
+// `shown` names the file in messages.
+std::string read_whole_file(const fs::path& path, const std::string& shown) {
   std::error_code ec;
   const auto st = fs::status(path, ec);
   if (ec || !fs::exists(st))
-    throw ManifestError(path.string() + ": cannot read manifest: " +
+    throw ManifestError(shown + ": cannot read manifest: " +
                         (ec ? ec.message() : std::string("no such file")));
-  if (!fs::is_regular_file(st)) throw ManifestError(path.string() + ": cannot read manifest: not a regular file");
+  if (!fs::is_regular_file(st)) throw ManifestError(shown + ": cannot read manifest: not a regular file");
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw ManifestError(path.string() + ": cannot read manifest: " + std::strerror(errno));
+  if (!in) throw ManifestError(shown + ": cannot read manifest: " + std::strerror(errno));
   std::ostringstream ss;
   ss << in.rdbuf();
-  if (in.bad()) throw ManifestError(path.string() + ": cannot read manifest: read error");
+  if (in.bad()) throw ManifestError(shown + ": cannot read manifest: read error");
   return std::move(ss).str();
 }
 
@@ -105,18 +106,21 @@ Manifest parse_manifest_jsonl(std::string_view text, const std::string& file, co
 }
 
 Manifest load_manifest(const fs::path& path, const ManifestOptions& opts) {
-  const std::string ext = to_lower(path.extension().string());
-  const std::string file = path.string();
-  if (ext != ".csv" && ext != ".jsonl" && ext != ".ndjson")
-    throw ManifestError(file + ": unsupported manifest type '" + path.extension().string() +
-                        "' (expected .csv, .jsonl or .ndjson)");
-  const std::string text = read_whole_file(path);
   std::error_code ec;
   fs::path base = fs::absolute(path, ec);
-  if (ec) throw ManifestError(file + ": cannot resolve path: " + ec.message());
-  base = base.lexically_normal().parent_path();
-  if (ext == ".csv") return parse_manifest_csv(text, file, base, opts);
-  return parse_manifest_jsonl(text, file, base, opts);
+  if (ec) throw ManifestError(path.string() + ": cannot resolve path: " + ec.message());
+  return load_manifest(path, path.string(), base.lexically_normal().parent_path(), opts);
+}
+
+Manifest load_manifest(const fs::path& path, const std::string& shown, const fs::path& base_dir,
+                       const ManifestOptions& opts) {
+  const std::string ext = to_lower(path.extension().string());
+  if (ext != ".csv" && ext != ".jsonl" && ext != ".ndjson")
+    throw ManifestError(shown + ": unsupported manifest type '" + path.extension().string() +
+                        "' (expected .csv, .jsonl or .ndjson)");
+  const std::string text = read_whole_file(path, shown);
+  if (ext == ".csv") return parse_manifest_csv(text, shown, base_dir, opts);
+  return parse_manifest_jsonl(text, shown, base_dir, opts);
 }
 
 }  // namespace reelbatch

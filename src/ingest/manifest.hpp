@@ -120,4 +120,10 @@ Manifest parse_manifest_jsonl(std::string_view text, const std::string& file,
 /// file-level problem parse_manifest_csv throws for.
 Manifest load_manifest(const std::filesystem::path& path, const ManifestOptions& opts);
 
+/// As above, but rows and messages name the file `shown` and relative asset
+/// paths resolve against `base_dir` (a watch folder's file, read from
+/// processing/ but named and resolved where it was dropped).
+Manifest load_manifest(const std::filesystem::path& path, const std::string& shown,
+                       const std::filesystem::path& base_dir, const ManifestOptions& opts);
+
 }  // namespace reelbatch

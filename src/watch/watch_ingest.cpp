@@ -1,39 +1,14 @@
 // make_watch_ingest(): the daemon's ingest function for watch folders, over
 // src/ingest.
-#include "src/core/text.hpp"
 #include "src/ingest/ingest.hpp"
 #include "src/ingest/manifest.hpp"
 #include "src/watch/watch_service.hpp"
 #include "storage/job_store.hpp"
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <sstream>
-
 namespace reelbatch {
 namespace fs = std::filesystem;
 
 namespace {
-
-// Reads and parses the manifest `file` by its extension; rows and messages
-// name it `shown`, relative asset paths resolve against `base_dir`. Throws
-// ManifestError as load_manifest() does.
-Manifest read_manifest(const fs::path& file, const std::string& shown, const fs::path& base_dir,
-                       const ManifestOptions& opts) {
-  const std::string ext = to_lower(file.extension().string());
-  if (ext != ".csv" && ext != ".jsonl" && ext != ".ndjson")
-    throw ManifestError(shown + ": unsupported manifest type '" + file.extension().string() +
-                        "' (expected .csv, .jsonl or .ndjson)");
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw ManifestError(shown + ": cannot read manifest: " + std::strerror(errno));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) throw ManifestError(shown + ": cannot read manifest: read error");
-  const std::string text = std::move(ss).str();
-  if (ext == ".csv") return parse_manifest_csv(text, shown, base_dir, opts);
-  return parse_manifest_jsonl(text, shown, base_dir, opts);
-}
 
 // The batch for (shown, sha256): the existing one on a repeated call,
 // otherwise named after the file's stem, with the hash's first 8 digits
@@ -69,7 +44,7 @@ WatchIngestFn make_watch_ingest(const Config& cfg, JobStore& store,
     opts.allowed_roots = config->allowed_roots;
     Manifest manifest;
     try {
-      manifest = read_manifest(req.file, shown, req.drop_dir, opts);
+      manifest = load_manifest(req.file, shown, req.drop_dir, opts);
     } catch (const ManifestError& e) {
       out.fatal = e.what();
       return out;
