@@ -15,6 +15,7 @@ const char* to_string(AttemptOutcome o) {
     case AttemptOutcome::rejected: return "rejected";
     case AttemptOutcome::unknown: return "unknown";
     case AttemptOutcome::remote_failed: return "remote_failed";
+    case AttemptOutcome::absent: return "absent";
   }
   return "unknown";
 }

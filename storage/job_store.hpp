@@ -48,6 +48,15 @@ class StoreError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// The database file is damaged (SQLite: PRAGMA quick_check reports
+/// problems, or the file is not a database). The message names the file and
+/// the first problems and points at `reelbatch backup` / restoring a copy.
+/// Programs stop on it with exit code 2 (src/app/cli.hpp kExitUsage).
+class DatabaseCorrupt : public StoreError {
+ public:
+  using StoreError::StoreError;
+};
+
 struct BatchRecord {
   std::int64_t id = 0;
   std::string name;           ///< folder name under the output root
@@ -105,6 +114,10 @@ enum class AttemptOutcome {
   rejected,       ///< the provider refused it: nothing was created
   unknown,        ///< the answer was lost: it may have created a task
   remote_failed,  ///< the created task failed
+  /// The answer was lost, and reconcile then proved from the provider's task
+  /// list that the submit created no task: nothing was paid, so the attempt
+  /// does not count toward max_submits_per_row (begin_submit()).
+  absent,
 };
 /// "pending", "accepted", ... as stored. Never null.
 const char* to_string(AttemptOutcome o);
@@ -127,8 +140,13 @@ struct SubmitIntent {
   Status status = Status::lost;
   std::int64_t attempt_id = 0;  ///< for recorded: the new attempt's id
   /// Submissions of this job that created or may have created a task
-  /// (attempts whose outcome is not `rejected`), before this one.
+  /// (attempts whose outcome is neither `rejected` nor `absent`), before
+  /// this one.
   int submits = 0;
+  /// Of `submits`, those whose outcome is not known (`pending` or
+  /// `unknown`): a task may exist and be paid. At the ceiling the engine
+  /// holds such a row (never fails it) for `reelbatch resolve`.
+  int unknown = 0;
 };
 
 /// A row offered for ingest.
@@ -307,7 +325,8 @@ class JobStore {
   /// The hard ceiling on paid submissions per row (issue 7, "never pay
   /// twice"; config `max_submits_per_row`): in one transaction, counts the
   /// job's attempts that created or may have created a task (every outcome
-  /// but `rejected`: pending, unknown, accepted, remote_failed); when that
+  /// but `rejected` and `absent`: pending, unknown, accepted, remote_failed),
+  /// and among them those of unknown outcome (SubmitIntent::unknown); when that
   /// count is >= `max_submits` (values below 1 count as 1) writes nothing and
   /// returns Status::ceiling; otherwise inserts a pending attempt for
   /// `profile` and commits `job` as try_transition(job, from, event) does
@@ -328,8 +347,23 @@ class JobStore {
   /// engine's submit budget (scheduler/token_bucket.hpp RateWindow) needs to
   /// hold "at most N per rolling window" across restarts.
   virtual std::vector<std::int64_t> submit_times_since(const std::string& profile, std::int64_t since_ms) const = 0;
+  /// Persists status queries (polls, task-list reads, link refreshes) of
+  /// `profile` sent at `at_ms` (Unix ms on the store's clock, any order), so
+  /// the engine's poll budget (RateWindow) is seeded after a restart as the
+  /// submit budget is (poll_times_since()). In the same transaction, drops
+  /// the profile's stored times older than now_ms() − 120 000 (two windows
+  /// of 60 s: more is never read). One short transaction; an empty list
+  /// only prunes. Issue 7 item 9 ("persist what the window needs").
+  virtual void record_poll_times(const std::string& profile, const std::vector<std::int64_t>& at_ms) = 0;
+  /// Unix ms of the stored status queries of `profile` at or after
+  /// `since_ms`, ascending (record_poll_times()).
+  virtual std::vector<std::int64_t> poll_times_since(const std::string& profile, std::int64_t since_ms) const = 0;
   /// Attempts recorded for a job, and how many were accepted.
   virtual std::pair<int, int> attempt_counts(std::int64_t job_id) const = 0;
+  /// The id of the job's latest submit attempt (highest id), if it has any:
+  /// the lost submit that reconcile settles (the engine records intents one
+  /// at a time per job, so the latest is the one in question).
+  virtual std::optional<std::int64_t> last_attempt_id(std::int64_t job_id) const = 0;
   /// The remote id of the job's latest accepted attempt, if any.
   virtual std::optional<std::string> accepted_remote_id(std::int64_t job_id) const = 0;
   /// Events of a job, oldest first.

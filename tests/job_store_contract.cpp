@@ -393,6 +393,66 @@ TEST_P(JobStoreContract, Case3_BeginSubmitEnforcesTheCeiling) {
   EXPECT_EQ(s.job(id)->state, JobState::submitting);
 }
 
+// Issue 7: an attempt that reconcile proved created nothing (`absent`) does
+// not count toward the ceiling; attempts whose outcome is unknown are counted
+// and reported as such (the engine holds, never fails, such a row).
+TEST_P(JobStoreContract, Case3_BeginSubmitSkipsAbsentAndReportsUnknown) {
+  auto& s = store();
+  const auto id = s.ingest(s.ensure_batch("m", "/m", "/o").id, {row("a", "one", 2)}).job_ids.at(0);
+  auto j = s.job(id).value();
+  EXPECT_FALSE(s.last_attempt_id(id).has_value());
+  auto submit = [&](std::optional<AttemptOutcome> outcome) {
+    j.state = JobState::submitting;
+    const auto r = s.begin_submit(j, JobState::pending, note("state"), "juhuo", 2);
+    if (r.status != SubmitIntent::Status::recorded) {
+      j.state = JobState::pending;
+      return r;
+    }
+    EXPECT_EQ(s.last_attempt_id(id), r.attempt_id);
+    j.state = JobState::pending;
+    if (outcome) {
+      const AttemptUpdate finished{r.attempt_id, *outcome, "", "x"};
+      EXPECT_TRUE(s.try_transition(j, JobState::submitting, note("state"), &finished));
+    } else {
+      EXPECT_TRUE(s.try_transition(j, JobState::submitting, note("state")));  // left pending
+    }
+    return r;
+  };
+  for (int i = 0; i < 4; ++i) {
+    const auto r = submit(AttemptOutcome::absent);
+    ASSERT_EQ(r.status, SubmitIntent::Status::recorded);
+    EXPECT_EQ(r.submits, 0);
+    EXPECT_EQ(r.unknown, 0);
+  }
+  auto r = submit(AttemptOutcome::unknown);
+  ASSERT_EQ(r.status, SubmitIntent::Status::recorded);
+  r = submit(std::nullopt);  // an intent whose answer never came (a crash)
+  ASSERT_EQ(r.status, SubmitIntent::Status::recorded);
+  EXPECT_EQ(r.submits, 1);
+  EXPECT_EQ(r.unknown, 1);
+  r = submit(AttemptOutcome::accepted);
+  EXPECT_EQ(r.status, SubmitIntent::Status::ceiling);
+  EXPECT_EQ(r.submits, 2);
+  EXPECT_EQ(r.unknown, 2);
+  EXPECT_EQ(s.attempt_counts(id), std::make_pair(6, 0));
+}
+
+// Poll times (the poll budget across restarts): stored per profile, read back
+// in order from a time on, and pruned to the last two minutes on each write.
+TEST_P(JobStoreContract, Case9_PollTimesArePerProfileAndPruned) {
+  auto& s = store();
+  const std::int64_t now = now_ms();
+  EXPECT_TRUE(s.poll_times_since("p", 0).empty());
+  s.record_poll_times("p", {now - 1000, now - 3000, now - 500000});
+  s.record_poll_times("q", {now - 2000});
+  EXPECT_EQ(s.poll_times_since("p", now - 60000), (std::vector<std::int64_t>{now - 3000, now - 1000}));
+  EXPECT_EQ(s.poll_times_since("q", 0), (std::vector<std::int64_t>{now - 2000}));
+  // The next write prunes what is older than two minutes.
+  EXPECT_EQ(s.poll_times_since("p", 0).size(), 3u);
+  s.record_poll_times("p", {});
+  EXPECT_EQ(s.poll_times_since("p", 0), (std::vector<std::int64_t>{now - 3000, now - 1000}));
+}
+
 // begin_submit() is a compare-and-set like try_transition(): a stale record
 // (another writer claimed the job: fence bumped) writes nothing, the intent
 // included.

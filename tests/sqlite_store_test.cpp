@@ -142,6 +142,7 @@ TEST(SqliteJobStore, TwoConnectionsOnOneFileShareCasAndLeases) {
 // Turns a database this build wrote back into what schema 2 left: no lease
 // columns, no claim or unique seq index.
 void downgrade_to_v2(SQLite::Database& raw) {
+  raw.exec("DROP TABLE IF EXISTS poll_times");   // schema 5
   raw.exec("DROP TABLE IF EXISTS watch_files");  // schema 4
   raw.exec("DROP INDEX jobs_seq; DROP INDEX jobs_claim; DROP INDEX jobs_lease;");
   raw.exec("ALTER TABLE jobs DROP COLUMN lease_owner");

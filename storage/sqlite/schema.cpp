@@ -127,6 +127,16 @@ CREATE TABLE watch_files (
   updated_at_ms INTEGER NOT NULL
 );
 )sql",
+    // 4 -> 5: status-query times per profile (JobStore::record_poll_times),
+    // so the poll budget is seeded after a restart like the submit budget.
+    // Pruned to the last two minutes on every write; written in batches.
+    R"sql(
+CREATE TABLE poll_times (
+  profile TEXT NOT NULL,
+  at_ms   INTEGER NOT NULL
+);
+CREATE INDEX poll_times_profile ON poll_times(profile, at_ms);
+)sql",
 };
 
 static_assert(std::size(kMigrations) == kSchemaVersion, "one migration per schema version");

@@ -3,6 +3,7 @@
 #include "storage/sqlite/schema.hpp"
 
 #include <SQLiteCpp/SQLiteCpp.h>
+#include <sqlite3.h>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -114,14 +115,48 @@ std::int64_t expiry(std::int64_t now, std::chrono::milliseconds ttl) { return no
 
 }  // namespace
 
+namespace {
+
+std::string corrupt_message(const std::filesystem::path& path, const std::string& problems) {
+  return "database " + path.string() + " is damaged: " + problems +
+         "; stop every reelbatch using it, keep the file for inspection, and restore the latest copy made with "
+         "`reelbatch backup` (or try `sqlite3 " + path.string() + " .recover`)";
+}
+
+// PRAGMA quick_check (O(pages), no index cross-checks): "ok", or up to
+// `max` problem lines joined with "; ".
+std::string quick_check(SQLite::Database& db, int max) {
+  SQLite::Statement q(db, "PRAGMA quick_check(" + std::to_string(max) + ")");
+  std::string problems;
+  while (q.executeStep()) {
+    const std::string line = q.getColumn(0).getString();
+    if (line == "ok") return {};
+    problems += (problems.empty() ? "" : "; ") + line;
+  }
+  return problems;
+}
+
+}  // namespace
+
 SqliteJobStore::SqliteJobStore(const std::filesystem::path& path) {
   const bool in_memory = path == ":memory:";
   if (!in_memory && path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
-  db_ = std::make_unique<SQLite::Database>(path.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-  db_->setBusyTimeout(5000);
-  db_->exec("PRAGMA journal_mode=WAL");
-  db_->exec("PRAGMA synchronous=FULL");
-  db_->exec("PRAGMA foreign_keys=ON");
+  try {
+    db_ = std::make_unique<SQLite::Database>(path.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    db_->setBusyTimeout(5000);
+    db_->exec("PRAGMA journal_mode=WAL");
+    db_->exec("PRAGMA synchronous=FULL");
+    db_->exec("PRAGMA foreign_keys=ON");
+    // Issue 7, "Shutdown/start": a damaged file stops the program here,
+    // before anything is read from it or written to it.
+    if (!in_memory)
+      if (const auto problems = quick_check(*db_, 5); !problems.empty())
+        throw DatabaseCorrupt(corrupt_message(path, problems));
+  } catch (const SQLite::Exception& e) {
+    const int code = e.getErrorCode() & 0xff;  // the primary result code
+    if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB) throw DatabaseCorrupt(corrupt_message(path, e.what()));
+    throw;
+  }
   sqlite_schema::migrate(*db_);
 }
 
@@ -310,11 +345,17 @@ SubmitIntent SqliteJobStore::begin_submit(JobRecord& j, JobState from, EventReco
   const auto now = now_ms();
   SubmitIntent out;
   {
-    SQLite::Statement q(*db_, "SELECT COUNT(*) FROM attempts WHERE job_id = ? AND outcome != ?");
-    q.bind(1, j.id);
-    q.bind(2, to_string(AttemptOutcome::rejected));
+    SQLite::Statement q(*db_,
+                        "SELECT COUNT(*), COALESCE(SUM(outcome IN (?, ?)), 0) FROM attempts "
+                        "WHERE job_id = ? AND outcome NOT IN (?, ?)");
+    q.bind(1, to_string(AttemptOutcome::pending));
+    q.bind(2, to_string(AttemptOutcome::unknown));
+    q.bind(3, j.id);
+    q.bind(4, to_string(AttemptOutcome::rejected));
+    q.bind(5, to_string(AttemptOutcome::absent));
     q.executeStep();
     out.submits = q.getColumn(0).getInt();
+    out.unknown = q.getColumn(1).getInt();
   }
   if (out.submits >= std::max(1, max_submits)) {
     out.status = SubmitIntent::Status::ceiling;
@@ -521,6 +562,40 @@ std::pair<int, int> SqliteJobStore::attempt_counts(std::int64_t job_id) const {
   q.bind(2, job_id);
   q.executeStep();
   return {q.getColumn(0).getInt(), q.getColumn(1).getInt()};
+}
+
+std::optional<std::int64_t> SqliteJobStore::last_attempt_id(std::int64_t job_id) const {
+  SQLite::Statement q(*db_, "SELECT MAX(id) FROM attempts WHERE job_id = ?");
+  q.bind(1, job_id);
+  if (!q.executeStep() || q.getColumn(0).isNull()) return std::nullopt;
+  return q.getColumn(0).getInt64();
+}
+
+void SqliteJobStore::record_poll_times(const std::string& profile, const std::vector<std::int64_t>& at_ms) {
+  SQLite::Transaction tx(*db_, kImmediate);
+  {
+    SQLite::Statement q(*db_, "DELETE FROM poll_times WHERE profile = ? AND at_ms < ?");
+    q.bind(1, profile);
+    q.bind(2, now_ms() - 120000);
+    q.exec();
+  }
+  SQLite::Statement q(*db_, "INSERT INTO poll_times(profile, at_ms) VALUES (?, ?)");
+  for (const std::int64_t t : at_ms) {
+    q.bind(1, profile);
+    q.bind(2, t);
+    q.exec();
+    q.reset();
+  }
+  tx.commit();
+}
+
+std::vector<std::int64_t> SqliteJobStore::poll_times_since(const std::string& profile, std::int64_t since_ms) const {
+  SQLite::Statement q(*db_, "SELECT at_ms FROM poll_times WHERE profile = ? AND at_ms >= ? ORDER BY at_ms");
+  q.bind(1, profile);
+  q.bind(2, since_ms);
+  std::vector<std::int64_t> out;
+  while (q.executeStep()) out.push_back(q.getColumn(0).getInt64());
+  return out;
 }
 
 std::optional<std::string> SqliteJobStore::accepted_remote_id(std::int64_t job_id) const {

@@ -23,7 +23,7 @@ namespace reelbatch {
 
 /// Schema version this build writes (PRAGMA user_version); older databases
 /// are migrated on open (storage/sqlite/schema.cpp).
-inline constexpr int kSchemaVersion = 4;
+inline constexpr int kSchemaVersion = 5;
 
 /// JobStore over one SQLite file. Every override behaves as documented in
 /// storage/job_store.hpp.
@@ -68,6 +68,9 @@ class SqliteJobStore final : public JobStore {
                             int max_submits) override;
   void finish_attempt(const AttemptUpdate& update) override;
   std::pair<int, int> attempt_counts(std::int64_t job_id) const override;
+  std::optional<std::int64_t> last_attempt_id(std::int64_t job_id) const override;
+  void record_poll_times(const std::string& profile, const std::vector<std::int64_t>& at_ms) override;
+  std::vector<std::int64_t> poll_times_since(const std::string& profile, std::int64_t since_ms) const override;
   std::optional<std::string> accepted_remote_id(std::int64_t job_id) const override;
   std::vector<EventRecord> events(std::int64_t job_id) const override;
 
