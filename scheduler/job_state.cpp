@@ -43,6 +43,9 @@ std::optional<Transition> next_state(JobState s, JobEvent e, const JobContext& c
         case JobEvent::submit_rejected_retryable: return to(JobState::pending);
         case JobEvent::submit_rejected_permanent: return to(JobState::failed);
         case JobEvent::paused: return to(JobState::pending);
+        // The submit ceiling is reached while an earlier submit's outcome is
+        // still unknown: a task may exist and be paid, so hold, never fail.
+        case JobEvent::reconcile_inconclusive: return to(JobState::held);
         default: return std::nullopt;
       }
     case JobState::submitting:

@@ -80,6 +80,7 @@ struct Transition {
 /// | uploading   | submit_rejected_retryable (upload error) | pending                                       |         |
 /// | uploading   | submit_rejected_permanent (upload error) | failed                                        |         |
 /// | uploading   | paused                                   | pending                                       |         |
+/// | uploading   | reconcile_inconclusive (submit ceiling reached, an earlier outcome unknown) | held |   |
 /// | submitting  | submit_accepted                          | running                                       |         |
 /// | submitting  | submit_rejected_retryable                | pending if attempts+1 < max_attempts, else failed | yes |
 /// | submitting  | submit_rejected_permanent                | failed                                        | yes     |

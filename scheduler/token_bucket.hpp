@@ -141,6 +141,9 @@ class RateWindow {
   std::size_t limit() const { return limit_; }
   clock::duration window() const { return window_; }
   clock::duration margin() const { return margin_; }
+  /// The latest `limit` grants (reserved or recorded), ascending; a reserved
+  /// grant may lie in the future. For persisting the window across restarts.
+  const std::deque<time_point>& grants() const { return grants_; }
   /// The pacing between two reserve() grants: ceil((window + margin + 1 tick) / limit).
   clock::duration spacing() const { return spacing_; }
 

@@ -28,10 +28,29 @@ inline constexpr std::chrono::milliseconds kBudgetMargin{1000};
 /// have refused, StoreError when the store cannot be read.
 RateWindow make_submit_window(const ProfileConfig& c, const Clock& clock, const JobStore& store);
 
-/// The poll budget of profile `c`: RateWindow::per_minute(poll_per_minute,
-/// kBudgetMargin). Status queries are not stored, so this window starts
-/// empty at each start. Throws std::invalid_argument as above.
-RateWindow make_poll_window(const ProfileConfig& c);
+/// The poll budget of profile `c` (status queries, task-list reads, link
+/// refreshes): RateWindow::per_minute(poll_per_minute, kBudgetMargin), seeded
+/// like the submit window from the query times `store` kept for the profile
+/// (JobStore::poll_times_since, written by save_poll_window()). Throws
+/// std::invalid_argument as above, StoreError when the store cannot be read.
+RateWindow make_poll_window(const ProfileConfig& c, const Clock& clock, const JobStore& store);
+
+/// Persists the grants of `window` (a profile's poll budget) that are due by
+/// now (<= clock.now(): sent, or about to be) and later than `saved_through`,
+/// as Unix ms on the store's clock (JobStore::record_poll_times, which also
+/// prunes times older than two minutes), then moves `saved_through` to the
+/// latest grant written. Grants still in the future are left for the next
+/// call (a stop may keep them from being sent).
+///
+/// Cost and trade-off: the engine calls this from its lease heartbeat
+/// (every lease_ttl / 3, 10 s by default) and once at a clean stop, not per
+/// poll, so polling adds no write of its own on the event loop: one short
+/// transaction of at most `poll_per_minute` rows per heartbeat. A crash
+/// (kill -9) loses the queries since the last heartbeat, so a restart right
+/// after it may poll up to one heartbeat's worth early; a clean stop loses
+/// nothing. Throws what JobStore::record_poll_times throws.
+void save_poll_window(const std::string& profile, const RateWindow& window, SteadyTime& saved_through,
+                      const Clock& clock, JobStore& store);
 
 /// The poll schedule of `provider`: effective_poll() (its document's
 /// suggestion, overridden by the profile's poll_* settings). Unless the

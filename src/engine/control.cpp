@@ -6,6 +6,7 @@
 #include "src/engine/engine_impl.hpp"
 
 #include <algorithm>
+#include <ctime>
 
 namespace reelbatch {
 namespace json = boost::json;
@@ -14,6 +15,16 @@ using boost::asio::awaitable;
 namespace {
 
 ControlResult refused(const JobRecord& r, std::string why) { return ControlResult{false, r.state, std::move(why)}; }
+
+// "2027-01-15T08:00:00Z".
+std::string iso_utc(std::int64_t unix_ms) {
+  const std::time_t t = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm g{};
+  gmtime_r(&t, &g);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &g);
+  return buf;
+}
 
 }  // namespace
 
@@ -103,23 +114,47 @@ static ActiveJob* claim_settled(Engine::Impl& m, std::int64_t id, std::initializ
   return nullptr;
 }
 
-awaitable<ControlResult> Engine::Impl::retry_job(std::int64_t id) {
+awaitable<ControlResult> Engine::Impl::retry_job(std::int64_t id, bool resubmit) {
   ControlResult why;
   ActiveJob* claimed = claim_settled(*this, id, {JobState::failed, JobState::cancelled, JobState::expired},
                                      "failed, expired or cancelled", why);
   if (claimed == nullptr) co_return why;
   ActiveJob& j = *claimed;
   JobRecord& r = j.rec;
+  auto refuse = [&](std::string message) {
+    auto res = refused(r, std::move(message));
+    finish(j);
+    return res;
+  };
   // A task that succeeded remotely is paid: fetch it again, never resubmit.
   // An expired job's task succeeded by definition.
   const bool paid = !r.remote_id.empty() && (!r.video_url.empty() || r.state == JobState::expired);
+  if (paid && resubmit)
+    co_return refuse("job " + r.key + ": task " + r.remote_id +
+                     " succeeded and was paid; it is never submitted again (`retry` without --resubmit downloads "
+                     "it again)");
   if (!paid && r.state == JobState::cancelled && !r.remote_id.empty()) {
     // Cancelled while its task ran: where the API has no cancel, that task
     // may still finish and be billed, so a new submit could pay twice.
-    auto res = refused(r, "job " + r.key + " was cancelled while task " + r.remote_id +
-                              " ran; it may still finish and be billed, so it is not submitted again");
-    finish(j);
-    co_return res;
+    co_return refuse("job " + r.key + " was cancelled while task " + r.remote_id +
+                     " ran; it may still finish and be billed, so it is not submitted again");
+  }
+  // A task was created (and failed, or its fate is unknown to the row): a new
+  // submit may be charged again, so only on the user's word (issue 7:
+  // "resubmits only when told").
+  const bool created = !r.remote_id.empty() || store.attempt_counts(r.id).second > 0;
+  if (!paid && created && !resubmit)
+    co_return refuse("job " + r.key + ": its task " + (r.remote_id.empty() ? std::string("") : r.remote_id + " ") +
+                     "failed remotely" + (r.error_code.empty() ? std::string() : " (" + r.error_code + ")") +
+                     " and a new submit may be charged again; pass --resubmit to submit it again");
+  std::string done = r.key + ": queued again";
+  if (paid) {
+    done = r.key + ": downloading task " + r.remote_id + " again (fresh links are asked for first)";
+    if (r.url_expires_at_ms > 0 && r.url_expires_at_ms <= now_unix_ms())
+      done += "; its URL is already dead (deadline " + iso_utc(r.url_expires_at_ms) +
+              " passed): unless the provider re-signs its links, it ends expired again";
+  } else if (created) {
+    done = r.key + ": submitted again (--resubmit); the failed task " + r.remote_id + " is kept in its history";
   }
   if (!paid) {
     r.attempts = 0;
@@ -129,7 +164,7 @@ awaitable<ControlResult> Engine::Impl::retry_job(std::int64_t id) {
   r.error_code.clear();
   r.error_message.clear();
   auto res = apply_control(*this, j, paid ? JobEvent::retry_download : JobEvent::retry,
-                               json::object{{"by", "retry"}}, r.key + ": queued again");
+                           json::object{{"by", "retry"}, {"resubmit", resubmit}}, done);
   if (res.ok && r.state == JobState::downloading) {
     j.refresh_links = true;  // the old links may be dead: ask the provider for fresh ones first
     queue_download(j);

@@ -14,6 +14,10 @@
 //  - A full or unusable output folder pauses every download (logged once),
 //    keeps the .part files, and resumes when the folder is usable again
 //    (checked every disk_check_interval on the engine's clock).
+//  - An exception thrown anywhere in a paid row's download pass (a bug, an
+//    unusable value) does not fail the row either: it is logged once per row
+//    and the row waits with the same backoff until its URL deadline
+//    (download_pass()). Database failures still stop the engine.
 //  - The row succeeds only when the video and its sidecar are in place; a
 //    sidecar that cannot be written is retried later without fetching the
 //    video again.
@@ -22,7 +26,9 @@
 
 #include "src/output/results.hpp"
 
+#include <boost/asio/error.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/system/system_error.hpp>
 
 #include <unistd.h>
 
@@ -61,7 +67,8 @@ std::string iso_utc(std::int64_t unix_ms) {
 // Errors of a folder that cannot take files until someone frees space or
 // fixes it: pause every download rather than count tries.
 bool is_disk_unusable(int err) {
-  return err == ENOSPC || err == EDQUOT || err == EROFS || err == EACCES || err == EPERM || err == ENOTDIR;
+  return err == ENOSPC || err == EDQUOT || err == EFBIG || err == EROFS || err == EACCES || err == EPERM ||
+         err == ENOTDIR;
 }
 
 // The nearest existing folder at or above `dir`.
@@ -309,13 +316,66 @@ awaitable<void> Engine::Impl::download_job(std::int64_t id) {
     finish(j);
 }
 
+awaitable<void> Engine::Impl::download_pass(std::int64_t id) {
+  std::exception_ptr error;
+  std::string message;
+  try {
+    co_await download_job(id);
+    co_return;
+  } catch (const boost::system::system_error& e) {
+    if (e.code() == boost::asio::error::operation_aborted) throw;  // stop, cancel, lost lease
+    error = std::current_exception();
+    message = e.what();
+  } catch (const std::exception& e) {
+    if (is_store_failure(e)) throw;  // the engine stops on database failures
+    error = std::current_exception();
+    message = e.what();
+  } catch (...) {
+    error = std::current_exception();
+    message = "unknown exception";
+  }
+  auto it = jobs.find(id);
+  if (it == jobs.end()) co_return;
+  ActiveJob& j = *it->second;
+  if (j.lost || j.done) co_return;
+  JobRecord& r = j.rec;
+  // Only a paid row still downloading waits; anything else keeps the
+  // engine's internal_error handling (job_coroutine_ended).
+  if (r.state != JobState::downloading) std::rethrow_exception(error);
+  if (stopping) co_return;  // resumed from downloading at the next start
+  const auto d = decide_download_call(DownloadFailure::transient, j.download_tries, now_unix_ms(),
+                                      r.url_expires_at_ms, random01(), *policy);
+  ++j.download_tries;
+  if (!j.download_exception_logged) {
+    j.download_exception_logged = true;
+    logger().error("job {}: the download raised an exception: {}; the paid row waits and is tried again until its "
+                   "URL deadline {}",
+                   r.key, message, iso_utc(r.url_expires_at_ms));
+  }
+  if (d.action == DownloadDecision::Action::retry) {
+    if (opts.observer) opts.observer->on_retry(profile_of(r).cfg->name, "download");
+    queue_download(j, d.delay);
+    co_return;
+  }
+  // A transient cause is never `fail`: the URL deadline has passed.
+  r.error_code = code_name(errc::download);
+  r.error_message = "download of task " + r.remote_id + " did not finish before its URL deadline " +
+                    iso_utc(r.url_expires_at_ms) + " (" + std::to_string(j.download_tries) +
+                    " tries); last error: exception: " + message;
+  logger().error("job {}: {}", r.key, r.error_message);
+  if (transition(j, JobEvent::download_expired,
+                 json::object{{"message", message}, {"tries", j.download_tries},
+                              {"deadline", iso_utc(r.url_expires_at_ms)}}))
+    finish(j);
+}
+
 awaitable<void> Engine::Impl::download_worker() {
   while (!stopping) {
     if (!downloads_paused) {
       if (auto id = downloads.pop(clock.now())) {
         auto it = jobs.find(*id);
         if (it == jobs.end() || it->second->lost || it->second->done) continue;
-        co_await run_job(*it->second, download_job(*id));
+        co_await run_job(*it->second, download_pass(*id));
         continue;
       }
     }

@@ -49,7 +49,7 @@ Engine::Impl::Profile::Profile(const ProfileConfig& c, std::unique_ptr<Provider>
       provider(std::move(p)),
       lane(c.max_in_flight),
       submit_bucket(make_submit_window(c, clock, store)),
-      poll_bucket(make_poll_window(c)),
+      poll_bucket(make_poll_window(c, clock, store)),
       poll(make_poll_schedule(*provider)),
       wake(std::make_unique<Notifier>(clock)),
       submit_free(std::make_unique<Notifier>(clock)),
@@ -434,11 +434,26 @@ std::optional<std::int64_t> Engine::Impl::record_intent(ActiveJob& j, Profile& p
       break;
   }
   r.state = from;
+  if (res.unknown > 0) {
+    // A task may exist and be paid: never failed, held for an explicit decision.
+    r.error_code = code_name(errc::unknown_outcome);
+    r.error_message = "not submitted again: this row has " + std::to_string(res.submits) +
+                      " submissions that created or may have created a task, the profile's max_submits_per_row (" +
+                      std::to_string(p.cfg->max_submits_per_row) + "), and " + std::to_string(res.unknown) +
+                      " of them has an unknown outcome (a task may exist and be paid); check the provider's tasks, "
+                      "then `reelbatch resolve " + r.key + " --fail`, or raise max_submits_per_row and `--resubmit`";
+    if (transition(j, JobEvent::reconcile_inconclusive,
+                   json::object{{"reason", "max_submits_per_row"}, {"submits", res.submits}, {"unknown", res.unknown}})) {
+      logger().error("job {}: held: {}", r.key, r.error_message);
+      finish(j);
+    }
+    return std::nullopt;
+  }
   r.error_code = "max_submits_per_row";
   r.error_message = "not submitted again: this row has " + std::to_string(res.submits) +
                     " submissions that created or may have created a task, the profile's max_submits_per_row (" +
                     std::to_string(p.cfg->max_submits_per_row) + "); check the provider's tasks, then raise it " +
-                    "or `reelbatch retry` once raised";
+                    "or `reelbatch retry --resubmit` once raised";
   if (transition(j, JobEvent::submit_rejected_permanent,
                  json::object{{"reason", "max_submits_per_row"}, {"submits", res.submits}})) {
     logger().error("job {}: failed: {}", r.key, r.error_message);
@@ -552,7 +567,12 @@ awaitable<void> Engine::Impl::heartbeat() {
     co_await sleep_for(every);
     if (stopping) break;
     store.renew_leases(owner, opts.lease_ttl);
+    save_poll_windows();
   }
+}
+
+void Engine::Impl::save_poll_windows() {
+  for (auto& [name, p] : profiles) save_poll_window(name, p->poll_bucket, p->poll_saved_through, clock, store);
 }
 
 awaitable<void> Engine::Impl::rescue_pass() {
@@ -639,6 +659,7 @@ awaitable<void> Engine::async_run() {
 
   while (!m.stopping) co_await m.changed->wait(milliseconds(1000));
   while (m.live > 0) co_await m.changed->wait(milliseconds(50));
+  m.save_poll_windows();
   m.store.release_leases(m.owner);
   m.jobs.clear();
   m.running = false;
@@ -656,7 +677,9 @@ awaitable<void> Engine::async_drain(std::vector<std::int64_t> batch_ids) {
 }
 
 awaitable<ControlResult> Engine::async_cancel(std::int64_t id) { co_return co_await impl_->cancel_job(id); }
-awaitable<ControlResult> Engine::async_retry(std::int64_t id) { co_return co_await impl_->retry_job(id); }
+awaitable<ControlResult> Engine::async_retry(std::int64_t id, bool resubmit) {
+  co_return co_await impl_->retry_job(id, resubmit);
+}
 awaitable<ControlResult> Engine::async_resolve(std::int64_t id, bool resubmit) {
   co_return co_await impl_->resolve_job(id, resubmit);
 }
@@ -684,8 +707,8 @@ void Engine::add_batch(std::int64_t batch_id) {
 std::future<ControlResult> Engine::cancel(std::int64_t id) {
   return asio::co_spawn(impl_->ex, async_cancel(id), asio::use_future);
 }
-std::future<ControlResult> Engine::retry(std::int64_t id) {
-  return asio::co_spawn(impl_->ex, async_retry(id), asio::use_future);
+std::future<ControlResult> Engine::retry(std::int64_t id, bool resubmit) {
+  return asio::co_spawn(impl_->ex, async_retry(id, resubmit), asio::use_future);
 }
 std::future<ControlResult> Engine::resolve(std::int64_t id, bool resubmit) {
   return asio::co_spawn(impl_->ex, async_resolve(id, resubmit), asio::use_future);
@@ -739,7 +762,10 @@ void Engine::Impl::reconfigure(std::shared_ptr<const Config> next) {
     // A changed rate starts a new window; the submit window is seeded from
     // the store's recent submits again, so the budget still holds.
     if (p.cfg->submit_per_minute != pc.submit_per_minute) p.submit_bucket = make_submit_window(pc, clock, store);
-    if (p.cfg->poll_per_minute != pc.poll_per_minute) p.poll_bucket = make_poll_window(pc);
+    if (p.cfg->poll_per_minute != pc.poll_per_minute) {
+      save_poll_window(p.cfg->name, p.poll_bucket, p.poll_saved_through, clock, store);
+      p.poll_bucket = make_poll_window(pc, clock, store);
+    }
     p.cfg = &pc;
     p.on_remote_failure = remote_failure_policy(pc);
     retired_providers.push_back(std::move(p.provider));

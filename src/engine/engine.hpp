@@ -153,8 +153,12 @@ class Engine {
   /// Runs a failed, expired or cancelled job again: back to `downloading`
   /// when its remote task had succeeded (always for expired; the clip is
   /// paid: never submitted again; the task is queried for fresh links before
-  /// the first try), else to `pending` with its attempts reset.
-  boost::asio::awaitable<ControlResult> async_retry(std::int64_t job_id);
+  /// the first try; refused with `resubmit`), else to `pending` with its
+  /// attempts reset: at once when no task was ever created (a local or
+  /// submit rejection), only with `resubmit` when its task failed remotely (a
+  /// new submit may be charged again; refused otherwise, ok = false, saying
+  /// so). The store's max_submits_per_row still bounds the submits.
+  boost::asio::awaitable<ControlResult> async_retry(std::int64_t job_id, bool resubmit = false);
   /// Decides a held job: `resubmit` (the user checked the provider: no task
   /// exists) back to pending, else failed.
   boost::asio::awaitable<ControlResult> async_resolve(std::int64_t job_id, bool resubmit);
@@ -179,7 +183,7 @@ class Engine {
   /// async_cancel / async_retry / async_resolve / async_pause /
   /// async_resume / snapshot from another thread.
   std::future<ControlResult> cancel(std::int64_t job_id);
-  std::future<ControlResult> retry(std::int64_t job_id);
+  std::future<ControlResult> retry(std::int64_t job_id, bool resubmit = false);
   std::future<ControlResult> resolve(std::int64_t job_id, bool resubmit);
   std::future<bool> pause(std::string profile, std::string reason);
   std::future<bool> resume(std::string profile);

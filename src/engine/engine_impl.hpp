@@ -68,6 +68,7 @@ struct ActiveJob {
   bool refresh_links = false;  ///< re-query the task for fresh links before the next try
   std::map<OutputKind, DownloadedFile> fetched;        ///< outputs already in place
   std::map<OutputKind, std::string> fetch_errors;      ///< last error per output still missing
+  bool download_exception_logged = false;  ///< download_pass() logged an exception for it
 };
 
 struct Engine::Impl {
@@ -77,6 +78,7 @@ struct Engine::Impl {
     Lane lane;
     RateWindow submit_bucket;  // budget.hpp: exact, across restarts
     RateWindow poll_bucket;
+    SteadyTime poll_saved_through{};  // latest poll_bucket grant persisted (save_poll_window)
     PollSchedule poll;
     bool submit_busy = false;
     std::unique_ptr<Notifier> wake;         // slot freed, job queued, pause lifted
@@ -221,6 +223,9 @@ struct Engine::Impl {
   boost::asio::awaitable<void> intake(Profile& p);
   boost::asio::awaitable<void> dispatcher(Profile& p);
   boost::asio::awaitable<void> heartbeat();
+  /// Persists every profile's poll budget (budget.hpp save_poll_window):
+  /// from the heartbeat and at a clean stop, never per poll.
+  void save_poll_windows();
   boost::asio::awaitable<void> rescue();
   /// One pass of rescue(): claims every mid-flight job nobody holds and
   /// recovers it.
@@ -249,6 +254,12 @@ struct Engine::Impl {
   /// One download pass of a job: fresh links when due, every missing output,
   /// the sidecar; then succeeded, requeued (backoff), expired or failed.
   boost::asio::awaitable<void> download_job(std::int64_t id);
+  /// download_job() for the download workers: an exception thrown while a
+  /// paid row is downloading (other than cancellation or a database failure)
+  /// is logged once per row and the row is requeued with the transient
+  /// download backoff (decide_download_call), until its URL deadline, then
+  /// `expired`. Rethrows for rows no longer downloading.
+  boost::asio::awaitable<void> download_pass(std::int64_t id);
   /// Pauses every download: the output folder `dir` is full or unusable
   /// (`reason`). Logged once; rows wait in downloading until watch_disk()
   /// sees the folder usable again.
@@ -266,7 +277,7 @@ struct Engine::Impl {
   boost::asio::awaitable<void> recover(std::vector<JobRecord> claimed);
   // control.cpp
   boost::asio::awaitable<ControlResult> cancel_job(std::int64_t job_id);
-  boost::asio::awaitable<ControlResult> retry_job(std::int64_t job_id);
+  boost::asio::awaitable<ControlResult> retry_job(std::int64_t job_id, bool resubmit = false);
   boost::asio::awaitable<ControlResult> resolve_job(std::int64_t job_id, bool resubmit);
   bool pause_profile(const std::string& profile, const std::string& reason);
   bool resume_profile(const std::string& profile);

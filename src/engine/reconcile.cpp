@@ -22,14 +22,20 @@ awaitable<bool> Engine::Impl::reconcile(Profile& p, ActiveJob& j, SubmitSection&
     logger().error("job {}: held: {}", r.key, why);
     finish(j);
   };
-  auto found = [&](const std::string& remote_id, const char* from) -> bool {
+  // `settle_attempt`: the lost attempt's outcome is now known (accepted,
+  // with the task found in the list), so it is no longer counted as unknown
+  // at the submit ceiling.
+  auto found = [&](const std::string& remote_id, const char* from, bool settle_attempt) -> bool {
     r.remote_id = remote_id;
-    return transition(j, JobEvent::reconciled_found, json::object{{"remote_id", remote_id}, {"from", from}});
+    const auto last = settle_attempt ? store.last_attempt_id(r.id) : std::nullopt;
+    const AttemptUpdate accepted{last.value_or(0), AttemptOutcome::accepted, remote_id, ""};
+    return transition(j, JobEvent::reconciled_found, json::object{{"remote_id", remote_id}, {"from", from}}, false,
+                      last ? &accepted : nullptr);
   };
 
   if (auto accepted = store.accepted_remote_id(r.id)) {  // written by an older build, or by hand
     section.release();
-    co_return found(*accepted, "attempts");
+    co_return found(*accepted, "attempts", false);
   }
   if (!p.provider->has_task_list()) {
     held(p.cfg->kind + " has no task list to check whether the lost submit created a task");
@@ -40,14 +46,30 @@ awaitable<bool> Engine::Impl::reconcile(Profile& p, ActiveJob& j, SubmitSection&
                          *policy);
   while (search.next() == ReconcileSearch::Next::fetch_next_page) {
     ProviderResult<TaskPage> page = fail(ProviderError{});
+    bool logged_wait = false;
     for (int attempt = 0; !stopping; ++attempt) {
       if (!co_await circuit_gate(p, &j)) co_return false;
       co_await sleep_until(p.poll_bucket.reserve(clock.now()));
       page = co_await p.provider->async_list(search.page(), search.page_size());
       circuit_report(p, page ? nullptr : &page.error());
       if (page) break;
-      const auto d = decide_list_call(page.error().cls, attempt, page.error().retry_after, random01(), *policy);
-      if (d.action == CallDecision::Action::give_up) break;
+      const ErrorClass cls = page.error().cls;
+      auto d = decide_list_call(cls, attempt, page.error().retry_after, random01(), *policy);
+      if (d.action == CallDecision::Action::give_up) {
+        // Issue 7: a transient fault never settles a row. A list that stays
+        // unreachable (an outage) keeps the row waiting in submitting, read
+        // again every list_cap behind the profile's circuit; only a
+        // permanent answer (auth, a refused request) holds it.
+        const bool transient = cls == ErrorClass::retryable || cls == ErrorClass::rate_limited ||
+                               cls == ErrorClass::unknown_outcome;
+        if (!transient) break;
+        if (!logged_wait) {
+          logged_wait = true;
+          logger().warn("job {}: the task list stays unreachable ({}); waiting to settle the lost submit",
+                        r.key, page.error().describe());
+        }
+        d.delay = std::max(d.delay, policy->list_cap);
+      }
       co_await sleep_for(d.delay);
     }
     if (stopping || j.lost) co_return false;
@@ -64,7 +86,15 @@ awaitable<bool> Engine::Impl::reconcile(Profile& p, ActiveJob& j, SubmitSection&
     case ReconcileSearch::Next::absent:
       if (!note(j, "reconciled", json::object{{"found", false}})) co_return false;
       logger().info("job {}: the lost submit created no task; submitting again", r.key);
-      if (!transition(j, JobEvent::reconciled_absent)) co_return false;
+      {
+        // The lost attempt created nothing: it no longer counts toward
+        // max_submits_per_row (JobStore::begin_submit), in the same
+        // transaction as the move back to pending.
+        const auto last = store.last_attempt_id(r.id);
+        const AttemptUpdate absent{last.value_or(0), AttemptOutcome::absent, "",
+                                   "the task list shows no task created by this submit"};
+        if (!transition(j, JobEvent::reconciled_absent, {}, false, last ? &absent : nullptr)) co_return false;
+      }
       section.release();
       release_slot(j);
       enqueue(j);
@@ -75,7 +105,7 @@ awaitable<bool> Engine::Impl::reconcile(Profile& p, ActiveJob& j, SubmitSection&
     case ReconcileSearch::Next::found:
       logger().info("job {}: the lost submit created task {}; polling it", r.key, search.found_id());
       section.release();
-      co_return found(search.found_id(), "task list");
+      co_return found(search.found_id(), "task list", true);
     case ReconcileSearch::Next::fetch_next_page:
       break;
   }
