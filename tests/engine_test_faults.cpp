@@ -235,39 +235,57 @@ TEST_F(EngineFaults, Case3_ConcurrencyLimitWithoutTaskIdIsReconciledOneTaskPerRo
 }
 
 // The provider keeps answering "limit reached" without a task id and the
-// task list never shows one (the 401 tasks for 10 rows): each row is
-// submitted at most max_submits_per_row times, then fails saying so.
-TEST_F(EngineFaults, Case3_EndlessLimitAnswersStopAtTheSubmitCeiling) {
-  for (int i = 0; i < 200; ++i) {
+// task list proves no task was created (the 401 tasks for 10 rows
+// came from resubmitting without looking): each lost submit is reconciled
+// through the list, proved absent, and does not count toward
+// max_submits_per_row (nothing was paid), so the rows wait through the
+// fault instead of failing, and once the provider accepts again each row
+// has exactly one task.
+TEST_F(EngineFaults, Case3_LimitAnswersProvedAbsentWaitAndDoNotCountTowardTheCeiling) {
+  for (int i = 0; i < 12; ++i) {
     SubmitAnswer a = SubmitAnswer::lost(/*creates_task=*/false);
     a.err = concurrency_limit_without_task_id();
     world.submit_answers.push_back(a);
   }
   const auto ids = run_rows(4);
   ASSERT_FALSE(HasFailure());
+  int attempts = 0;
   for (auto id : ids) {
     const JobRecord r = job(id);
     SCOPED_TRACE(r.key);
-    EXPECT_EQ(r.state, JobState::failed);
-    EXPECT_EQ(r.error_code, "max_submits_per_row");
-    EXPECT_NE(r.error_message.find("max_submits_per_row (3)"), std::string::npos) << r.error_message;
-    EXPECT_EQ(world.submits_for(r.key).size(), 3u);
-    EXPECT_EQ(store.attempt_counts(id).first, 3);
+    EXPECT_EQ(r.state, JobState::succeeded) << r.error_message;
+    EXPECT_EQ(store.attempt_counts(id).second, 1);  // one accepted
+    attempts += store.attempt_counts(id).first;
+    EXPECT_EQ(count(state_events(id), "reconciled_absent") + 1,
+              static_cast<std::size_t>(store.attempt_counts(id).first));
   }
-  EXPECT_EQ(world.calls_of("submit").size(), 12u);
+  EXPECT_EQ(attempts, 16);  // 12 proved absent + 4 accepted
+  EXPECT_EQ(world.created.size(), 4u);
+  EXPECT_EQ(world.calls_of("submit").size(), 16u);
 }
 
-// The ceiling is the store's: asking again (a user's `retry` of the failed
-// row) records no fourth intent and sends no fourth submit.
+// The ceiling is the store's: asking again (a user's `retry --resubmit` of a
+// row failed at the ceiling) records no third intent and sends no third
+// submit; without --resubmit the retry of a remotely failed row is refused.
 TEST_F(EngineFaults, Case3_SubmitCeilingHoldsEvenWhenTheEngineAsksAgain) {
+  profile().kind = "vibegen";
+  profile().on_remote_failure = "resubmit";
+  profile().max_attempts = 10;
   profile().max_submits_per_row = 2;
-  for (int i = 0; i < 20; ++i) world.submit_answers.push_back(SubmitAnswer::lost(/*creates_task=*/false));
+  world.retryable_codes = {"timeout"};
+  world.default_script = {QueryAnswer::running(), QueryAnswer::failed("timeout", "generation timed out")};
   const auto ids = run_rows(1);
   ASSERT_FALSE(HasFailure());
   ASSERT_EQ(job(ids[0]).state, JobState::failed);
+  EXPECT_EQ(job(ids[0]).error_code, "max_submits_per_row");
   EXPECT_EQ(world.calls_of("submit").size(), 2u);
 
-  const ControlResult res = await(engine->async_retry(ids[0]));
+  ControlResult res = await(engine->async_retry(ids[0]));
+  EXPECT_FALSE(res.ok);
+  EXPECT_NE(res.message.find("--resubmit"), std::string::npos) << res.message;
+  EXPECT_EQ(job(ids[0]).state, JobState::failed);
+
+  res = await(engine->async_retry(ids[0], /*resubmit=*/true));
   EXPECT_TRUE(res.ok) << res.message;
   ASSERT_TRUE(run_until([&] { return job(ids[0]).state == JobState::failed; }, minutes(30)));
   run_for(minutes(5));
