@@ -425,32 +425,42 @@ struct AdminApi::Impl {
     throw BadRequest(409, "conflict", "too many uploads named " + name);
   }
 
-  Response batch_control(const std::string& arg, bool cancel) {
+  // Cancel (`req` nullptr) every unfinished job of the batch, or retry the
+  // rows its body selects ({"states": [...], "resubmit": bool}, both
+  // optional: service.hpp parse_retry_selection).
+  Response batch_control(const std::string& arg, bool cancel, const Request* req = nullptr) {
     const BatchRecord b = find_batch(arg);
+    RetrySelection sel;
+    if (!cancel && req != nullptr) {
+      try {
+        sel = parse_retry_selection(json_body(*req));
+      } catch (const std::invalid_argument& e) {
+        throw BadRequest(400, "bad_request", e.what());
+      }
+    }
     std::vector<std::int64_t> ids;
-    JobQuery q;
-    q.filter.batch_ids = {b.id};
-    q.filter.states = cancel ? std::vector<JobState>{} : std::vector<JobState>{JobState::failed, JobState::cancelled};
-    for (;;) {
-      const auto page = d.store->jobs(q);
-      for (const auto& j : page.jobs)
-        if (!cancel || !is_terminal(j.state)) ids.push_back(j.id);
-      if (!page.next_after_seq) break;
-      q.after_seq = *page.next_after_seq;
+    if (cancel) {
+      JobQuery q;
+      q.filter.batch_ids = {b.id};
+      for (;;) {
+        const auto page = d.store->jobs(q);
+        for (const auto& j : page.jobs)
+          if (!is_terminal(j.state)) ids.push_back(j.id);
+        if (!page.next_after_seq) break;
+        q.after_seq = *page.next_after_seq;
+      }
+    } else {
+      ids = jobs_in_states(*d.store, b.id, sel.states);
     }
     Engine* engine = d.engine;
+    const bool resubmit = sel.resubmit;
     const auto results = on_engine<std::vector<ControlResult>>(
-        [engine, ids, cancel]() -> awaitable<std::vector<ControlResult>> {
-          std::vector<ControlResult> out;
+        [engine, ids, cancel, resubmit]() -> awaitable<std::vector<ControlResult>> {
           // No co_await inside a conditional expression: GCC 12 miscompiles
           // the temporaries of `c ? co_await a : co_await b`.
-          for (auto id : ids) {
-            if (cancel) {
-              out.push_back(co_await engine->async_cancel(id));
-            } else {
-              out.push_back(co_await engine->async_retry(id));
-            }
-          }
+          if (!cancel) co_return co_await retry_jobs(*engine, ids, resubmit);
+          std::vector<ControlResult> out;
+          for (auto id : ids) out.push_back(co_await engine->async_cancel(id));
           co_return out;
         });
     json::array a;
@@ -522,12 +532,19 @@ struct AdminApi::Impl {
                          "expected {\"resubmit\": true} (you checked the provider: no task exists) or "
                          "{\"resubmit\": false} (mark it failed)");
       resubmit = r->as_bool();
+    } else if (route == RouteId::job_retry) {
+      // Optional {"resubmit": true}: submit again a row whose task failed remotely.
+      const json::object o = json_body(req);
+      if (const auto* r = o.if_contains("resubmit")) {
+        if (!r->is_bool()) throw BadRequest(400, "bad_request", "resubmit: expected true or false");
+        resubmit = r->as_bool();
+      }
     }
     Engine* engine = d.engine;
     const std::int64_t id = j.id;
     const ControlResult r = on_engine<ControlResult>([engine, id, route, resubmit]() -> awaitable<ControlResult> {
       if (route == RouteId::job_cancel) co_return co_await engine->async_cancel(id);
-      if (route == RouteId::job_retry) co_return co_await engine->async_retry(id);
+      if (route == RouteId::job_retry) co_return co_await engine->async_retry(id, resubmit);
       co_return co_await engine->async_resolve(id, resubmit);
     });
     if (!r.ok) return error_response(409, "conflict", r.message);
@@ -696,7 +713,7 @@ struct AdminApi::Impl {
       case RouteId::batches_create: return batches_create(req);
       case RouteId::batch_get: return json_response(200, json::object{{"batch", batch_detail(find_batch(m.arg), true)}});
       case RouteId::batch_cancel: return batch_control(m.arg, true);
-      case RouteId::batch_retry: return batch_control(m.arg, false);
+      case RouteId::batch_retry: return batch_control(m.arg, false, &req);
       case RouteId::jobs_list: return jobs_list(req);
       case RouteId::job_get: return job_get(m.arg);
       case RouteId::job_cancel:

@@ -6,6 +6,7 @@
 #include "providers/provider.hpp"
 #include "src/app/admin_api.hpp"
 #include "src/app/admin_client.hpp"
+#include "src/app/cmd_backup.hpp"
 #include "src/app/daemon.hpp"
 #include "src/app/daemon_parts.hpp"
 #include "src/app/progress.hpp"
@@ -723,15 +724,63 @@ int cmd_resolve(const std::string& config_path, const std::string& job, bool res
   });
 }
 
-int cmd_retry(const std::string& config_path, const std::string& job) {
-  if (auto rc = via_daemon(config_path, [&](const AdminAddress& a) {
-        return print_api_control(api_post(a, "/v1/jobs/" + url_encode(job) + "/retry"));
+struct RetryArgs {
+  std::string config = "reelbatch.toml";
+  std::string job;    ///< one job (key or id); or
+  std::string batch;  ///< every selected row of this batch (name or id)
+  bool failed = false, expired = false;  ///< batch rows to take (neither: failed and cancelled)
+  bool resubmit = false;                 ///< submit again rows whose task failed remotely
+};
+
+// Prints each row's result; exit 1 when some row was refused.
+int print_retry_results(const std::vector<std::pair<bool, std::string>>& results, const std::string& batch) {
+  if (results.empty()) std::cout << "nothing to retry in batch " << batch << "\n";
+  int rc = kExitOk;
+  for (const auto& [ok, message] : results) {
+    (ok ? std::cout : std::cerr) << (ok ? "" : "refused: ") << message << "\n";
+    if (!ok) rc = kExitFailed;
+  }
+  return rc;
+}
+
+int cmd_retry(const RetryArgs& args) {
+  RetrySelection sel;
+  sel.resubmit = args.resubmit;
+  if (args.failed || args.expired) {
+    sel.states.clear();
+    if (args.failed) sel.states.push_back(JobState::failed);
+    if (args.expired) sel.states.push_back(JobState::expired);
+  }
+  if (auto rc = via_daemon(args.config, [&](const AdminAddress& a) {
+        if (args.batch.empty())
+          return print_api_control(api_post(a, "/v1/jobs/" + url_encode(args.job) + "/retry",
+                                            json::object{{"resubmit", args.resubmit}}));
+        json::array states;
+        for (const auto st : sel.states) states.emplace_back(to_string(st));
+        const auto v = api_post(a, "/v1/batches/" + url_encode(args.batch) + "/retry",
+                                json::object{{"states", std::move(states)}, {"resubmit", args.resubmit}});
+        std::vector<std::pair<bool, std::string>> results;
+        for (const auto& x : v.as_object().at("results").as_array())
+          results.emplace_back(x.as_object().at("ok").as_bool(), jstr(x.as_object(), "message"));
+        return print_retry_results(results, args.batch);
       }))
     return *rc;
-  return cmd_control(config_path, env_not_required, [&](Service& s, HttpClient&) -> asio::awaitable<int> {
-    const auto r = co_await s.async_retry(job);
-    const int rc = print_result(r);
-    if (r.ok) std::cout << "run `reelbatch run` on its manifest again (or let the daemon take it) to finish it\n";
+  return cmd_control(args.config, env_not_required, [&](Service& s, HttpClient&) -> asio::awaitable<int> {
+    if (args.batch.empty()) {
+      const auto r = co_await s.async_retry(args.job, args.resubmit);
+      const int rc = print_result(r);
+      if (r.ok) std::cout << "run `reelbatch run` on its manifest again (or let the daemon take it) to finish it\n";
+      co_return rc;
+    }
+    const auto got = co_await s.async_retry_batch(args.batch, sel);
+    if (!got) {
+      std::cerr << "error: no batch named " << args.batch << "\n";
+      co_return kExitUsage;
+    }
+    std::vector<std::pair<bool, std::string>> results;
+    for (const auto& r : *got) results.emplace_back(r.ok, r.message);
+    const int rc = print_retry_results(results, args.batch);
+    if (!got->empty()) std::cout << "run `reelbatch run` on its manifest again (or let the daemon take it) to finish it\n";
     co_return rc;
   });
 }
@@ -954,11 +1003,24 @@ int run_cli(int argc, char** argv) {
   g->add_flag("--fail", resolve_fail, "mark it failed");
   g->require_option(1);
 
-  std::string retry_config = default_config, retry_job;
+  RetryArgs retry_args;
+  retry_args.config = default_config;
   auto* retry = app.add_subcommand(
-      "retry", "run a failed or cancelled job again (a paid clip is downloaded again, never resubmitted)");
-  retry->add_option("job", retry_job, "job id or idempotency key")->required();
-  retry->add_option("-c,--config", retry_config, "config file");
+      "retry", "run a failed, expired or cancelled job (or rows of a batch) again; a paid clip is downloaded "
+               "again, never resubmitted");
+  auto* retry_job_opt = retry->add_option("job", retry_args.job, "job id or idempotency key");
+  auto* retry_batch_opt = retry->add_option("-b,--batch", retry_args.batch, "retry rows of this batch (name or id)");
+  retry_job_opt->excludes(retry_batch_opt);
+  retry->add_flag("--failed", retry_args.failed, "with --batch: every failed row")->needs(retry_batch_opt);
+  retry->add_flag("--expired", retry_args.expired, "with --batch: every expired row (downloaded again)")
+      ->needs(retry_batch_opt);
+  retry->add_flag("--resubmit", retry_args.resubmit,
+                  "submit again rows whose task failed remotely (may be charged again); never a paid success");
+  retry->add_option("-c,--config", retry_args.config, "config file");
+  retry->callback([&] {
+    if (retry_args.job.empty() && retry_args.batch.empty())
+      throw CLI::ValidationError("retry", "name a job, or a batch with --batch");
+  });
 
   std::string pause_config = default_config, pause_profile;
   auto* pause = app.add_subcommand(
@@ -981,6 +1043,13 @@ int run_cli(int argc, char** argv) {
   auto* cancel = app.add_subcommand("cancel", "cancel a job or every unfinished job of a batch");
   cancel->add_option("target", cancel_target, "job id or key, or batch id or name")->required();
   cancel->add_option("-c,--config", cancel_config, "config file");
+
+  std::string backup_config = default_config, backup_file;
+  bool backup_force = false;
+  auto* backup = app.add_subcommand("backup", "copy the database consistently, also while a daemon runs");
+  backup->add_option("file", backup_file, "the copy to write (FILE.tmp first, then renamed)")->required();
+  backup->add_option("-c,--config", backup_config, "config file");
+  backup->add_flag("--force", backup_force, "replace FILE if it exists");
 
   std::string listen = "127.0.0.1:8787";
   emulator::Options emu_opts;
@@ -1030,11 +1099,15 @@ int run_cli(int argc, char** argv) {
     if (*status) return cmd_status(status_args, status_jobs);
     if (*jobs) return cmd_jobs(jobs_args);
     if (*resolve) return cmd_resolve(resolve_config, resolve_job, resolve_resubmit);
-    if (*retry) return cmd_retry(retry_config, retry_job);
+    if (*retry) return cmd_retry(retry_args);
     if (*pause) return cmd_pause(pause_config, pause_profile, true);
     if (*resume) return cmd_pause(resume_config, resume_profile, false);
     if (*balance) return cmd_balance(balance_config, balance_json);
     if (*cancel) return cmd_cancel(cancel_config, cancel_target);
+    if (*backup) {
+      const auto loaded = load_config_or_report(backup_config, env_not_required);
+      return loaded ? cmd_backup(*loaded, backup_file, backup_force) : kExitUsage;
+    }
     if (*emu) {
       emu_opts.state_file = state_file;
       if (auto err = emulator_fault_options(emu_fault_specs, emu_faults_file, emu_opts); !err.empty()) {
@@ -1049,6 +1122,9 @@ int run_cli(int argc, char** argv) {
   } catch (const AdminUnavailable& e) {
     std::cerr << "error: " << e.what() << "\n";
     return kExitFailed;
+  } catch (const DatabaseCorrupt& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return kExitUsage;
   } catch (const SQLite::Exception& e) {
     std::cerr << "error: database: " << e.what() << "\n";
     const int code = e.getErrorCode();

@@ -2,6 +2,11 @@
 
 #include "providers/provider.hpp"
 
+#include <boost/json/serialize.hpp>
+
+#include <algorithm>
+#include <stdexcept>
+
 namespace reelbatch {
 using boost::asio::awaitable;
 
@@ -81,10 +86,57 @@ awaitable<std::vector<ControlResult>> Service::async_cancel(std::string target) 
   co_return out;
 }
 
-awaitable<ControlResult> Service::async_retry(std::string job) {
+RetrySelection parse_retry_selection(const boost::json::object& body) {
+  RetrySelection sel;
+  if (const auto* st = body.if_contains("states")) {
+    if (!st->is_array() || st->as_array().empty())
+      throw std::invalid_argument("states: expected a non-empty list of \"failed\", \"cancelled\", \"expired\"");
+    sel.states.clear();
+    for (const auto& v : st->as_array()) {
+      const auto state = v.is_string() ? job_state_from_string(std::string(v.as_string())) : std::nullopt;
+      if (!state || (*state != JobState::failed && *state != JobState::cancelled && *state != JobState::expired))
+        throw std::invalid_argument("states: " + boost::json::serialize(v) +
+                                    " is not one of \"failed\", \"cancelled\", \"expired\"");
+      if (std::find(sel.states.begin(), sel.states.end(), *state) == sel.states.end()) sel.states.push_back(*state);
+    }
+  }
+  if (const auto* r = body.if_contains("resubmit")) {
+    if (!r->is_bool()) throw std::invalid_argument("resubmit: expected true or false");
+    sel.resubmit = r->as_bool();
+  }
+  return sel;
+}
+
+std::vector<std::int64_t> jobs_in_states(const JobStore& store, std::int64_t batch_id,
+                                         const std::vector<JobState>& states) {
+  std::vector<std::int64_t> ids;
+  JobQuery q;
+  q.filter.batch_ids = {batch_id};
+  q.filter.states = states;
+  for_each_job(store, q, [&](const JobRecord& j) { ids.push_back(j.id); });
+  return ids;
+}
+
+awaitable<std::vector<ControlResult>> retry_jobs(Engine& engine, std::vector<std::int64_t> ids, bool resubmit) {
+  std::vector<ControlResult> out;
+  out.reserve(ids.size());
+  for (const auto id : ids) out.push_back(co_await engine.async_retry(id, resubmit));
+  co_return out;
+}
+
+awaitable<ControlResult> Service::async_retry(std::string job, bool resubmit) {
   const auto j = store_.find_job(job);
   if (!j) co_return ControlResult{false, JobState::pending, "no job " + job};
-  co_return co_await engine_.async_retry(j->id);
+  co_return co_await engine_.async_retry(j->id, resubmit);
+}
+
+awaitable<std::optional<std::vector<ControlResult>>> Service::async_retry_batch(std::string batch,
+                                                                               RetrySelection sel) {
+  for (const auto& b : store_.batches()) {
+    if (b.name != batch && as_id(batch) != b.id) continue;
+    co_return co_await retry_jobs(engine_, jobs_in_states(store_, b.id, sel.states), sel.resubmit);
+  }
+  co_return std::nullopt;
 }
 
 awaitable<ControlResult> Service::async_resolve(std::string job, bool resubmit) {

@@ -47,6 +47,34 @@ struct BalanceLine {
   bool supported = true;
 };
 
+/// Which rows of a batch `retry` takes, and whether it may resubmit (issue
+/// 7: `reelbatch retry --batch B [--failed] [--expired] [--resubmit]`, admin
+/// API `POST /v1/batches/{id}/retry` with {"states": [...], "resubmit": bool}).
+struct RetrySelection {
+  /// States whose rows are retried: any of failed, cancelled, expired.
+  /// Default (no flag, no body): failed and cancelled.
+  std::vector<JobState> states{JobState::failed, JobState::cancelled};
+  /// Submit again rows whose task failed remotely (Engine::async_retry);
+  /// never a paid success.
+  bool resubmit = false;
+};
+
+/// Reads a batch-retry body: {"states": ["failed", "expired"], "resubmit":
+/// true}, both members optional (an empty object gives the defaults).
+/// Throws std::invalid_argument naming the member and what it expects (a
+/// state other than failed, cancelled, expired; an empty list; a non-bool).
+RetrySelection parse_retry_selection(const boost::json::object& body);
+
+/// The ids of the jobs of batch `batch_id` in one of `states`, in manifest
+/// order (paged from `store`).
+std::vector<std::int64_t> jobs_in_states(const JobStore& store, std::int64_t batch_id,
+                                         const std::vector<JobState>& states);
+
+/// Retries `ids` one after another (Engine::async_retry with `resubmit`):
+/// one result per job, refusals included. Runs on the engine's executor.
+boost::asio::awaitable<std::vector<ControlResult>> retry_jobs(Engine& engine, std::vector<std::int64_t> ids,
+                                                              bool resubmit);
+
 class Service {
  public:
   /// `cfg`, `store` and `engine` must outlive the service.
@@ -66,8 +94,13 @@ class Service {
   /// result per job that was not already finished. Throws nothing for
   /// provider errors (they are in the results).
   boost::asio::awaitable<std::vector<ControlResult>> async_cancel(std::string target);
-  /// Retries a failed or cancelled job (key or id).
-  boost::asio::awaitable<ControlResult> async_retry(std::string job);
+  /// Retries a failed, expired or cancelled job (key or id); see
+  /// Engine::async_retry for `resubmit`.
+  boost::asio::awaitable<ControlResult> async_retry(std::string job, bool resubmit = false);
+  /// Retries the rows of batch `batch` (name or id) that `sel` selects; one
+  /// result per row. nullopt when no batch has that name or id.
+  boost::asio::awaitable<std::optional<std::vector<ControlResult>>> async_retry_batch(std::string batch,
+                                                                                    RetrySelection sel);
   /// Decides a held job (key or id).
   boost::asio::awaitable<ControlResult> async_resolve(std::string job, bool resubmit);
   /// Pauses / resumes a profile; false for an unknown profile.
