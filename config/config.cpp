@@ -60,6 +60,9 @@ std::string fmt_ms(milliseconds d) {
 
 // Reads one TOML document into a Config, throwing ConfigError at the first problem.
 class Loader {
+  NetworkConfig network_;  // [network], the profiles' fallback
+  fs::path base_;          // the config file's folder
+
  public:
   Loader(const fs::path& source, const std::vector<std::string>& kinds, const EnvLookup& env)
       : source_(source), file_(source.string()), kinds_(kinds), env_(env) {}
@@ -73,7 +76,7 @@ class Loader {
     base = base.lexically_normal();
 
     // [daemon]: config/daemon_config.cpp; [[watch]]: config/watch_config.cpp
-    check_keys(root, "", {"storage", "output", "providers", "ingest", "watch", "daemon"});
+    check_keys(root, "", {"storage", "output", "providers", "ingest", "watch", "daemon", "network"});
 
     std::string storage = "reelbatch.db";
     if (const toml::node* n = root.get("storage")) {
@@ -94,6 +97,14 @@ class Loader {
     cfg.output_dir = resolve(base, out);
 
     if (const toml::node* n = root.get("ingest")) cfg.allowed_roots = ingest_table(*n, base);
+
+    if (const toml::node* n = root.get("network")) {
+      const toml::table& t = table(*n, "network");
+      check_keys(t, "network", {"proxy", "ca_file", "ca_dir", "ca_only"});
+      cfg.network = network_keys(t, "network", base, NetworkConfig{});
+    }
+    network_ = cfg.network;
+    base_ = base;
 
     const toml::node* providers = root.get("providers");
     if (!providers) fail("providers", "at least one provider profile ([providers.<name>]) is required");
@@ -351,7 +362,9 @@ class Loader {
                 "poll_first", "poll_interval", "poll_max_interval", "url_ttl", "request_timeout", "max_attempts",
                 "credit_cap", "defaults", "api_key_credential",
                 // issue 7 (submit side): submission ceiling and remote-failure policy
-                "max_submits_per_row", "on_remote_failure"});
+                "max_submits_per_row", "on_remote_failure",
+                // issue 11: proxy and trust store, over [network]
+                "proxy", "ca_file", "ca_dir", "ca_only"});
     ProfileConfig p;
     p.name = name;
     auto key = [&](std::string_view k) { return prefix + "." + std::string(k); };
@@ -432,7 +445,60 @@ class Loader {
     }
     if (const toml::node* n = t.get("defaults")) p.defaults = defaults(*n, key("defaults"));
     submit_safety(t, p, key);
+    p.network = network_keys(t, prefix, base_, network_);
     return p;
+  }
+
+  // Issue 11: proxy, ca_file, ca_dir, ca_only of table `t` (named `prefix`),
+  // each absent key taken from `inherited`. Paths resolve against `base`.
+  NetworkConfig network_keys(const toml::table& t, const std::string& prefix, const fs::path& base,
+                             NetworkConfig inherited) {
+    auto key = [&](std::string_view k) { return join(prefix, k); };
+    if (const toml::node* n = t.get("proxy")) inherited.proxy = proxy_url(*n, key("proxy"));
+    if (const toml::node* n = t.get("ca_file")) {
+      inherited.ca_file = resolve(base, path_string(*n, key("ca_file")));
+      std::error_code ec;
+      if (!fs::is_regular_file(inherited.ca_file, ec))
+        fail(key("ca_file"), "must name a readable PEM file (" + inherited.ca_file.string() + " is not a file)");
+    }
+    if (const toml::node* n = t.get("ca_dir")) {
+      inherited.ca_dir = resolve(base, path_string(*n, key("ca_dir")));
+      std::error_code ec;
+      if (!fs::is_directory(inherited.ca_dir, ec))
+        fail(key("ca_dir"), "must name a folder of hashed CA certificates (" + inherited.ca_dir.string() +
+                                " is not a folder)");
+    }
+    if (const toml::node* n = t.get("ca_only")) inherited.ca_only = boolean(*n, key("ca_only"));
+    if (inherited.ca_only && inherited.ca_file.empty() && inherited.ca_dir.empty())
+      fail(key("ca_only"), "true needs ca_file or ca_dir (otherwise no server could be trusted)");
+    return inherited;
+  }
+
+  // A proxy URL: "" (no proxy), or http://[user:password@]host[:port][/].
+  // The message never repeats a password.
+  std::string proxy_url(const toml::node& n, const std::string& key) const {
+    const std::string s = string(n, key);
+    if (s.empty()) return s;
+    std::string shown = s;
+    if (const auto at = s.rfind('@'); at != std::string::npos) {
+      const auto scheme = s.find("://");
+      shown = (scheme == std::string::npos || scheme > at ? std::string() : s.substr(0, scheme + 3)) + "***" +
+              s.substr(at);
+    }
+    if (to_lower(s).rfind("http://", 0) != 0)
+      fail(key, "must be an http:// proxy URL such as \"http://proxy.example:3128\" (got '" + shown + "')");
+    const auto parsed = boost::urls::parse_absolute_uri(s);
+    if (!parsed || parsed->encoded_host().empty() || !parsed->encoded_query().empty() ||
+        !parsed->encoded_fragment().empty() || (parsed->encoded_path() != "" && parsed->encoded_path() != "/"))
+      fail(key, "is not a proxy URL of the form http://[user:password@]host:port (got '" + shown + "')");
+    if (parsed->has_port()) {
+      const std::string port(parsed->port());
+      if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), [](char c) {
+            return c >= '0' && c <= '9';
+          }) || std::stoul(port) == 0 || std::stoul(port) > 65535)
+        fail(key, "port must be 1..65535 (got '" + shown + "')");
+    }
+    return s;
   }
 
   // Issue 7 (submit side): max_submits_per_row, on_remote_failure.

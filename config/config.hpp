@@ -31,6 +31,26 @@ struct JobDefaults {
   std::optional<bool> audio;
 };
 
+/// How requests reach the providers (issue 11): `[network]` globally, and
+/// the same keys in a `[providers.<name>]` table for that profile.
+struct NetworkConfig {
+  /// `proxy`: "http://[user:password@]host:port" (an http:// proxy; https
+  /// origins are tunnelled with CONNECT). "" = connect directly, ignoring
+  /// HTTPS_PROXY / HTTP_PROXY. Unset = the environment decides. NO_PROXY of
+  /// the environment still exempts hosts. Never logged with its password.
+  std::optional<std::string> proxy;
+  /// `ca_file`: PEM file of CAs trusted for https (e.g. a TLS-inspecting
+  /// gateway's), in addition to the system store. Absolute after loading
+  /// (relative to the config file's folder); must be a readable file.
+  std::filesystem::path ca_file;
+  /// `ca_dir`: OpenSSL hashed CA folder (c_rehash / openssl rehash), as
+  /// ca_file. Must be a folder.
+  std::filesystem::path ca_dir;
+  /// `ca_only`: trust only ca_file / ca_dir, not the system store (pin the
+  /// gateway's CA). Requires ca_file or ca_dir. Default false.
+  bool ca_only = false;
+};
+
 /// One provider account (or relay): `[providers.<name>]`.
 struct ProfileConfig {
   std::string name;         ///< the table name; what the manifest's `provider` names
@@ -66,6 +86,9 @@ struct ProfileConfig {
   /// provider's document says failed tasks are not charged).
   std::string on_remote_failure;
   JobDefaults defaults;
+  /// proxy / ca_file / ca_dir / ca_only of this table, each key falling
+  /// back to the same key of [network] when absent (issue 11).
+  NetworkConfig network;
 };
 
 /// One watch folder: `[[watch]]` (src/watch/watch_service.hpp).
@@ -91,6 +114,8 @@ struct Config {
   int download_concurrency = 4;        ///< [output] download_concurrency, 1..64
   std::map<std::string, ProfileConfig> profiles;  ///< by profile name
   std::vector<WatchConfig> watches;  ///< [[watch]] tables, in file order
+  /// [network]: proxy and CA defaults of every profile (issue 11).
+  NetworkConfig network;
 
   /// [ingest] allowed_roots: folders local assets must lie in after every
   /// symlink is resolved (checked at ingest, src/ingest/asset_lists.hpp).

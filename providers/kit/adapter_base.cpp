@@ -13,6 +13,7 @@ AdapterBase::AdapterBase(const ProfileConfig& profile, HttpClient& http, std::sh
       net_error_(net_error) {}
 
 boost::asio::awaitable<Result<HttpResponse, ProviderError>> AdapterBase::exchange(HttpRequest req, Op op) {
+  req.net = net_options(profile_);  // uploads and other non-API exchanges too
   auto r = co_await http_.async_request(std::move(req));
   if (!r) co_return fail(scrub(net_error_(r.error(), profile_.name, op == Op::submit)));
   co_return std::move(r).value();

@@ -51,6 +51,7 @@ class AdapterBase : public Provider {
   auto call(HttpRequest req, Op op, Parse parse, const Extra&... extra)
       -> boost::asio::awaitable<std::invoke_result_t<Parse, int, std::string_view, const std::string&,
                                                      const Extra&..., std::optional<std::chrono::milliseconds>>> {
+    req.net = net_options(profile_);  // the profile's proxy and trust store
     auto r = co_await http_.async_request(std::move(req));
     if (!r) co_return fail(scrub(net_error_(r.error(), profile_.name, op == Op::submit)));
     auto parsed = parse(r->status, r->body, profile_.name, extra..., retry_after_of(*r));
@@ -76,7 +77,7 @@ class AdapterBase : public Provider {
   /// level (out of line: this header does not pull in spdlog).
   void log_submitted(const SubmitRequest& job, std::string_view noun, const std::string& remote_id) const;
 
-  /// Sends `req`; the response whatever its status, or the mapped and
+  /// Sends `req` (with the profile's proxy and trust store); the response whatever its status, or the mapped and
   /// scrubbed transport error. For exchanges that are not API calls (an
   /// upload PUT to a presigned URL).
   boost::asio::awaitable<Result<HttpResponse, ProviderError>> exchange(HttpRequest req, Op op);

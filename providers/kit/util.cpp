@@ -276,10 +276,21 @@ HttpRequest make_api_request(std::string method, std::string url, std::pair<std:
   return req;
 }
 
+NetOptions net_options(const ProfileConfig& profile) {
+  NetOptions o;
+  o.proxy = profile.network.proxy;
+  o.ca_file = profile.network.ca_file.string();
+  o.ca_dir = profile.network.ca_dir.string();
+  o.ca_only = profile.network.ca_only;
+  return o;
+}
+
 HttpRequest api_request(const ProfileConfig& profile, std::string method, std::string url,
                         std::pair<std::string, std::string> auth, std::string body, std::string content_type) {
-  return make_api_request(std::move(method), std::move(url), std::move(auth), std::move(body),
-                          std::move(content_type), profile.request_timeout);
+  HttpRequest req = make_api_request(std::move(method), std::move(url), std::move(auth), std::move(body),
+                                     std::move(content_type), profile.request_timeout);
+  req.net = net_options(profile);
+  return req;
 }
 
 HttpRequest presigned_upload_request(std::string method, std::string url, std::string_view content_type,

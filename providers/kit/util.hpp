@@ -217,8 +217,12 @@ std::pair<std::string, std::string> bearer_auth(std::string_view api_key);
 HttpRequest make_api_request(std::string method, std::string url, std::pair<std::string, std::string> auth,
                              std::string body, std::string content_type, std::chrono::milliseconds timeout);
 
+/// The profile's proxy and trust store (ProfileConfig::network, issue 11)
+/// as the HTTP client takes them. Never throws except std::bad_alloc.
+NetOptions net_options(const ProfileConfig& profile);
+
 /// make_api_request(method, url, auth, body, content_type,
-/// profile.request_timeout): an API call with the profile's deadline (the
+/// profile.request_timeout) with net_options(profile): an API call with the profile's deadline (the
 /// whole exchange, milliseconds).
 HttpRequest api_request(const ProfileConfig& profile, std::string method, std::string url,
                         std::pair<std::string, std::string> auth, std::string body = {},

@@ -21,6 +21,7 @@
 //  - The row succeeds only when the video and its sidecar are in place; a
 //    sidecar that cannot be written is retried later without fetching the
 //    video again.
+#include "providers/kit/util.hpp"
 #include "src/engine/engine_impl.hpp"
 #include "src/engine/observed_provider.hpp"
 
@@ -134,7 +135,8 @@ awaitable<Result<DownloadedFile, DownloadError>> fetch_one(Engine::Impl& m, Engi
   if (m.opts.download)
     r = co_await m.opts.download(target.url, target.headers, path, p.cfg->request_timeout);
   else
-    r = co_await async_download_file(m.http, m.pool, target.url, target.headers, path, p.cfg->request_timeout);
+    r = co_await async_download_file(m.http, m.pool, target.url, target.headers, path, p.cfg->request_timeout,
+                                     kit::net_options(*p.cfg));  // the profile's proxy and trust store
   if (m.opts.observer)
     m.opts.observer->on_request(p.cfg->name, RequestKind::download, download_outcome(r ? nullptr : &r.error()));
   co_return r;

@@ -3,10 +3,16 @@
 //
 // Every operation has a deadline (HttpRequest::timeout) covering resolve,
 // connect, TLS handshake, write and read. https uses OpenSSL with the
-// system's CA store and host name verification.
+// system's CA store (plus or instead of NetOptions::ca_file / ca_dir) and
+// host name verification. Requests go through an HTTP proxy when
+// NetOptions::proxy or the environment (HTTPS_PROXY, HTTP_PROXY, NO_PROXY)
+// says so: a CONNECT tunnel for https, absolute-form requests for http. A
+// host that resolves to several addresses (IPv6 and IPv4) is tried address
+// by address within the deadline.
 #pragma once
 
 #include "src/core/result.hpp"
+#include "src/net/url.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -15,6 +21,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -24,6 +31,20 @@ namespace reelbatch {
 
 using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 
+/// How a request reaches its origin: proxy and TLS trust. A provider
+/// profile's `proxy`, `ca_file`, `ca_dir`, `ca_only` keys (config/config.hpp).
+struct NetOptions {
+  /// Proxy URL "http://[user:password@]host:port" (credentials
+  /// percent-encoded; "host:port" alone means http://). "" connects
+  /// directly; nullopt uses the client's environment (HTTPS_PROXY for https,
+  /// HTTP_PROXY for http). NO_PROXY of the environment exempts hosts either
+  /// way. Only http:// proxies are supported.
+  std::optional<std::string> proxy;
+  std::string ca_file;   ///< PEM file of trusted CAs; "" = none
+  std::string ca_dir;    ///< OpenSSL hashed CA folder (c_rehash); "" = none
+  bool ca_only = false;  ///< trust only ca_file / ca_dir, not the system store
+};
+
 struct HttpRequest {
   std::string method = "GET";  ///< "GET", "POST", "PUT", "DELETE", "HEAD"
   std::string url;             ///< absolute http:// or https:// URL
@@ -31,6 +52,7 @@ struct HttpRequest {
   std::string body;
   std::chrono::milliseconds timeout{30000};  ///< whole exchange
   std::uint64_t max_body_bytes = 64ull << 20;  ///< for async_request only
+  NetOptions net;  ///< proxy and trust store for this request (defaults: environment, system store)
 };
 
 struct HttpResponse {
@@ -60,8 +82,12 @@ using BodySink = std::function<bool(int status, std::string_view chunk)>;
 
 class HttpClient {
  public:
-  /// `ex`: the executor all I/O runs on (the engine's io_context).
+  /// `ex`: the executor all I/O runs on (the engine's io_context). The
+  /// proxy environment is read now (proxy_env_from_process()).
   explicit HttpClient(boost::asio::any_io_executor ex);
+  /// As above with an explicit proxy environment (tests; an embedding
+  /// program that does not want the process environment: pass {}).
+  HttpClient(boost::asio::any_io_executor ex, ProxyEnv proxy_env);
   ~HttpClient();
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
@@ -71,7 +97,11 @@ class HttpClient {
 
   /// Performs one request and reads the whole response body (up to
   /// max_body_bytes). Never throws for network or HTTP errors: any status
-  /// code is a successful HttpResponse; transport failures are a NetError.
+  /// code is a successful HttpResponse; transport failures are a NetError
+  /// whose message names the host (and the proxy, credentials redacted):
+  /// bad_url, resolve, connect (every address tried, or a proxy refusing
+  /// the tunnel), tls (with the X509 verification failure), send,
+  /// receive, timeout, too_large. Follows no redirects.
   boost::asio::awaitable<Result<HttpResponse, NetError>> async_request(HttpRequest req);
 
   /// Performs one request and streams the response body to `sink` in chunks

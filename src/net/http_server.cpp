@@ -413,7 +413,10 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
   awaitable<void> accept_loop(Acceptor& acceptor) {
     auto self = shared_from_this();
     while (!stopped) {
-      auto [ec, socket] = co_await acceptor.async_accept(tuple_awaitable);
+      auto [ec, accepted] = co_await acceptor.async_accept(tuple_awaitable);
+      // Not captured as a structured binding: clang 15 (the fuzz build)
+      // refuses lambdas that capture one.
+      auto socket = std::move(accepted);
       if (stopped || ec == asio::error::operation_aborted) break;
       if (ec) {
         spdlog::warn("emulator: accept failed: {}", ec.message());

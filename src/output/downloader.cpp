@@ -117,7 +117,7 @@ asio::awaitable<std::pair<int, std::string>> commit_part(int fd, std::filesystem
 asio::awaitable<Result<DownloadedFile, DownloadError>> async_download_file(
     HttpClient& http, asio::thread_pool& pool, const std::string& url,
     const std::vector<std::pair<std::string, std::string>>& headers, const std::filesystem::path& final_path,
-    std::chrono::milliseconds timeout) {
+    std::chrono::milliseconds timeout, NetOptions net) {
   std::error_code ec;
   std::filesystem::create_directories(final_path.parent_path(), ec);
   if (ec) co_return fail(disk_fault(ec.value(), "cannot create " + final_path.parent_path().string()));
@@ -144,6 +144,7 @@ asio::awaitable<Result<DownloadedFile, DownloadError>> async_download_file(
   req.url = url;
   req.headers = headers;
   req.timeout = timeout;
+  req.net = std::move(net);
   if (have > 0) req.headers.emplace_back("Range", "bytes=" + std::to_string(have) + "-");
 
   // The part file is opened on the first chunk, once the status says whether

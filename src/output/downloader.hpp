@@ -6,6 +6,7 @@
 #pragma once
 
 #include "src/core/result.hpp"
+#include "src/net/http_client.hpp"
 
 #include <boost/asio/awaitable.hpp>
 
@@ -63,7 +64,7 @@ struct DownloadError {
 boost::asio::awaitable<Result<DownloadedFile, DownloadError>> async_download_file(
     HttpClient& http, boost::asio::thread_pool& pool, const std::string& url,
     const std::vector<std::pair<std::string, std::string>>& headers,
-    const std::filesystem::path& final_path, std::chrono::milliseconds timeout);
+    const std::filesystem::path& final_path, std::chrono::milliseconds timeout, NetOptions net = {});
 
 /// Writes `content` to `path` atomically (temp file, fsync, rename, fsync dir).
 /// Throws std::system_error on failure.
