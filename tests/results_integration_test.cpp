@@ -155,7 +155,9 @@ TEST(ResultsIntegration, EveryRowAfterCancelAndAfterKillAndRestart) {
     const auto& f = doc.records[i].fields;
     const auto& r = records.at(f[col("source")]);
     EXPECT_EQ(f[col("state")], r.at("state").as_string());
-    if (r.at("prompt").is_string()) EXPECT_EQ(f[col("prompt")], r.at("prompt").as_string());
+    if (r.at("prompt").is_string()) {
+      EXPECT_EQ(f[col("prompt")], r.at("prompt").as_string());
+    }
   }
 
   // `reelbatch report` over the same database: 30 rows, 29 succeeded.

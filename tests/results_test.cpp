@@ -89,8 +89,9 @@ void move_job(JobStore& store, std::int64_t id, JobState to, F edit) {
 TEST(ResultsFiles, OneRecordPerRowIncludingRejectedAndCancelledAndCsvReadsBack) {
   TempDir dir;
   const Config cfg = make_config(dir);
-  // Row 3 is too long for juhuo (duration 99), row 5 names no profile; the
-  // prompt of row 2 holds a comma, quotes and a line break.
+  // Row c is too long for juhuo (duration 99), row e names no profile; the
+  // prompt of row b holds a comma, quotes and a line break (it spans lines
+  // 3-4, so c is on line 5).
   const auto manifest = dir.write(
       "m.csv",
       "id,provider,prompt,duration,resolution\n"
@@ -108,12 +109,12 @@ TEST(ResultsFiles, OneRecordPerRowIncludingRejectedAndCancelledAndCsvReadsBack) 
   // The rejected rows are in the store, with their line, id and profile.
   const auto rejected = store.rejected_rows(batch.id);
   ASSERT_GE(rejected.size(), 2u);
-  EXPECT_EQ(rejected.front().line, 4);
+  EXPECT_EQ(rejected.front().line, 5);
   EXPECT_EQ(rejected.front().key, "c");
   EXPECT_EQ(rejected.front().profile, "juhuo");
   EXPECT_TRUE(std::any_of(rejected.begin(), rejected.end(),
-                          [](const RejectedRow& r) { return r.line == 4 && r.field == "duration"; }));
-  EXPECT_EQ(rejected.back().line, 6);
+                          [](const RejectedRow& r) { return r.line == 5 && r.field == "duration"; }));
+  EXPECT_EQ(rejected.back().line, 7);
   EXPECT_EQ(rejected.back().field, "provider");
 
   // Re-ingesting the same manifest adds no second copy of its rejections.
@@ -165,12 +166,12 @@ TEST(ResultsFiles, OneRecordPerRowIncludingRejectedAndCancelledAndCsvReadsBack) 
   EXPECT_EQ(by_source.at(m + ":3").at("state"), "failed");
   EXPECT_EQ(by_source.at(m + ":3").at("error_code"), "content_policy");
   EXPECT_EQ(by_source.at(m + ":3").at("cost_unit"), "seedance2 credits");
-  EXPECT_EQ(by_source.at(m + ":5").at("state"), "cancelled");
-  const auto& rc = by_source.at(m + ":4");
+  EXPECT_EQ(by_source.at(m + ":6").at("state"), "cancelled");
+  const auto& rc = by_source.at(m + ":5");
   EXPECT_EQ(rc.at("state"), "rejected");
   EXPECT_EQ(rc.at("id"), "c");
   EXPECT_NE(std::string(rc.at("error_message").as_string()).find("duration: "), std::string::npos);
-  EXPECT_EQ(by_source.at(m + ":6").at("state"), "rejected");
+  EXPECT_EQ(by_source.at(m + ":7").at("state"), "rejected");
 
   // The CSV: a header of result_columns(), then the same records.
   const auto doc = parse_csv(slurp(fs::path(batch.out_dir) / "results.csv"));
@@ -187,8 +188,9 @@ TEST(ResultsFiles, OneRecordPerRowIncludingRejectedAndCancelledAndCsvReadsBack) 
     const auto& r = by_source.at(f[col("source")]);
     EXPECT_EQ(f[col("state")], r.at("state").as_string());
     EXPECT_EQ(f[col("prompt")], r.at("prompt").is_string() ? std::string(r.at("prompt").as_string()) : "");
-    if (r.at("parameters").is_object())
+    if (r.at("parameters").is_object()) {
       EXPECT_EQ(json::parse(f[col("parameters")]), r.at("parameters"));
+    }
   }
   EXPECT_EQ(by_source.at(m + ":3").at("prompt"), "quote \"this\", comma\nand a new line");
 
@@ -362,14 +364,16 @@ TEST(Report, ParsesDates) {
 TEST(Report, FiguresOnAFixedFixtureDatabase) {
   TempDir dir;
   const Config cfg = make_config(dir);
-  std::string csv = "id,provider,prompt,duration,model\n";
-  for (int i = 0; i < 6; ++i) csv += "j" + std::to_string(i) + ",juhuo,p" + std::to_string(i) + ",5,m1\n";
-  for (int i = 0; i < 4; ++i) csv += "s" + std::to_string(i) + ",sd,q" + std::to_string(i) + ",5,m2\n";
+  std::string csv = "id,provider,prompt,duration\n";
+  for (int i = 0; i < 6; ++i) csv += "j" + std::to_string(i) + ",juhuo,p" + std::to_string(i) + ",5\n";
+  for (int i = 0; i < 4; ++i) csv += "s" + std::to_string(i) + ",sd,q" + std::to_string(i) + ",5\n";
   const auto manifest = dir.write("m.csv", csv);
   std::int64_t batch_id = 0;
   {
     SqliteJobStore store(cfg.storage_path);
-    batch_id = ingest_manifests(cfg, store, {manifest}).batch_ids.at(0);
+    const auto rep = ingest_manifests(cfg, store, {manifest});
+    ASSERT_EQ(rep.added, 10) << (rep.errors.empty() ? "" : rep.errors.front());
+    batch_id = rep.batch_ids.at(0);
   }
   {
     SQLite::Database db(cfg.storage_path.string(), SQLite::OPEN_READWRITE);
@@ -406,6 +410,10 @@ TEST(Report, FiguresOnAFixedFixtureDatabase) {
       up.bind(4, static_cast<std::int64_t>(f.slack_s ? downloaded + f.slack_s * 1000LL : 0));
       up.bind(5, job);
       up.exec();
+      SQLite::Statement model(db, "UPDATE jobs SET spec_json = json_set(spec_json, '$.model', ?) WHERE id = ?");
+      model.bind(1, f.key[0] == 'j' ? "m1" : "m2");
+      model.bind(2, job);
+      model.exec();
       if (f.gen_s == 0) continue;
       auto event = [&](std::int64_t ts, const char* kind, const char* from, const char* to, const char* detail) {
         SQLite::Statement ins(db, "INSERT INTO events(ts_ms, job_id, kind, from_state, to_state, detail) "

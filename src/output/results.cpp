@@ -304,6 +304,7 @@ std::string csv_field(const json::value& v) {
   std::string s;
   if (v.is_null()) return s;
   if (v.is_string()) s = v.as_string();
+  else if (v.is_double()) s = fmt::format("{}", v.as_double());  // "2.5", not serialize()'s "2.5E0"
   else s = json::serialize(v);
   if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
   std::string q = "\"";
