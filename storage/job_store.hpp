@@ -201,6 +201,17 @@ struct WatchFileRecord {
   std::int64_t created_at_ms = 0, updated_at_ms = 0;  ///< Unix ms, set by the store
 };
 
+/// One problem of a manifest row rejected at ingest (results files, issue 9
+/// item 4): the row has no job, so this is all that is kept of it.
+struct RejectedRow {
+  std::string source;  ///< manifest file as named in the error ("file" of "file:line")
+  int line = 0;        ///< 1-based manifest line
+  std::string key;     ///< the row's id when it was readable, else empty
+  std::string profile; ///< the row's provider (profile) when readable, else empty
+  std::string field;   ///< field name, "(row)" for the row as a whole
+  std::string message; ///< why it was refused
+};
+
 /// A filter over jobs; empty members match everything.
 struct JobFilter {
   std::vector<std::int64_t> batch_ids;
@@ -392,6 +403,30 @@ class JobStore {
   /// kept from an earlier entry; both timestamps are set by the store).
   /// Throws StoreError when `rec.batch_id` names no batch.
   virtual void record_watch_file(const WatchFileRecord& rec) = 0;
+
+  // ---- results files (src/output/results.hpp) ---------------------------------
+
+  /// Replaces, in one transaction, the rejected-row problems recorded for
+  /// (`batch_id`, `source`) with `rows` (their `source` is ignored: they are
+  /// stored under `source`). Ingest calls it once per manifest it reads, so a
+  /// re-ingest of a fixed manifest forgets the rows it no longer rejects and
+  /// a repeated one adds nothing. Several problems of one row are several
+  /// entries with the same line.
+  virtual void replace_rejected_rows(std::int64_t batch_id, const std::string& source,
+                                     const std::vector<RejectedRow>& rows) = 0;
+  /// Every rejected-row problem of `batch_id`, by source, line, then in the
+  /// order recorded.
+  virtual std::vector<RejectedRow> rejected_rows(std::int64_t batch_id) const = 0;
+  /// Events of the jobs `job_ids` (at most a page of ids: results and report
+  /// read a page of jobs at a time), ordered by job id, then oldest first.
+  virtual std::vector<EventRecord> events_of_jobs(const std::vector<std::int64_t>& job_ids) const = 0;
+  /// Submit attempts recorded per job (attempt_counts().first) for `job_ids`;
+  /// jobs with none are absent.
+  virtual std::map<std::int64_t, int> attempt_counts_of(const std::vector<std::int64_t>& job_ids) const = 0;
+  /// Sum of the recorded costs (credits, each in its profile's unit) of the
+  /// jobs matching `filter`, per profile; profiles whose jobs have no cost
+  /// are absent. One query (progress lines call it every second).
+  virtual std::map<std::string, double> cost_by_profile(const JobFilter& filter) const = 0;
 };
 
 /// True when `e` is a database failure of any JobStore implementation

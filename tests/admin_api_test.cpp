@@ -190,11 +190,14 @@ TEST(Progress, FieldsAndWidth) {
   s.failed = 2;
   s.waiting = 3;
   s.done_at_start = 2;
-  s.credits = 12.5;
+  s.credits = {{"juhuo credits", 12.5}};
   const std::string line = format_progress(s);
-  EXPECT_EQ(line, "[2:05] 12/40 30% ok 10 fail 2 wait 3 4.8/min ETA 5:12 12.50 cr");
+  EXPECT_EQ(line, "[2:05] 12/40 30% ok 10 fail 2 wait 3 4.8/min ETA 5:12 12.50 juhuo cr");
   s.done_at_start = 12;
-  EXPECT_EQ(format_progress(s), "[2:05] 12/40 30% ok 10 fail 2 wait 3 ETA - 12.50 cr");
+  EXPECT_EQ(format_progress(s), "[2:05] 12/40 30% ok 10 fail 2 wait 3 ETA - 12.50 juhuo cr");
+  // Units are listed apart, never summed.
+  s.credits["seedance2 credits"] = 3;
+  EXPECT_EQ(format_progress(s), "[2:05] 12/40 30% ok 10 fail 2 wait 3 ETA - 12.50 juhuo cr 3.00 seedance2 cr");
 
   // Huge numbers: still within 79 columns, most important fields first.
   s.elapsed_s = 987654;
@@ -203,13 +206,19 @@ TEST(Progress, FieldsAndWidth) {
   s.failed = 98765432;
   s.waiting = 5555555;
   s.done_at_start = 0;
-  s.credits = 123456789.25;
+  s.credits = {{"juhuo credits", 123456789.25}};
   const std::string big = format_progress(s);
   EXPECT_LE(big.size(), 79u);
   EXPECT_EQ(big.rfind("[274:20:54] 222222221/999999999 22%", 0), 0u) << big;
 
   ProgressSample empty;
-  EXPECT_EQ(format_progress(empty), "[0:00] 0/0 100% ok 0 fail 0 wait 0 ETA - 0.00 cr");
+  EXPECT_EQ(format_progress(empty), "[0:00] 0/0 100% ok 0 fail 0 wait 0 ETA -");
+
+  EXPECT_EQ(format_spend({}), "none");
+  EXPECT_EQ(format_spend({{"seedance2 credits", 3}, {"juhuo credits", 12.5}}),
+            "12.50 juhuo credits, 3.00 seedance2 credits");
+  EXPECT_EQ(spend_difference({{"juhuo credits", 20}, {"vibegen credits", 5}}, {{"juhuo credits", 12.5}}),
+            (SpendByUnit{{"juhuo credits", 7.5}, {"vibegen credits", 5}}));
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "src/app/admin_api.hpp"
 
+#include "src/output/results.hpp"
+
 #include "src/app/service.hpp"
 #include "src/core/text.hpp"
 #include "src/engine/engine.hpp"
@@ -324,13 +326,21 @@ struct AdminApi::Impl {
     o["failed"] = failed;
     o["settled"] = active == 0;
     double credits = 0;
+    json::object credits_by_unit;  // never one sum across units (issue 9)
+    const auto cfg = d.config ? d.config() : nullptr;
     json::array probs;
     JobQuery q;
     q.filter = f;
     for (;;) {
       const auto page = d.store->jobs(q);
       for (const auto& j : page.jobs) {
-        if (j.cost) credits += *j.cost;
+        if (j.cost) {
+          credits += *j.cost;
+          const ProfileConfig* prof = cfg ? cfg->profile(j.spec.provider) : nullptr;
+          const std::string unit = prof ? credit_unit(*prof) : std::string("credits");
+          auto& v = credits_by_unit[unit];
+          v = (v.is_number() ? v.to_number<double>() : 0.0) + *j.cost;
+        }
         if (problems && (j.state == JobState::failed || j.state == JobState::held) && probs.size() < 50)
           probs.push_back(job_json(j, false));
       }
@@ -338,6 +348,7 @@ struct AdminApi::Impl {
       q.after_seq = *page.next_after_seq;
     }
     o["credits"] = credits;
+    o["credits_by_unit"] = std::move(credits_by_unit);
     if (problems) o["problems"] = std::move(probs);
     return o;
   }

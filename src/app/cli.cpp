@@ -10,6 +10,8 @@
 #include "src/app/daemon.hpp"
 #include "src/app/daemon_parts.hpp"
 #include "src/app/progress.hpp"
+#include "src/app/report.hpp"
+#include "src/app/results_hook.hpp"
 #include "src/app/service.hpp"
 #include "src/engine/engine.hpp"
 #include "src/ingest/ingest.hpp"
@@ -51,6 +53,11 @@ namespace fs = std::filesystem;
 namespace json = boost::json;
 
 namespace {
+
+// Opens the results writer's own connection to the config's database.
+StoreOpener results_opener(const Config& cfg) {
+  return [path = cfg.storage_path] { return std::make_unique<SqliteJobStore>(path); };
+}
 
 // "pending 3  uploading 0  ...", every state in flow order; cancelled,
 // held and expired only when some job is in them.
@@ -404,10 +411,12 @@ int cmd_submit(const SubmitArgs& args) {
   const auto started = std::chrono::steady_clock::now();
   auto last_print = started - std::chrono::hours(1);
   std::optional<std::int64_t> done_at_start;
+  std::optional<SpendByUnit> spent_at_start;
   json::array details;
   for (;;) {
     details.clear();
     ProgressSample s;
+    SpendByUnit spent;
     bool settled = true;
     for (auto id : ids) {
       json::object b = api_get(*daemon, "/v1/batches/" + std::to_string(id)).as_object()["batch"].as_object();
@@ -416,7 +425,9 @@ int cmd_submit(const SubmitArgs& args) {
       s.succeeded += jint(counts, "succeeded");
       s.failed += jint(counts, "failed") + jint(counts, "cancelled");
       s.waiting += jint(b, "waiting");
-      s.credits += jdouble(b, "credits");
+      if (const auto* by_unit = b.if_contains("credits_by_unit"); by_unit && by_unit->is_object())
+        for (const auto& [unit, v] : by_unit->as_object())
+          if (v.is_number()) spent[std::string(unit)] += v.to_number<double>();
       settled = settled && b.at("settled").as_bool();
       details.push_back(std::move(b));
     }
@@ -424,6 +435,8 @@ int cmd_submit(const SubmitArgs& args) {
     s.elapsed_s = std::chrono::duration_cast<std::chrono::seconds>(now - started).count();
     if (!done_at_start) done_at_start = s.succeeded + s.failed;
     s.done_at_start = *done_at_start;
+    if (!spent_at_start) spent_at_start = spent;
+    s.credits = spend_difference(spent, *spent_at_start);
     if (!args.quiet && (tty || now - last_print >= std::chrono::seconds(10) || settled)) {
       const std::string line = format_progress(s);
       if (tty) std::fprintf(stderr, "\r\033[K%s", line.c_str());
@@ -455,9 +468,13 @@ int cmd_submit(const SubmitArgs& args) {
   }
   for (const auto& bv : details) {
     const auto& b = bv.as_object();
-    std::cout << fmt::format("batch {} {}: {}  credits {:.2f}\n  outputs: {} (results.jsonl)\n", jint(b, "id"),
-                             jstr(b, "name"), format_counts_json(b.at("counts").as_object()), jdouble(b, "credits"),
-                             jstr(b, "out_dir"));
+    SpendByUnit batch_spend;
+    if (const auto* by_unit = b.if_contains("credits_by_unit"); by_unit && by_unit->is_object())
+      for (const auto& [unit, v] : by_unit->as_object())
+        if (v.is_number()) batch_spend[std::string(unit)] += v.to_number<double>();
+    std::cout << fmt::format("batch {} {}: {}  credits {}\n  outputs: {} (results.jsonl, results.csv)\n",
+                             jint(b, "id"), jstr(b, "name"), format_counts_json(b.at("counts").as_object()),
+                             format_spend(batch_spend), jstr(b, "out_dir"));
     for (const auto& pv : b.at("problems").as_array()) {
       const auto& p = pv.as_object();
       std::cout << "  " << jstr(p, "state") << " " << jstr(p, "key") << " (" << jstr(p, "file") << ":" << jint(p, "line")
@@ -513,7 +530,13 @@ template <class F>
 int with_engine(const Config& cfg, JobStore& store, F body) {
   asio::io_context io;
   HttpClient http(io.get_executor());
-  Engine engine(cfg, store, http);
+  // A cancel, retry or resolve rewrites the results files of the rows it
+  // moved (when the writer goes, after the engine).
+  ResultsWriter results(results_opener(cfg), results_context(cfg));
+  ResultsObserver observer(results, nullptr);
+  EngineOptions eopts;
+  eopts.observer = &observer;
+  Engine engine(cfg, store, http, eopts);
   Service service(cfg, store, engine);
   int rc = kExitOk;
   std::exception_ptr error;
@@ -561,12 +584,20 @@ int cmd_run(const RunArgs& args) {
   const int rejected = report.rejected;
   const auto batch_ids = report.batch_ids;
 
+  // Results files kept current as rows end, off the event loop; written
+  // at once for the rows rejected at ingest.
+  ResultsWriter results(results_opener(cfg), results_context(cfg));
+  ResultsObserver observer(results, nullptr);
+  for (auto id : batch_ids) results.mark_dirty(id);
+
   asio::io_context io;
   HttpClient http(io.get_executor());
   EngineOptions eopts;
   eopts.batches = batch_ids;
+  eopts.observer = &observer;
   Engine engine(cfg, store, http, eopts);
   Service service(cfg, store, engine);
+  const SpendByUnit spent_at_start = service.spend(batch_ids);
 
   const bool tty = ::isatty(STDERR_FILENO) != 0;
   const auto started = std::chrono::steady_clock::now();
@@ -581,10 +612,9 @@ int cmd_run(const RunArgs& args) {
     ProgressSample s;
     s.elapsed_s = std::chrono::duration_cast<std::chrono::seconds>(now - started).count();
     std::set<std::string> paused;
-    for (const auto& lane : engine.snapshot().lanes) {
-      s.credits += lane.credits_spent;
+    for (const auto& lane : engine.snapshot().lanes)
       if (!lane.pause_reason.empty()) paused.insert(lane.profile);
-    }
+    s.credits = spend_difference(service.spend(batch_ids), spent_at_start);
     for (const auto& [state, n] : store.count_by_state(f)) {
       s.total += n;
       if (state == JobState::succeeded) s.succeeded += n;
@@ -650,6 +680,9 @@ int cmd_run(const RunArgs& args) {
   signals.async_wait(on_signal);
   io.run();
   if (tty && !args.quiet) std::fprintf(stderr, "\n");
+  // The results files as the run leaves them, with ffprobe's findings.
+  for (auto id : batch_ids) results.mark_dirty(id);
+  results.flush();
 
   if (error) {
     try {
@@ -664,10 +697,12 @@ int cmd_run(const RunArgs& args) {
   const auto t = service.totals(batch_ids);
   std::cout << "summary: " << format_counts(t.counts);
   if (rejected > 0) std::cout << "  rejected " << rejected;
-  std::cout << fmt::format("\ncredits spent: {:.2f}\n", t.credits);
+  std::cout << "\ncredits spent by this run: " << format_spend(spend_difference(t.credits_by_unit, spent_at_start))
+            << "\ncredits spent by the batch" << (batch_ids.size() > 1 ? "es" : "") << ": "
+            << format_spend(t.credits_by_unit) << "\n";
   for (auto id : batch_ids) {
     auto b = store.batch(id);
-    std::cout << "outputs: " << b->out_dir << " (results.jsonl)\n";
+    std::cout << "outputs: " << b->out_dir << " (results.jsonl, results.csv)\n";
   }
   for (const auto& [profile, reason] : service.pauses())
     std::cout << "paused profile " << profile << ": " << reason << " (`reelbatch resume " << profile
@@ -1051,6 +1086,17 @@ int run_cli(int argc, char** argv) {
   backup->add_option("-c,--config", backup_config, "config file");
   backup->add_flag("--force", backup_force, "replace FILE if it exists");
 
+  ReportArgs report_args;
+  report_args.config = default_config;
+  auto* report = app.add_subcommand(
+      "report", "rows, success rate, spend per credit unit, generation time and download slack, per group");
+  report->add_option("-c,--config", report_args.config, "config file");
+  report->add_option("--since", report_args.since, "rows ingested on or after DATE (YYYY-MM-DD, UTC)");
+  report->add_option("-b,--batch", report_args.batch, "batch id or name");
+  report->add_option("--by", report_args.by, "group by profile, model or day")->capture_default_str();
+  report->add_flag("--json", report_args.json, "print JSON");
+  report->add_flag("--csv", report_args.csv, "print CSV");
+
   std::string listen = "127.0.0.1:8787";
   emulator::Options emu_opts;
   std::string state_file;
@@ -1108,6 +1154,7 @@ int run_cli(int argc, char** argv) {
       const auto loaded = load_config_or_report(backup_config, env_not_required);
       return loaded ? cmd_backup(*loaded, backup_file, backup_force) : kExitUsage;
     }
+    if (*report) return cmd_report(report_args);
     if (*emu) {
       emu_opts.state_file = state_file;
       if (auto err = emulator_fault_options(emu_fault_specs, emu_faults_file, emu_opts); !err.empty()) {

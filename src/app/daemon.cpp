@@ -4,6 +4,7 @@
 
 #include "providers/registry.hpp"
 #include "src/app/admin_api.hpp"
+#include "src/app/results_hook.hpp"
 #include "src/engine/engine.hpp"
 #include "src/net/http_client.hpp"
 #include "src/net/http_server.hpp"
@@ -79,6 +80,10 @@ class Daemon {
   std::unique_ptr<SqliteJobStore> engine_store_, admin_store_, ingest_store_;
   std::mutex ingest_mu_;
   std::unique_ptr<HttpClient> http_;
+  // Results files, kept current as rows end (declared before the engine:
+  // it outlives the engine that reports to it).
+  std::unique_ptr<ResultsWriter> results_;
+  std::unique_ptr<ResultsObserver> results_observer_;
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<admin::AdminApi> api_;
   std::unique_ptr<net::HttpServer> unix_server_, tcp_server_;
@@ -93,7 +98,10 @@ IngestReport Daemon::ingest(const std::vector<fs::path>& manifests, const std::s
   std::lock_guard lk(ingest_mu_);
   const auto cfg = config();
   IngestReport r = ingest_manifests(*cfg, *ingest_store_, manifests, profile);
-  for (auto id : r.batch_ids) engine_->add_batch(id);
+  for (auto id : r.batch_ids) {
+    engine_->add_batch(id);
+    results_->mark_dirty(id);  // rejected rows are listed before any row ends
+  }
   return r;
 }
 
@@ -243,7 +251,10 @@ int Daemon::run() {
   http_ = std::make_unique<HttpClient>(engine_io_.get_executor());
   EngineOptions eopts;
   eopts.batches = std::nullopt;  // every batch in the database, and every new one
-  eopts.observer = opts_.hooks.observer;
+  results_ = std::make_unique<ResultsWriter>(
+      [path = cfg.storage_path] { return std::make_unique<SqliteJobStore>(path); }, results_context(cfg));
+  results_observer_ = std::make_unique<ResultsObserver>(*results_, opts_.hooks.observer);
+  eopts.observer = results_observer_.get();
   try {
     engine_ = std::make_unique<Engine>(cfg, *engine_store_, *http_, eopts);
   } catch (const std::exception& e) {

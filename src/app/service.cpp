@@ -1,6 +1,7 @@
 #include "src/app/service.hpp"
 
 #include "providers/provider.hpp"
+#include "src/output/results.hpp"
 
 #include <boost/json/serialize.hpp>
 
@@ -33,6 +34,12 @@ void for_each_job(const JobStore& store, JobQuery q, F&& f) {
   }
 }
 
+// The credit unit of `profile`; "credits" for a profile the config lost.
+std::string unit_of(const Config& cfg, const std::string& profile) {
+  const ProfileConfig* p = cfg.profile(profile);
+  return p ? credit_unit(*p) : std::string("credits");
+}
+
 }  // namespace
 
 Service::Service(const Config& cfg, JobStore& store, Engine& engine) : cfg_(cfg), store_(store), engine_(engine) {}
@@ -55,12 +62,23 @@ BatchTotals Service::totals(const std::vector<std::int64_t>& batch_ids, int max_
   q.filter.batch_ids = batch_ids;
   t.counts = store_.count_by_state(q.filter);
   for_each_job(store_, q, [&](const JobRecord& j) {
-    if (j.cost) t.credits += *j.cost;
+    if (j.cost) {
+      t.credits += *j.cost;
+      t.credits_by_unit[unit_of(cfg_, j.spec.provider)] += *j.cost;
+    }
     if (j.state != JobState::failed && j.state != JobState::held && j.state != JobState::expired) return;
     ++t.problem_count;
     if (static_cast<int>(t.problems.size()) < max_listed) t.problems.push_back(j);
   });
   return t;
+}
+
+SpendByUnit Service::spend(const std::vector<std::int64_t>& batch_ids) const {
+  JobFilter f;
+  f.batch_ids = batch_ids;
+  SpendByUnit out;
+  for (const auto& [profile, credits] : store_.cost_by_profile(f)) out[unit_of(cfg_, profile)] += credits;
+  return out;
 }
 
 std::vector<std::int64_t> Service::resolve_target(const std::string& target) const {

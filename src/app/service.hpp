@@ -11,6 +11,7 @@
 
 #include "config/config.hpp"
 #include "providers/provider.hpp"
+#include "src/app/progress.hpp"
 #include "src/engine/engine.hpp"
 #include "storage/job_store.hpp"
 
@@ -33,7 +34,8 @@ struct BatchStatus {
 /// Totals over a set of batches, for a run's summary.
 struct BatchTotals {
   std::map<JobState, int> counts;
-  double credits = 0;  ///< sum of recorded costs (credits)
+  double credits = 0;  ///< sum of recorded costs (credits, mixed units: prefer credits_by_unit)
+  SpendByUnit credits_by_unit;  ///< recorded costs per credit unit (credit_unit())
   /// Jobs failed or held, in manifest order, at most `max_listed` of them.
   std::vector<JobRecord> problems;
   int problem_count = 0;
@@ -85,6 +87,11 @@ class Service {
   std::map<std::string, std::string> pauses() const;
   /// Counts, credits and the failed/held jobs (up to `max_listed`) of `batch_ids`.
   BatchTotals totals(const std::vector<std::int64_t>& batch_ids, int max_listed = 20) const;
+
+  /// Recorded costs of the jobs of `batch_ids` per credit unit (each
+  /// profile's credit_unit(); "credits" for a profile no longer in the
+  /// config). One store query.
+  SpendByUnit spend(const std::vector<std::int64_t>& batch_ids) const;
 
   /// The jobs a target names: a job key or numeric id, else a batch name or
   /// numeric id (all its jobs). Empty when nothing matches.

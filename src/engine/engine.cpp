@@ -673,7 +673,9 @@ awaitable<void> Engine::async_drain(std::vector<std::int64_t> batch_ids) {
     co_await m.changed->wait(milliseconds(500));
     co_await m.sleep_for(milliseconds(50));  // at most ~20 store checks a second
   }
-  for (auto id : batch_ids) write_results_jsonl(m.store, id);
+  ResultsContext results = results_context(m.cfg);
+  results.probe = false;  // ffprobe runs off the event loop (ResultsWriter)
+  for (auto id : batch_ids) write_results_files(m.store, id, results);
 }
 
 awaitable<ControlResult> Engine::async_cancel(std::int64_t id) { co_return co_await impl_->cancel_job(id); }

@@ -55,7 +55,7 @@ awaitable<void> Engine::Impl::poll_loop(std::int64_t id) {
     if (s.native_state != r.native_state) {
       r.native_state = s.native_state;
       since_change = 0;
-      if (!note(j, "remote_state", json::object{{"state", s.native_state}})) co_return;
+      if (!note(j, "remote_state", json::object{{"state", s.native_state}, {"normalized", to_string(s.state)}})) co_return;
     } else {
       ++since_change;
     }

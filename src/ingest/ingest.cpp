@@ -37,9 +37,12 @@ Kinds kinds_of(const Config& cfg) {
 void ingest_rows(const Config& cfg, JobStore& store, const Kinds& kinds, Manifest manifest,
                  const BatchTarget& target, const std::string& shown, IngestReport& report) {
   std::set<int> bad_lines;
+  // What is kept of the rejected rows, for the results files.
+  std::vector<RejectedRow> rejected;
   for (const auto& e : manifest.errors) {
     report.errors.push_back(e.to_string());
     bad_lines.insert(e.line);
+    rejected.push_back(RejectedRow{shown, e.line, "", "", e.field, e.reason});
   }
   report.rejected += static_cast<int>(bad_lines.size());
 
@@ -76,8 +79,10 @@ void ingest_rows(const Config& cfg, JobStore& store, const Kinds& kinds, Manifes
       problems.insert(problems.end(), std::make_move_iterator(found.begin()), std::make_move_iterator(found.end()));
     }
     if (!problems.empty()) {
-      for (const auto& fe : problems)
+      for (const auto& fe : problems) {
         report.errors.push_back(RowError{row.file, row.line, fe.field, fe.reason}.to_string());
+        rejected.push_back(RejectedRow{shown, row.line, row.spec.id, row.spec.provider, fe.field, fe.reason});
+      }
       ++report.rejected;
       continue;
     }
@@ -87,6 +92,21 @@ void ingest_rows(const Config& cfg, JobStore& store, const Kinds& kinds, Manifes
   const auto batch = store.ensure_batch(target.name, target.manifest_key, target.out_dir.string());
   const auto result = store.ingest(batch.id, good);
   report.errors.insert(report.errors.end(), result.conflicts.begin(), result.conflicts.end());
+  // An id conflict is reported as "file:line: id: ..." for one of `good`.
+  for (const auto& c : result.conflicts) {
+    for (const auto& g : good) {
+      const std::string prefix = g.file + ":" + std::to_string(g.line) + ": ";
+      if (!c.starts_with(prefix)) continue;
+      std::string rest = c.substr(prefix.size());
+      std::string field = "id";
+      if (rest.starts_with("id: ")) rest.erase(0, 4);
+      rejected.push_back(RejectedRow{shown, g.line, g.spec.id, g.spec.provider, field, std::move(rest)});
+      break;
+    }
+  }
+  std::stable_sort(rejected.begin(), rejected.end(),
+                   [](const RejectedRow& a, const RejectedRow& b) { return a.line < b.line; });
+  store.replace_rejected_rows(batch.id, shown, rejected);
   report.rejected += static_cast<int>(result.conflicts.size());
   report.added += result.added;
   report.existing += result.existing;

@@ -47,6 +47,11 @@ void check_output_root(const Config& cfg);
 /// prompt longer than the kind's prompt_limit (registry.hpp,
 /// check_prompt_length, giving the size).
 ///
+/// Every rejected row's problems are recorded with the batch
+/// (JobStore::replace_rejected_rows, under the manifest as named in the
+/// argument), replacing those of an earlier ingest of that manifest, so the
+/// results files list rejected rows too.
+///
 /// Throws ManifestError when a manifest cannot be read or its header is bad,
 /// or its batch folder cannot be created or written ("<manifest>: output
 /// folder: <reason>"); ConfigError when a profile's kind is unknown or the

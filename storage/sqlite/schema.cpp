@@ -137,6 +137,21 @@ CREATE TABLE poll_times (
 );
 CREATE INDEX poll_times_profile ON poll_times(profile, at_ms);
 )sql",
+    // 5 -> 6: manifest rows rejected at ingest, so results files list every
+    // row (issue 9, item 4). One entry per problem; a row may have several.
+    R"sql(
+CREATE TABLE rejected_rows (
+  id       INTEGER PRIMARY KEY,
+  batch_id INTEGER NOT NULL REFERENCES batches(id),
+  source   TEXT NOT NULL,
+  line     INTEGER NOT NULL,
+  key      TEXT NOT NULL DEFAULT '',
+  profile  TEXT NOT NULL DEFAULT '',
+  field    TEXT NOT NULL,
+  message  TEXT NOT NULL
+);
+CREATE INDEX rejected_rows_batch ON rejected_rows(batch_id, source, line);
+)sql",
 };
 
 static_assert(std::size(kMigrations) == kSchemaVersion, "one migration per schema version");

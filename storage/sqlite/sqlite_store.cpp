@@ -69,6 +69,23 @@ JobRecord read_job(SQLite::Statement& q) {
   return j;
 }
 
+// An events row selected as "id, ts_ms, job_id, kind, from_state, to_state, detail".
+EventRecord read_event(SQLite::Statement& q) {
+  EventRecord e;
+  e.id = q.getColumn(0).getInt64();
+  e.ts_ms = q.getColumn(1).getInt64();
+  e.job_id = q.getColumn(2).getInt64();
+  e.kind = q.getColumn(3).getString();
+  const auto what = "event " + std::to_string(e.id) + " of job " + std::to_string(e.job_id);
+  // Schema 1-2 wrote ingest events with an empty from_state.
+  const auto from = q.getColumn(4).getString();
+  e.from_state = from.empty() ? JobState::pending : parse_state(from, what);
+  e.to_state = parse_state(q.getColumn(5).getString(), what);
+  auto v = json::parse(q.getColumn(6).getString());
+  if (v.is_object()) e.detail = std::move(v.as_object());
+  return e;
+}
+
 BatchRecord read_batch(SQLite::Statement& q) {
   return BatchRecord{q.getColumn(0).getInt64(), q.getColumn(1).getString(), q.getColumn(2).getString(),
                      q.getColumn(3).getString(), q.getColumn(4).getInt64()};
@@ -614,21 +631,7 @@ std::vector<EventRecord> SqliteJobStore::events(std::int64_t job_id) const {
                       "WHERE job_id = ? ORDER BY id");
   q.bind(1, job_id);
   std::vector<EventRecord> out;
-  while (q.executeStep()) {
-    EventRecord e;
-    e.id = q.getColumn(0).getInt64();
-    e.ts_ms = q.getColumn(1).getInt64();
-    e.job_id = q.getColumn(2).getInt64();
-    e.kind = q.getColumn(3).getString();
-    const auto what = "event " + std::to_string(e.id) + " of job " + std::to_string(e.job_id);
-    // Schema 1-2 wrote ingest events with an empty from_state.
-    const auto from = q.getColumn(4).getString();
-    e.from_state = from.empty() ? JobState::pending : parse_state(from, what);
-    e.to_state = parse_state(q.getColumn(5).getString(), what);
-    auto v = json::parse(q.getColumn(6).getString());
-    if (v.is_object()) e.detail = std::move(v.as_object());
-    out.push_back(std::move(e));
-  }
+  while (q.executeStep()) out.push_back(read_event(q));
   return out;
 }
 
@@ -730,6 +733,83 @@ void SqliteJobStore::record_watch_file(const WatchFileRecord& rec) {
   q.bind(10, now);
   q.exec();
   tx.commit();
+}
+
+// ---- results files -----------------------------------------------------------
+
+void SqliteJobStore::replace_rejected_rows(std::int64_t batch_id, const std::string& source,
+                                           const std::vector<RejectedRow>& rows) {
+  SQLite::Transaction tx(*db_, kImmediate);
+  SQLite::Statement del(*db_, "DELETE FROM rejected_rows WHERE batch_id = ? AND source = ?");
+  del.bind(1, batch_id);
+  del.bind(2, source);
+  del.exec();
+  SQLite::Statement ins(*db_,
+                        "INSERT INTO rejected_rows(batch_id, source, line, key, profile, field, message) "
+                        "VALUES (?,?,?,?,?,?,?)");
+  for (const auto& r : rows) {
+    ins.bind(1, batch_id);
+    ins.bind(2, source);
+    ins.bind(3, r.line);
+    ins.bind(4, r.key);
+    ins.bind(5, r.profile);
+    ins.bind(6, r.field);
+    ins.bind(7, r.message);
+    ins.exec();
+    ins.reset();
+  }
+  tx.commit();
+}
+
+std::vector<RejectedRow> SqliteJobStore::rejected_rows(std::int64_t batch_id) const {
+  SQLite::Statement q(*db_,
+                      "SELECT source, line, key, profile, field, message FROM rejected_rows WHERE batch_id = ? "
+                      "ORDER BY source, line, id");
+  q.bind(1, batch_id);
+  std::vector<RejectedRow> out;
+  while (q.executeStep())
+    out.push_back(RejectedRow{q.getColumn(0).getString(), q.getColumn(1).getInt(), q.getColumn(2).getString(),
+                              q.getColumn(3).getString(), q.getColumn(4).getString(), q.getColumn(5).getString()});
+  return out;
+}
+
+std::vector<EventRecord> SqliteJobStore::events_of_jobs(const std::vector<std::int64_t>& job_ids) const {
+  std::vector<EventRecord> out;
+  // SQLite's default limit on bound parameters is 32766; stay well below it.
+  constexpr std::size_t kChunk = 500;
+  for (std::size_t at = 0; at < job_ids.size(); at += kChunk) {
+    const std::size_t n = std::min(kChunk, job_ids.size() - at);
+    SQLite::Statement q(*db_,
+                        "SELECT id, ts_ms, job_id, kind, from_state, to_state, detail FROM events WHERE job_id IN (" +
+                            bind_markers(n) + ") ORDER BY job_id, id");
+    for (std::size_t i = 0; i < n; ++i) q.bind(static_cast<int>(i + 1), job_ids[at + i]);
+    while (q.executeStep()) out.push_back(read_event(q));
+  }
+  std::stable_sort(out.begin(), out.end(), [](const EventRecord& a, const EventRecord& b) { return a.job_id < b.job_id; });
+  return out;
+}
+
+std::map<std::int64_t, int> SqliteJobStore::attempt_counts_of(const std::vector<std::int64_t>& job_ids) const {
+  std::map<std::int64_t, int> out;
+  constexpr std::size_t kChunk = 500;
+  for (std::size_t at = 0; at < job_ids.size(); at += kChunk) {
+    const std::size_t n = std::min(kChunk, job_ids.size() - at);
+    SQLite::Statement q(*db_, "SELECT job_id, COUNT(*) FROM attempts WHERE job_id IN (" + bind_markers(n) +
+                                  ") GROUP BY job_id");
+    for (std::size_t i = 0; i < n; ++i) q.bind(static_cast<int>(i + 1), job_ids[at + i]);
+    while (q.executeStep()) out[q.getColumn(0).getInt64()] = q.getColumn(1).getInt();
+  }
+  return out;
+}
+
+std::map<std::string, double> SqliteJobStore::cost_by_profile(const JobFilter& filter) const {
+  const Where w = where_of(filter);
+  SQLite::Statement q(*db_, "SELECT profile, SUM(cost) FROM jobs WHERE (" + w.sql +
+                                ") AND cost IS NOT NULL GROUP BY profile");
+  bind_args(q, w, 1);
+  std::map<std::string, double> out;
+  while (q.executeStep()) out[q.getColumn(0).getString()] = q.getColumn(1).getDouble();
+  return out;
 }
 
 }  // namespace reelbatch

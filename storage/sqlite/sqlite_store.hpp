@@ -23,7 +23,7 @@ namespace reelbatch {
 
 /// Schema version this build writes (PRAGMA user_version); older databases
 /// are migrated on open (storage/sqlite/schema.cpp).
-inline constexpr int kSchemaVersion = 5;
+inline constexpr int kSchemaVersion = 6;
 
 /// JobStore over one SQLite file. Every override behaves as documented in
 /// storage/job_store.hpp.
@@ -82,6 +82,12 @@ class SqliteJobStore final : public JobStore {
 
   std::optional<WatchFileRecord> find_watch_file(const std::string& sha256) const override;
   void record_watch_file(const WatchFileRecord& rec) override;
+  void replace_rejected_rows(std::int64_t batch_id, const std::string& source,
+                             const std::vector<RejectedRow>& rows) override;
+  std::vector<RejectedRow> rejected_rows(std::int64_t batch_id) const override;
+  std::vector<EventRecord> events_of_jobs(const std::vector<std::int64_t>& job_ids) const override;
+  std::map<std::int64_t, int> attempt_counts_of(const std::vector<std::int64_t>& job_ids) const override;
+  std::map<std::string, double> cost_by_profile(const JobFilter& filter) const override;
 
  private:
   /// Updates the attempt's outcome; `job_id` 0 means any job. Throws

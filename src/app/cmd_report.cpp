@@ -1,0 +1,66 @@
+// `reelbatch report`: reads the config's database (read-only queries; works
+// while a daemon runs) and prints the aggregation of src/app/report.hpp.
+#include "src/app/cli.hpp"
+#include "src/app/report.hpp"
+
+#include "providers/registry.hpp"
+#include "storage/sqlite/sqlite_store.hpp"
+
+#include <boost/json/serialize.hpp>
+
+#include <iostream>
+
+namespace reelbatch {
+
+namespace {
+
+// API keys are not needed to read the database.
+std::optional<std::string> env_or_placeholder(const std::string& name) {
+  if (auto v = process_env()(name)) return v;
+  return std::string("(not needed)");
+}
+
+}  // namespace
+
+int cmd_report(const ReportArgs& args) {
+  const auto by = report_group_by_from_string(args.by);
+  if (!by) {
+    std::cerr << "error: --by: expected profile, model or day, got '" << args.by << "'\n";
+    return kExitUsage;
+  }
+  if (args.json && args.csv) {
+    std::cerr << "error: --json and --csv exclude each other\n";
+    return kExitUsage;
+  }
+  ReportFilter filter;
+  if (!args.since.empty()) {
+    filter.since_ms = parse_report_date(args.since);
+    if (!filter.since_ms) {
+      std::cerr << "error: --since: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC), got '" << args.since << "'\n";
+      return kExitUsage;
+    }
+  }
+  Config cfg;
+  try {
+    cfg = load_config(args.config, env_or_placeholder);
+  } catch (const ConfigError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return kExitUsage;
+  }
+  SqliteJobStore store(cfg.storage_path);
+  if (!args.batch.empty()) {
+    for (const auto& b : store.batches())
+      if (b.name == args.batch || std::to_string(b.id) == args.batch) filter.batch_ids.push_back(b.id);
+    if (filter.batch_ids.empty()) {
+      std::cerr << "error: --batch: no batch named " << args.batch << " in " << cfg.storage_path.string() << "\n";
+      return kExitUsage;
+    }
+  }
+  const auto groups = aggregate_report(collect_report_rows(store, filter, results_context(cfg)), *by);
+  if (args.json) std::cout << boost::json::serialize(report_json(groups, *by)) << "\n";
+  else if (args.csv) std::cout << format_report_csv(groups, *by);
+  else std::cout << format_report_text(groups, *by);
+  return kExitOk;
+}
+
+}  // namespace reelbatch
