@@ -364,7 +364,9 @@ class Loader {
                 // issue 7 (submit side): submission ceiling and remote-failure policy
                 "max_submits_per_row", "on_remote_failure",
                 // issue 11: proxy and trust store, over [network]
-                "proxy", "ca_file", "ca_dir", "ca_only"});
+                "proxy", "ca_file", "ca_dir", "ca_only",
+                // issue 9: prices and caps
+                "credit_unit", "daily_credit_cap", "prices"});
     ProfileConfig p;
     p.name = name;
     auto key = [&](std::string_view k) { return prefix + "." + std::string(k); };
@@ -446,6 +448,7 @@ class Loader {
     if (const toml::node* n = t.get("defaults")) p.defaults = defaults(*n, key("defaults"));
     submit_safety(t, p, key);
     p.network = network_keys(t, prefix, base_, network_);
+    prices_and_caps(t, p, key);
     return p;
   }
 
@@ -499,6 +502,64 @@ class Loader {
         fail(key, "port must be 1..65535 (got '" + shown + "')");
     }
     return s;
+  }
+
+  // Issue 9: credit_unit, daily_credit_cap, [prices].
+  template <class Key>
+  void prices_and_caps(const toml::table& t, ProfileConfig& p, const Key& key) {
+    if (const toml::node* n = t.get("credit_unit")) {
+      p.credit_unit = nonempty_string(*n, key("credit_unit"));
+      if (p.credit_unit.size() > 40) fail(key("credit_unit"), "at most 40 characters");
+    }
+    if (const toml::node* n = t.get("daily_credit_cap")) {
+      const double v = number(*n, key("daily_credit_cap"));
+      if (v < 0) fail(key("daily_credit_cap"), "must be a number >= 0 (got " + fmt_number(v) + ")");
+      p.daily_credit_cap = v;
+    }
+    const toml::node* pn = t.get("prices");
+    if (!pn) return;
+    const std::string prefix = key("prices");
+    const toml::table& pt = table(*pn, prefix);
+    check_keys(pt, prefix, {"per_second", "per_clip"});
+    for (const char* kind : {"per_clip", "per_second"}) {
+      const toml::node* kn = pt.get(kind);
+      if (!kn) continue;
+      const std::string kprefix = prefix + "." + kind;
+      const bool per_second = std::string_view(kind) == "per_second";
+      for (const auto& [k, v] : table(*kn, kprefix)) {
+        const std::string name(k.str());
+        const std::string where = kprefix + ".\"" + name + "\"";
+        std::vector<std::string> parts;
+        for (std::size_t b = 0;;) {
+          const auto e = name.find('/', b);
+          parts.push_back(name.substr(b, e == std::string::npos ? std::string::npos : e - b));
+          if (e == std::string::npos) break;
+          b = e + 1;
+        }
+        const std::size_t want = per_second ? 2 : 3;
+        if (parts.size() != want || std::any_of(parts.begin(), parts.end(), [](const auto& s) { return s.empty(); }))
+          fail(where, per_second ? "key must be \"<model>/<resolution>\" (\"*\" matches any), e.g. \"seedance-2.0/720p\""
+                                 : "key must be \"<model>/<resolution>/<seconds>\" (\"*\" matches any), e.g. "
+                                   "\"sora-2/720p/4\"");
+        PriceRule r;
+        r.key = name;
+        r.per_second = per_second;
+        r.model = parts[0];
+        r.resolution = normalize_price_resolution(parts[1]);
+        if (!per_second && parts[2] != "*") {
+          std::string d = parts[2];
+          if (d.back() == 's') d.pop_back();
+          if (d.empty() || d.size() > 5 || !std::all_of(d.begin(), d.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
+              std::stoi(d) <= 0)
+            fail(where, "the duration must be a whole number of seconds > 0 or \"*\" (got '" + parts[2] + "')");
+          r.duration_s = std::stoi(d);
+        }
+        const double c = number(v, where);
+        if (!(c >= 0) || c > 1e9) fail(where, "must be a number of credits in [0, 1e9] (got " + fmt_number(c) + ")");
+        r.credits = c;
+        p.prices.push_back(std::move(r));
+      }
+    }
   }
 
   // Issue 7 (submit side): max_submits_per_row, on_remote_failure.
@@ -587,6 +648,14 @@ EnvLookup process_env() {
     if (!v) return std::nullopt;
     return std::string(v);
   };
+}
+
+std::string normalize_price_resolution(std::string_view text) {
+  std::string r;
+  for (char c : text)
+    if (c != ' ' && c != '\t') r += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (r.size() > 1 && r.back() == 'p') r.pop_back();
+  return r;
 }
 
 std::optional<milliseconds> parse_duration(std::string_view text) {

@@ -51,6 +51,24 @@ struct NetworkConfig {
   bool ca_only = false;
 };
 
+/// One configured price (`[providers.<name>.prices]`, issue 9 item 1), for
+/// providers whose document publishes none (juhuo's creditCost is known only
+/// after success; the turing and openai relays publish no price).
+///   [providers.juhuo.prices.per_second]    # credits per second of video
+///   "seedance-2.0/480" = 0.115             # "<model>/<resolution>"
+///   [providers.openai.prices.per_clip]     # credits per task
+///   "sora-2/720p/4" = 10                   # "<model>/<resolution>/<seconds>"
+/// A component "*" matches anything. The most specific rule (fewest "*")
+/// wins; on a tie, per_clip before per_second, then file order.
+struct PriceRule {
+  std::string key;         ///< as written, e.g. "seedance-2.0/480", for messages
+  std::string model;       ///< exact model name, or "*"
+  std::string resolution;  ///< lowercase without a trailing 'p' ("480", "1080"), or "*"
+  std::optional<int> duration_s;  ///< per_clip only: seconds; nullopt = "*"
+  bool per_second = false;  ///< credits per second of video; false: credits per task
+  double credits = 0;       ///< >= 0, in the profile's credit unit
+};
+
 /// One provider account (or relay): `[providers.<name>]`.
 struct ProfileConfig {
   std::string name;         ///< the table name; what the manifest's `provider` names
@@ -89,6 +107,17 @@ struct ProfileConfig {
   /// proxy / ca_file / ca_dir / ca_only of this table, each key falling
   /// back to the same key of [network] when absent (issue 11).
   NetworkConfig network;
+  // ---- issue 9: prices and caps -------------------------------------------------
+  /// The unit of every credit figure of this profile (costs, caps, balance);
+  /// figures of different units are never summed. Empty in the file: the
+  /// kind's default (registry: ProviderKind::credit_unit, e.g. "juhuo
+  /// credits"). Two profiles of one kind share the unit unless set.
+  std::string credit_unit;
+  /// Credits this profile may commit (spent + reserved) per UTC day; unset:
+  /// no daily cap. A submit that would pass it waits (issue 9 item 3).
+  std::optional<double> daily_credit_cap;
+  /// `[providers.<name>.prices]`: configured prices, over the document's.
+  std::vector<PriceRule> prices;
 };
 
 /// One watch folder: `[[watch]]` (src/watch/watch_service.hpp).
@@ -105,6 +134,9 @@ struct WatchConfig {
   /// at once.
   std::chrono::milliseconds settle{5000};
   bool recursive = false;  ///< also watch subfolders (not processing/, done/, failed/)
+  /// Per-batch credit cap of every batch taken from this folder (as `run
+  /// --max-credits`), per credit unit; unset: none.
+  std::optional<double> max_credits;
 };
 
 struct Config {
@@ -148,6 +180,11 @@ Config parse_config_for_kinds(std::string_view toml_text, const std::filesystem:
 /// ConfigError (also when the file is unreadable or a directory).
 Config load_config_for_kinds(const std::filesystem::path& file, const std::vector<std::string>& kinds,
                              const EnvLookup& env = process_env());
+
+/// A resolution as price rules compare it: blanks dropped, lowercase, one
+/// trailing 'p' removed ("720p", "720P", "720" → "720"; "*" stays "*").
+/// Never throws except std::bad_alloc.
+std::string normalize_price_resolution(std::string_view text);
 
 /// Parses a duration string: one or more <number><unit> groups, units ms, s,
 /// m, h, d (e.g. "500ms", "5s", "2m", "1h", "1m30s", "1.5s"); a bare number

@@ -13,7 +13,7 @@ using std::chrono::milliseconds;
 
 namespace {
 
-constexpr std::array<std::string_view, 5> kKeys{"path", "profile", "pattern", "settle", "recursive"};
+constexpr std::array<std::string_view, 6> kKeys{"path", "profile", "pattern", "settle", "recursive", "max_credits"};
 constexpr milliseconds kMaxSettle{24LL * 3600 * 1000};
 
 std::string trim(std::string_view s) {
@@ -109,6 +109,12 @@ class WatchLoader {
     if (const toml::node* n = t.get("recursive")) {
       if (!n->is_boolean()) fail(key("recursive"), "expected a boolean (true or false)");
       w.recursive = n->as_boolean()->get();
+    }
+    if (const toml::node* n = t.get("max_credits")) {
+      // issue 9 item 3: the per-batch cap of every batch from this folder.
+      const auto v = n->value<double>();
+      if (!v || !(*v >= 0)) fail(key("max_credits"), "must be a number of credits >= 0");
+      w.max_credits = *v;
     }
     return w;
   }

@@ -20,6 +20,8 @@ namespace reelbatch {
 ///   settle     optional duration > 0 and <= 1 day (a number of seconds or
 ///              "500ms", "5s", ...); default 5s
 ///   recursive  optional boolean, default false
+///   max_credits optional number >= 0: the credit cap of each batch taken
+///              from the folder, per credit unit (as `run --max-credits`)
 /// `cfg` must already hold the profiles and output_dir. Throws ConfigError
 /// "<file>: watch[N].<key>: <reason>" for an unknown key, a wrong type or
 /// value, two folders that are the same or nested, or an output folder

@@ -32,23 +32,29 @@ const std::vector<ProviderKind>& provider_kinds() {
       {"juhuo", &juhuo::make_juhuo_provider, &spec_only<&juhuo::validate>, &emulator::make_juhuo_module,
        "/juhuo",
        {.task_list = true, .cancel = false, .balance = true, .remote_failures_free = true /* doc 9.1 */},
-       {kPromptCeiling, "juhuo doc 5 (submit) names no prompt limit: reelbatch's ceiling"}},
+       {kPromptCeiling, "juhuo doc 5 (submit) names no prompt limit: reelbatch's ceiling"},
+       "juhuo credits", nullptr, std::chrono::seconds(180), "juhuo doc 6: 生成时间通常在 1 ~ 5 分钟"},
       {"turing", &turing::make_turing_provider, &spec_only<&turing::validate>, &emulator::make_turing_module,
        "/turing/api/v1", {.task_list = false, .cancel = false, .balance = false},
-       {kPromptCeiling, "the turing document names no prompt limit: reelbatch's ceiling"}},
+       {kPromptCeiling, "the turing document names no prompt limit: reelbatch's ceiling"},
+       "turing credits", nullptr, std::chrono::seconds(0), ""},
       {"vibegen", &vibegen::make_vibegen_provider, &spec_only<&vibegen::validate>, &emulator::make_vibegen_module,
        "/vibegen/api/v1", {.task_list = true, .cancel = false, .balance = false},
-       {2000, "vibegen doc 8 限制说明: prompt 最大长度 2000 字符"}},
+       {2000, "vibegen doc 8 限制说明: prompt 最大长度 2000 字符"},
+       "vibegen credits", &vibegen::documented_price, std::chrono::seconds(0), ""},
       {"seedance2", &seedance2::make_seedance2_provider, &spec_only<&seedance2::validate>,
        &emulator::make_seedance2_module, "/seedance2",
        {.task_list = true, .cancel = true, .balance = true, .remote_failures_free = true /* 计费说明 */},
-       {kPromptCeiling, "the seedance2 document names no prompt limit: reelbatch's ceiling"}},
+       {kPromptCeiling, "the seedance2 document names no prompt limit: reelbatch's ceiling"},
+       "seedance2 credits", &seedance2::documented_price, std::chrono::seconds(180),
+       "seedance2 doc 查询任务: 生成时间通常在 1–5 分钟"},
       {"openai", &openai::make_openai_provider,
        [](const ProfileConfig& profile, const JobSpec& spec) {
          return openai::validate(spec, openai::dialect_for(profile.base_url));
        },
        &emulator::make_openai_module, "/openai", {.task_list = false, .cancel = false, .balance = false},
-       {kPromptCeiling, "the openai document names no prompt limit: reelbatch's ceiling"}},
+       {kPromptCeiling, "the openai document names no prompt limit: reelbatch's ceiling"},
+       "openai credits", nullptr, std::chrono::seconds(240), "openai doc 视频生成: 总等待 3~5 分钟"},
   };
   return kinds;
 }
@@ -68,6 +74,19 @@ std::vector<std::string> provider_kind_names() {
 std::unique_ptr<Provider> ProviderKind::make(const ProfileConfig& profile, HttpClient& http,
                                              std::shared_ptr<spdlog::logger> logger) const {
   return factory(profile, http, std::move(logger));
+}
+
+std::string credit_unit_of(const ProfileConfig& profile) {
+  if (!profile.credit_unit.empty()) return profile.credit_unit;
+  return std::string(provider_kind_of(profile).credit_unit);
+}
+
+CostEstimate estimate_row_cost(const ProfileConfig& profile, const JobSpec& spec,
+                               const std::vector<LearnedCost>& learned) {
+  const ProviderKind& kind = provider_kind_of(profile);
+  std::optional<DocumentedPrice> documented;
+  if (kind.price != nullptr) documented = kind.price(spec);
+  return estimate_cost(spec, profile.prices, documented, find_learned(learned, spec), credit_unit_of(profile));
 }
 
 const ProviderKind& provider_kind_of(const ProfileConfig& profile) {

@@ -14,6 +14,7 @@
 
 #include "config/config.hpp"
 #include "providers/provider.hpp"
+#include "scheduler/cost.hpp"
 #include "src/core/job_spec.hpp"
 
 #include <filesystem>
@@ -85,6 +86,20 @@ struct ProviderKind {
   ProviderCapabilities capabilities;
   /// The prompt length ingest enforces for rows of this kind.
   PromptLimit prompt_limit;
+  // ---- issue 9: prices --------------------------------------------------------
+  /// The unit of this kind's credit figures when a profile sets no
+  /// `credit_unit`, e.g. "vibegen credits" (each document's 积分 / credits).
+  std::string_view credit_unit;
+  /// The document's price of one row (spec with the profile's defaults
+  /// applied; the function fills the document's own defaults); nullptr when
+  /// the document publishes no price table (juhuo 9.2 gives only "official
+  /// price × 1.15" with no table; the turing and openai relays none).
+  using Pricer = std::optional<DocumentedPrice> (*)(const JobSpec& spec);
+  Pricer price = nullptr;
+  /// The document's typical generation time of one task, for `plan`'s wall
+  /// time when no task was learned yet; 0 when the document names none.
+  std::chrono::seconds typical_generation{0};
+  std::string_view typical_generation_basis;  ///< e.g. "juhuo doc 7: 通常 1 ~ 5 分钟"
 
   /// factory(profile, http, logger); nullptr logger = spdlog::default_logger().
   std::unique_ptr<Provider> make(const ProfileConfig& profile, HttpClient& http,
@@ -117,6 +132,18 @@ std::vector<FieldError> validate_row(const ProfileConfig& profile, const JobSpec
 /// vibegen accepts at most 2000 (vibegen doc 8 ...)". Counts code points of
 /// valid UTF-8 (bytes that are not continuation bytes).
 std::optional<std::string> check_prompt_length(const ProviderKind& kind, std::string_view text);
+
+/// The credit unit of `profile`: its `credit_unit`, else its kind's
+/// credit_unit. Throws ConfigError for an unknown kind.
+std::string credit_unit_of(const ProfileConfig& profile);
+
+/// The cost estimate of one row for `profile` (scheduler/cost.hpp
+/// estimate_cost): `spec` must carry the profile's defaults; configured
+/// prices first, then the kind's documented price, then `learned` (the
+/// profile's JobStore::learned_costs), else unknown; unit credit_unit_of().
+/// Throws ConfigError for an unknown kind.
+CostEstimate estimate_row_cost(const ProfileConfig& profile, const JobSpec& spec,
+                               const std::vector<LearnedCost>& learned);
 
 /// Checks every profile's [providers.<name>.defaults] against its kind's
 /// validator, so that a default the provider documents as invalid (juhuo

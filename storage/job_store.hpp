@@ -33,6 +33,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -63,6 +64,9 @@ struct BatchRecord {
   std::string manifest_path;  ///< absolute; identifies the batch across runs
   std::string out_dir;        ///< absolute output folder of the batch
   std::int64_t created_at_ms = 0;  ///< Unix ms
+  /// Per-batch credit cap (`run --max-credits`, a watch folder's
+  /// max_credits), applied per credit unit; nullopt: none (issue 9 item 3).
+  std::optional<double> max_credits;
 };
 
 /// One job (manifest row) and everything known about it.
@@ -136,6 +140,7 @@ struct SubmitIntent {
     recorded,  ///< the attempt (intent) was recorded and the transition committed
     lost,      ///< another writer moved or claimed the job: nothing written
     ceiling,   ///< the row reached max_submits: nothing written, do not submit
+    budget,    ///< begin_submit_reserving: a credit cap refused it; nothing written, wait
   };
   Status status = Status::lost;
   std::int64_t attempt_id = 0;  ///< for recorded: the new attempt's id
@@ -147,6 +152,50 @@ struct SubmitIntent {
   /// `unknown`): a task may exist and be paid. At the ceiling the engine
   /// holds such a row (never fails it) for `reelbatch resolve`.
   int unknown = 0;
+  /// For budget: why (CreditRequest::refuse's answer).
+  std::string budget_reason;
+};
+
+// ---- credits (issue 9 item 3) ---------------------------------------------------------
+//
+// Every submit reserves its estimated cost in the credit ledger in the same
+// transaction as its intent (begin_submit_reserving). The reservation is
+// settled to the real cost when known (settle_credits) or released when the
+// task is known not to be charged (release_credits). Caps are checked
+// against committed credits = settled + reserved.
+
+/// Credits committed against the caps a submit is checked against, each
+/// split into settled costs and open reservations.
+struct CreditUses {
+  double profile_settled = 0, profile_reserved = 0;  ///< every ledger entry of the profile
+  double day_settled = 0, day_reserved = 0;          ///< the profile's entries made since day_start_ms
+  double batch_settled = 0, batch_reserved = 0;      ///< the batch's entries in the unit asked for
+  std::optional<double> batch_max_credits;           ///< the batch's cap (BatchRecord::max_credits)
+};
+
+/// The reservation begin_submit_reserving() makes.
+struct CreditRequest {
+  double amount = 0;     ///< estimated credits, >= 0 (0 when the price is unknown)
+  std::string unit;      ///< the profile's credit unit
+  std::string source;    ///< the estimate's source ("documented", "configured", "learned", "unknown")
+  std::int64_t day_start_ms = 0;  ///< start of the UTC day (Unix ms) the daily cap counts from
+  /// Called inside the write transaction with the uses (profile, day, the
+  /// job's batch in `unit`); a non-empty answer refuses the submit
+  /// (Status::budget with that reason; nothing written). Empty function:
+  /// never refuses.
+  std::function<std::string(const CreditUses&)> refuse;
+};
+
+/// Cost groups of a profile's finished tasks, for learned estimates
+/// (scheduler/cost.hpp LearnedCost): spec fields as stored (no profile
+/// defaults applied), grouped by model, resolution and duration.
+struct LearnedCostGroup {
+  std::string model, resolution;  ///< as in the stored spec
+  std::optional<int> duration_s;
+  int samples = 0;                ///< tasks with a recorded cost
+  double mean = 0, min = 0, max = 0;  ///< credits, over those
+  int generation_samples = 0;     ///< tasks with both a submit intent and a success time
+  double mean_generation_ms = 0;  ///< mean ms from submit intent to the provider's success
 };
 
 /// A row offered for ingest.
@@ -379,6 +428,39 @@ class JobStore {
   virtual std::optional<std::string> accepted_remote_id(std::int64_t job_id) const = 0;
   /// Events of a job, oldest first.
   virtual std::vector<EventRecord> events(std::int64_t job_id) const = 0;
+
+  // ---- credits (issue 9) ---------------------------------------------------------
+
+  /// begin_submit() with a credit reservation in the same transaction: after
+  /// the max_submits check, earlier open reservations of the job are
+  /// released (a row is submitted again only once its earlier attempts are
+  /// known not to have created a charged task), the uses are read and
+  /// `credit.refuse(uses)` asked; a non-empty reason returns Status::budget
+  /// (nothing written). Otherwise the attempt, the transition and a
+  /// reservation of credit.amount for the new attempt are committed
+  /// together. Throws StoreError on a database failure.
+  virtual SubmitIntent begin_submit_reserving(JobRecord& job, JobState from, EventRecord event,
+                                              const std::string& profile, int max_submits,
+                                              const CreditRequest& credit) = 0;
+  /// The uses begin_submit_reserving() would check, read on their own (for
+  /// `plan` and status): `batch_id` 0 leaves the batch figures 0.
+  virtual CreditUses credit_uses(const std::string& profile, std::int64_t batch_id, const std::string& unit,
+                                 std::int64_t day_start_ms) const = 0;
+  /// Settles the ledger entry of the job's latest attempt: `cost` credits
+  /// with `source` ("reported", "documented", ...), or, when `cost` is
+  /// nullopt, the reserved estimate (charged, amount not reported). An entry
+  /// already settled is left as it is (a URL refresh reports the cost
+  /// again); a job without an entry (submitted before the ledger existed)
+  /// gets a settled one when `cost` is given. Idempotent.
+  virtual void settle_credits(std::int64_t job_id, std::optional<double> cost, const std::string& source) = 0;
+  /// Releases the open reservation of the job's latest attempt (the task is
+  /// known not to be charged: refused, failed where failures are free,
+  /// cancelled before it ran). Idempotent.
+  virtual void release_credits(std::int64_t job_id) = 0;
+  /// Sets or clears a batch's max_credits. Returns false for no such batch.
+  virtual bool set_batch_max_credits(std::int64_t batch_id, std::optional<double> max_credits) = 0;
+  /// Learned cost groups of `profile` (jobs downloading or succeeded).
+  virtual std::vector<LearnedCostGroup> learned_costs(const std::string& profile) const = 0;
 
   // ---- profiles and uploads ---------------------------------------------------
 

@@ -631,4 +631,15 @@ std::unique_ptr<Provider> make_seedance2_provider(const ProfileConfig& profile, 
   return std::make_unique<Seedance2Provider>(profile, http, std::move(logger));
 }
 
+
+std::optional<DocumentedPrice> documented_price(const JobSpec& spec) {
+  const auto res = normalize_resolution(spec.resolution.empty() ? std::string_view("720p")
+                                                                : std::string_view(spec.resolution));
+  if (!res) return std::nullopt;
+  const auto p = task_price(spec.model.empty() ? std::string_view("seedance-2.0") : std::string_view(spec.model), *res,
+                            spec.duration_s.value_or(5));
+  if (!p) return std::nullopt;
+  return DocumentedPrice{*p, "seedance2 doc 计费说明"};
+}
+
 }  // namespace reelbatch::seedance2

@@ -84,6 +84,7 @@
 // CDN, never logged, and scrubbed from every error message.
 #pragma once
 
+#include "scheduler/cost.hpp"
 #include <spdlog/logger.h>
 
 #include "providers/kit/adapter_base.hpp"
@@ -356,5 +357,13 @@ extern const kit::NetErrorMapper from_net_error;
 /// kit::json_api_request with `X-API-Key: <api_key>`.
 HttpRequest build_api_request(const ProfileConfig& profile, std::string method,
                               std::string_view path_and_query, std::string body = {});
+
+
+/// The documented price of one row (issue 9 item 1): task_price() of the
+/// row's model, resolution and duration, with the doc's defaults for what
+/// the row leaves unset (model "seedance-2.0", resolution "720p", duration
+/// 5); basis "seedance2 doc 计费说明". nullopt outside the table. Unit:
+/// seedance2 credits (积分).
+std::optional<DocumentedPrice> documented_price(const JobSpec& spec);
 
 }  // namespace reelbatch::seedance2

@@ -499,4 +499,12 @@ std::unique_ptr<Provider> make_vibegen_provider(const ProfileConfig& profile, Ht
   return std::make_unique<VibegenProvider>(profile, http, std::move(logger), from_net_error);
 }
 
+
+std::optional<DocumentedPrice> documented_price(const JobSpec& spec) {
+  const auto c = credit_cost(spec.resolution.empty() ? std::string_view("480p") : std::string_view(spec.resolution),
+                             spec.duration_s.value_or(5), spec.audio.value_or(false));
+  if (!c) return std::nullopt;
+  return DocumentedPrice{static_cast<double>(*c), "vibegen doc 7 费用说明"};
+}
+
 }  // namespace reelbatch::vibegen

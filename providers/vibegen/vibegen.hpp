@@ -92,6 +92,7 @@
 // requests to profile.base_url; never logged, scrubbed from every message.
 #pragma once
 
+#include "scheduler/cost.hpp"
 #include "providers/kit/util.hpp"
 #include "src/core/job_spec.hpp"
 #include "providers/provider.hpp"
@@ -241,5 +242,13 @@ extern const kit::NetErrorMapper from_net_error;
 /// kit::json_api_request with `Authorization: Bearer <api_key>` (doc 1).
 HttpRequest build_api_request(const ProfileConfig& profile, std::string method, std::string_view path_and_query,
                               std::string body = {});
+
+
+/// The documented price of one row (issue 9 item 1): credit_cost() of the
+/// row's resolution, duration and audio, with the doc 1 defaults for what the
+/// row leaves unset (duration 5, resolution "480p", generate_audio false);
+/// basis "vibegen doc 7 费用说明". nullopt outside the table (validate()
+/// refuses those rows). Unit: vibegen credits (doc 7 积分).
+std::optional<DocumentedPrice> documented_price(const JobSpec& spec);
 
 }  // namespace reelbatch::vibegen

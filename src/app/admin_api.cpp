@@ -5,6 +5,8 @@
 #include "src/app/service.hpp"
 #include "src/core/text.hpp"
 #include "src/engine/engine.hpp"
+#include "providers/registry.hpp"
+#include "src/app/plan.hpp"
 #include "src/ingest/ingest.hpp"
 #include "src/ingest/manifest.hpp"
 #include "storage/job_store.hpp"
@@ -22,6 +24,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <array>
 #include <cctype>
 #include <fstream>
@@ -389,6 +392,18 @@ struct AdminApi::Impl {
       }
     }
     if (!profile.empty() && !cfg->profile(profile)) throw BadRequest(404, "not_found", "no profile named " + profile);
+    // Issue 9: ?max_credits=N caps the batch (per credit unit); ?dry_run=1
+    // answers the plan (src/app/plan.hpp) and records nothing.
+    std::optional<double> max_credits;
+    if (const auto mc = req.query_param("max_credits")) {
+      char* end = nullptr;
+      const double v = std::strtod(mc->c_str(), &end);
+      if (mc->empty() || end != mc->c_str() + mc->size() || !(v >= 0))
+        throw BadRequest(400, "bad_request", "max_credits must be a number >= 0, got '" + *mc + "'");
+      max_credits = v;
+    }
+    if (const auto dr = req.query_param("dry_run"); dr && (*dr == "1" || *dr == "true"))
+      return batches_plan(*cfg, manifest, profile, max_credits, format.has_value());
     IngestReport report;
     try {
       report = d.ingest({manifest}, profile);
@@ -398,6 +413,7 @@ struct AdminApi::Impl {
       throw BadRequest(400, "bad_config", e.what());
     }
     const std::int64_t id = report.batch_ids.at(0);
+    if (max_credits) d.store->set_batch_max_credits(id, max_credits);
     json::array errors;
     for (const auto& e : report.errors) errors.push_back(json::string(e));
     json::object o{{"batch_id", id},
@@ -407,6 +423,37 @@ struct AdminApi::Impl {
                    {"errors", std::move(errors)}};
     if (auto b = d.store->batch(id)) o["batch"] = batch_json(*b);
     return json_response(201, o);
+  }
+
+  // POST /v1/batches?dry_run=1: the plan, as `reelbatch plan --json` prints
+  // it (no balance look-ups here: the admin thread makes no provider
+  // request). An uploaded body was written by store_upload(); it is removed
+  // again when no batch uses it.
+  Response batches_plan(const Config& cfg, const fs::path& manifest, const std::string& profile,
+                        std::optional<double> max_credits, bool uploaded) {
+    struct RemoveUpload {
+      const fs::path& p;
+      bool on;
+      ~RemoveUpload() {
+        std::error_code ec;
+        if (on) fs::remove(p, ec);
+      }
+    } remove{manifest, uploaded && !known_manifest(manifest)};
+    try {
+      const Plan plan = make_plan(cfg, *d.store, {manifest}, profile, max_credits);
+      return json_response(200, plan.to_json());
+    } catch (const ManifestError& e) {
+      throw BadRequest(400, "bad_manifest", e.what());
+    } catch (const ConfigError& e) {
+      throw BadRequest(400, "bad_config", e.what());
+    }
+  }
+
+  bool known_manifest(const fs::path& manifest) const {
+    const std::string abs = fs::absolute(manifest).lexically_normal().string();
+    for (const auto& b : d.store->batches())
+      if (b.manifest_path == abs) return true;
+    return false;
   }
 
   // Writes an uploaded manifest under upload_dir as <name>.<ext>; the same
@@ -596,6 +643,10 @@ struct AdminApi::Impl {
           {"throttled", lane.throttled},
           {"credits_spent", lane.credits_spent},
           {"credit_cap", pc && pc->credit_cap ? json::value(*pc->credit_cap) : json::value(nullptr)},
+          // issue 9: credit caps holding its submits ("waiting for budget: ...")
+          {"waiting_for_budget", lane.budget_reason},
+          {"daily_credit_cap", pc && pc->daily_credit_cap ? json::value(*pc->daily_credit_cap) : json::value(nullptr)},
+          {"credit_unit", pc ? credit_unit_of(*pc) : std::string()},
       });
     }
     return json_response(200, json::object{{"profiles", std::move(a)}, {"downloads_queued", snap.downloads_queued}});

@@ -9,6 +9,7 @@
 #include "src/app/cmd_backup.hpp"
 #include "src/app/daemon.hpp"
 #include "src/app/daemon_parts.hpp"
+#include "src/app/plan.hpp"
 #include "src/app/progress.hpp"
 #include "src/app/report.hpp"
 #include "src/app/results_hook.hpp"
@@ -351,6 +352,7 @@ struct SubmitArgs {
   bool json = false;
   bool quiet = false;
   int poll_ms = 1000;
+  std::optional<double> max_credits;  ///< issue 9: the batch's cap, per credit unit
 };
 
 std::atomic<int> g_interrupted{0};
@@ -374,13 +376,17 @@ int cmd_submit(const SubmitArgs& args) {
     if (daemon) {
       json::object body{{"path", abs.string()}};
       if (!args.profile.empty()) body["profile"] = args.profile;
-      r = api_post(*daemon, "/v1/batches", body).as_object();
+      r = api_post(*daemon, "/v1/batches" + (args.max_credits ? "?max_credits=" + fmt::format("{}", *args.max_credits)
+                                                              : std::string()),
+                   body)
+              .as_object();
     } else {
       // No daemon: record the batch; a daemon runs it when it starts.
       SqliteJobStore store(cfg.storage_path);
       IngestReport rep;
       try {
         rep = ingest_manifests(cfg, store, {abs}, args.profile);
+        if (args.max_credits) store.set_batch_max_credits(rep.batch_ids.at(0), args.max_credits);
       } catch (const ManifestError& e) {
         throw CliExit(kExitUsage, e.what());
       }
@@ -522,6 +528,8 @@ struct RunArgs {
   std::string out;
   bool wait_lock = false;  ///< wait while a daemon holds the database instead of exiting 4
   bool quiet = false;      ///< no progress line
+  bool dry_run = false;    ///< issue 9: print the plan (src/app/plan.hpp) and run nothing
+  std::optional<double> max_credits;  ///< issue 9: each batch's cap, per credit unit
 };
 
 // Runs `body` (given the engine) on a fresh io_context with an HttpClient and
@@ -550,6 +558,10 @@ int with_engine(const Config& cfg, JobStore& store, F body) {
 }
 
 int cmd_run(const RunArgs& args) {
+  if (args.dry_run) {
+    PlanArgs plan{args.manifests, args.config, args.out, "", args.max_credits, false, true};
+    return cmd_plan(plan);
+  }
   auto loaded = load_config_or_report(args.config, process_env());
   if (!loaded) return kExitUsage;
   Config& cfg = *loaded;
@@ -583,6 +595,8 @@ int cmd_run(const RunArgs& args) {
   for (const auto& e : report.errors) std::cerr << e << "\n";
   const int rejected = report.rejected;
   const auto batch_ids = report.batch_ids;
+  if (args.max_credits)
+    for (const auto id : batch_ids) store.set_batch_max_credits(id, args.max_credits);
 
   // Results files kept current as rows end, off the event loop; written
   // at once for the rows rejected at ingest.
@@ -996,6 +1010,27 @@ int run_cli(int argc, char** argv) {
   run->add_option("-o,--out", run_args.out, "output root folder (overrides [output] dir)");
   run->add_flag("--wait-lock", run_args.wait_lock,
                 "wait while a daemon holds the database (default: exit 4 at once)");
+  run->add_flag("--dry-run", run_args.dry_run, "print the plan (as `reelbatch plan`) and run nothing");
+  run->add_option_function<double>(
+         "--max-credits", [&](const double& v) { run_args.max_credits = v; },
+         "cap each batch at this many credits (per credit unit)")
+      ->check(CLI::NonNegativeNumber);
+
+  PlanArgs plan_args;
+  plan_args.config = default_config;
+  auto* plan = app.add_subcommand(
+      "plan", "validate manifests and show their estimated cost, wall time, caps and balance; runs nothing");
+  plan->add_option("manifest", plan_args.manifests, "CSV or JSONL manifest files")->required()->check(CLI::ExistingFile);
+  plan->add_option("-c,--config", plan_args.config, "config file (default $REELBATCH_CONFIG or reelbatch.toml)");
+  plan->add_option("-o,--out", plan_args.out, "output root folder (overrides [output] dir)");
+  plan->add_option("-p,--profile", plan_args.profile, "profile for rows that name no provider");
+  plan->add_option_function<double>(
+          "--max-credits", [&](const double& v) { plan_args.max_credits = v; },
+          "check against this per-batch cap (per credit unit)")
+      ->check(CLI::NonNegativeNumber);
+  plan->add_flag("--json", plan_args.json, "print JSON");
+  plan->add_flag_callback("--no-balance", [&] { plan_args.balance = false; },
+                          "do not ask providers for their balance");
 
   std::string daemon_config = default_config;
   auto* daemon = app.add_subcommand("daemon", "run in the foreground as a service: every batch, the admin API");
@@ -1009,6 +1044,10 @@ int run_cli(int argc, char** argv) {
   submit->add_option("-p,--profile", submit_args.profile, "profile for rows that name no provider");
   submit->add_flag("-w,--wait", submit_args.wait, "wait until every row finished or waits; exit code as `run`");
   submit->add_flag("--json", submit_args.json, "print JSON");
+  submit->add_option_function<double>(
+            "--max-credits", [&](const double& v) { submit_args.max_credits = v; },
+            "cap each batch at this many credits (per credit unit)")
+      ->check(CLI::NonNegativeNumber);
 
   ReadArgs status_args;
   status_args.config = default_config;
@@ -1141,6 +1180,7 @@ int run_cli(int argc, char** argv) {
       return run_daemon(dopts);
     }
     if (*run) return cmd_run(run_args);
+    if (*plan) return cmd_plan(plan_args);
     if (*submit) return cmd_submit(submit_args);
     if (*status) return cmd_status(status_args, status_jobs);
     if (*jobs) return cmd_jobs(jobs_args);

@@ -224,7 +224,7 @@ EngineSnapshot Engine::Impl::snapshot() const {
   for (const auto& [name, p] : profiles) {
     s.lanes.push_back(LaneSnapshot{name, p->lane.in_flight(), p->lane.max_in_flight(), p->lane.pending(),
                                    p->pause_reason, p->throttled_until > clock.now(), p->spent,
-                                   to_string(p->circuit.state(clock.now()))});
+                                   to_string(p->circuit.state(clock.now())), p->budget_reason});
   }
   s.downloads_queued = downloads.size();
   s.stopping = stopping;

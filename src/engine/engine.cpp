@@ -432,6 +432,9 @@ std::optional<std::int64_t> Engine::Impl::record_intent(ActiveJob& j, Profile& p
       return std::nullopt;
     case SubmitIntent::Status::ceiling:
       break;
+    case SubmitIntent::Status::budget:  // only begin_submit_reserving() answers it
+      r.state = from;
+      return std::nullopt;
   }
   r.state = from;
   if (res.unknown > 0) {
@@ -596,15 +599,15 @@ awaitable<void> Engine::Impl::rescue() {
 }
 
 // Drained: no job of the batches can move any more in this process: each is
-// terminal, held, pending on a paused profile, or of a profile this config
-// does not have.
+// terminal, held, pending on a paused profile or one waiting for budget, or
+// of a profile this config does not have.
 awaitable<bool> Engine::Impl::drained(const std::vector<std::int64_t>& batch_ids) {
   for (const auto& [name, p] : profiles) {
     JobFilter f;
     f.batch_ids = batch_ids;
     f.profile = name;
     f.states = {JobState::uploading, JobState::submitting, JobState::running, JobState::downloading};
-    if (p->pause_reason.empty()) f.states.push_back(JobState::pending);
+    if (p->pause_reason.empty() && p->budget_reason.empty()) f.states.push_back(JobState::pending);
     if (!store.count_by_state(f).empty()) co_return false;
   }
   co_return true;
@@ -773,6 +776,7 @@ void Engine::Impl::reconfigure(std::shared_ptr<const Config> next) {
     retired_providers.push_back(std::move(p.provider));
     p.provider = std::move(adapters[name]);
     p.poll = make_poll_schedule(*p.provider);
+    budget_changed(p);  // a raised cap lets waiting rows try again
     p.wake->notify();
   }
   for (const auto& [name, p] : profiles)

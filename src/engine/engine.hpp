@@ -104,6 +104,10 @@ struct LaneSnapshot {
   /// "open" (its provider failed transiently K times in a row: rows wait for
   /// the cool-down), "half_open" (one probe request decides).
   std::string circuit = "closed";
+  /// Issue 9: non-empty while a credit cap holds the profile's submits
+  /// ("waiting for budget: credit_cap ... would pass it"); its rows stay
+  /// pending, not failed, until a cap is raised or reservations settle.
+  std::string budget_reason;
 };
 
 /// What the engine is doing now.

@@ -10,6 +10,7 @@
 #include "providers/provider.hpp"
 #include "scheduler/backoff.hpp"
 #include "scheduler/circuit.hpp"
+#include "scheduler/cost.hpp"
 #include "scheduler/download_queue.hpp"
 #include "scheduler/error_policy.hpp"
 #include "scheduler/reconcile.hpp"
@@ -69,6 +70,10 @@ struct ActiveJob {
   std::map<OutputKind, DownloadedFile> fetched;        ///< outputs already in place
   std::map<OutputKind, std::string> fetch_errors;      ///< last error per output still missing
   bool download_exception_logged = false;  ///< download_pass() logged an exception for it
+  // ---- credits (issue 9) ----
+  /// Where rec.cost came from when the provider did not report it
+  /// (documented / configured price); nullopt: reported by the provider.
+  std::optional<CostSource> cost_source;
 };
 
 struct Engine::Impl {
@@ -93,6 +98,18 @@ struct Engine::Impl {
     Circuit circuit;
     std::unique_ptr<Notifier> circuit_change;  // the circuit closed or a probe reported
     RemoteFailurePolicy on_remote_failure = RemoteFailurePolicy::fail;
+    // Issue 9: credit budgets. budget_reason non-empty: a cap refused the
+    // last submit; the lane is held (not persisted, unlike a pause) until
+    // the ledger or the config changes (budget_changed, reconfigure).
+    std::string budget_reason;
+    std::vector<LearnedCost> learned;  // learned_costs_for(), refreshed at most every kLearnedRefresh
+    SteadyTime learned_at{};
+    bool learned_loaded = false;
+    // Balance gate (providers with a balance API): the balance last read,
+    // when, and the profile's settled credits then.
+    std::optional<double> balance_remain;
+    SteadyTime balance_at{};
+    double balance_settled_then = 0;
 
     Profile(const ProfileConfig& c, std::unique_ptr<Provider> p, Clock& clock, const JobStore& store);
   };
@@ -216,6 +233,31 @@ struct Engine::Impl {
   /// or its class; retryable and unknown_outcome count as failures, every
   /// other answer shows the provider is up.
   void circuit_report(Profile& p, const ProviderError* err);
+
+  // ---- credits (submit.cpp, poll.cpp; issue 9) ------------------------------------
+  /// Records the submit intent with a reservation of the row's estimate
+  /// (JobStore::begin_submit_reserving), checked against the profile's
+  /// credit_cap and daily_credit_cap and the batch's max_credits. Returns
+  /// the attempt id; nullopt when lost, at the ceiling (as record_intent),
+  /// or refused by a cap: then the job is back in pending with the reason,
+  /// queued, and the profile waits for budget.
+  std::optional<std::int64_t> record_intent_reserving(ActiveJob& j, Profile& p);
+  /// Fills rec.cost (and cost_source) from the configured or documented
+  /// price when the provider reported none.
+  void fill_unreported_cost(Profile& p, ActiveJob& j);
+  /// Settles the job's ledger entry after remote success.
+  void settle_success_credits(ActiveJob& j);
+  /// Settles or releases the job's entry after a remote failure in `state`.
+  void settle_failure_credits(Profile& p, ActiveJob& j, RemoteState state);
+  /// The ledger or the caps changed: a profile waiting for budget tries again.
+  void budget_changed(Profile& p);
+  /// Where the provider has a balance API and the row's price is known:
+  /// pauses the profile (as the provider's out-of-credit answer would, but
+  /// before it is sent) when the balance, less what was charged since it
+  /// was read and less the open reservations, is below the row's estimate.
+  /// The balance is re-read at most every kBalanceRefresh. Returns false
+  /// when the profile was paused (the row is back in pending, queued).
+  boost::asio::awaitable<bool> balance_gate(Profile& p, ActiveJob& j);
 
   // ---- claiming and admission (engine.cpp) --------------------------------------
   JobFilter filter_for(const std::string& profile, std::vector<JobState> states) const;

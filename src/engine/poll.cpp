@@ -3,7 +3,10 @@
 // queries) -> downloading, failed, or pending again (a transient remote
 // failure the provider did not charge for).
 #include "src/engine/engine_impl.hpp"
+#include "src/engine/credits.hpp"
 #include "src/engine/observed_provider.hpp"
+
+#include "providers/registry.hpp"
 
 namespace reelbatch {
 namespace json = boost::json;
@@ -17,10 +20,45 @@ void Engine::Impl::record_success(Profile& p, ActiveJob& j, const TaskStatus& s)
   r.url_expires_at_ms = now_unix_ms() + std::chrono::duration_cast<milliseconds>(
                                             p.cfg->url_ttl.value_or(p.provider->default_url_ttl()))
                                             .count();
-  if (s.cost) {
-    r.cost = s.cost;
-    p.spent += *s.cost;
-  }
+  r.cost = s.cost;
+  j.cost_source.reset();
+  if (!r.cost) fill_unreported_cost(p, j);
+  if (r.cost) p.spent += *r.cost;
+}
+
+// ---- credits (issue 9) ------------------------------------------------------------
+
+// Where the provider reports no cost on success (vibegen), the row's price
+// from the profile's [prices] or the document's table is its cost, so that
+// spend is not recorded as nothing. A learned or unknown estimate is not
+// written as a cost (the ledger keeps the reservation as the estimate).
+void Engine::Impl::fill_unreported_cost(Profile& p, ActiveJob& j) {
+  const CostEstimate e = estimate_job_cost(*p.cfg, j.rec.spec, {});
+  if (!e.credits || (e.source != CostSource::documented && e.source != CostSource::configured)) return;
+  j.rec.cost = *e.credits;
+  j.cost_source = e.source;
+}
+
+void Engine::Impl::settle_success_credits(ActiveJob& j) {
+  if (j.rec.cost)
+    store.settle_credits(j.rec.id, j.rec.cost, j.cost_source ? to_string(*j.cost_source) : "reported");
+  else
+    store.settle_credits(j.rec.id, std::nullopt, "");  // charged, amount not reported: the estimate stands
+  budget_changed(profile_of(j.rec));
+}
+
+void Engine::Impl::settle_failure_credits(Profile& p, ActiveJob& j, RemoteState state) {
+  // Failed (and expired / cancelled) tasks are not charged where the
+  // provider's document says so (registry: remote_failures_free); elsewhere
+  // the reservation stands as the cost (the documents state no refund).
+  const ProviderKind* kind = find_provider_kind(p.cfg->kind);
+  const bool uncharged =
+      state == RemoteState::cancelled || (kind != nullptr && kind->capabilities.remote_failures_free);
+  if (uncharged)
+    store.release_credits(j.rec.id);
+  else
+    store.settle_credits(j.rec.id, std::nullopt, "");
+  budget_changed(p);
 }
 
 awaitable<void> Engine::Impl::poll_loop(std::int64_t id) {
@@ -66,8 +104,12 @@ awaitable<void> Engine::Impl::poll_loop(std::int64_t id) {
       case RemoteState::succeeded:
         record_success(p, j, s);
         if (!transition(j, JobEvent::remote_succeeded,
-                        json::object{{"remote_id", r.remote_id}, {"cost", r.cost ? json::value(*r.cost) : nullptr}}))
+                        json::object{{"remote_id", r.remote_id},
+                                     {"cost", r.cost ? json::value(*r.cost) : nullptr},
+                                     {"cost_source", !r.cost ? "unknown"
+                                                     : j.cost_source ? to_string(*j.cost_source) : "reported"}}))
           co_return;
+        settle_success_credits(j);
         release_slot(j);
         queue_download(j);
         co_return;
@@ -88,6 +130,7 @@ awaitable<void> Engine::Impl::poll_loop(std::int64_t id) {
         const bool ok = s.state == RemoteState::cancelled ? transition(j, JobEvent::cancel, std::move(d))
                                                           : transition(j, JobEvent::remote_failed, std::move(d), retry);
         if (!ok) co_return;
+        settle_failure_credits(p, j, s.state);
         release_slot(j);
         if (r.state != JobState::pending) {
           finish(j);
@@ -109,7 +152,9 @@ awaitable<bool> Engine::Impl::refresh_urls(Profile& p, ActiveJob& j) {
     auto q = co_await p.provider->async_query(j.rec.remote_id);
     if (q && q->state == RemoteState::succeeded) {
       const auto spent_before = p.spent;
+      const auto cost_before = j.rec.cost;
       record_success(p, j, *q);
+      if (!j.rec.cost) j.rec.cost = cost_before;  // a refreshed answer without the cost keeps the recorded one
       p.spent = spent_before;  // already counted when it succeeded
       co_return note(j, "url_refreshed", json::object{{"expires_at_ms", j.rec.url_expires_at_ms}});
     }

@@ -122,23 +122,16 @@ awaitable<void> Engine::Impl::drive(std::int64_t id) {
     }
     co_return;
   }
-  if (p.cfg->credit_cap && p.spent >= *p.cfg->credit_cap) {
-    const auto err = our_error(ErrorClass::out_of_credit, p.cfg->name, errc::credit_cap,
-                               "credit_cap of " + std::to_string(*p.cfg->credit_cap) + " credits reached");
-    pause(p, err);
-    if (transition(j, JobEvent::paused, error_detail(err))) {
-      release_slot(j);
-      enqueue(j);
-    }
-    co_return;
-  }
-
+  // A balance below the row's price pauses the profile before the provider refuses (issue 9).
+  if (!co_await balance_gate(p, j) || stopping || j.lost) co_return;
   j.rec.intent_at_ms = now_unix_ms();
   j.rec.error_code.clear();
   j.rec.error_message.clear();
   // The intent and uploading -> submitting in one transaction, refused by
   // the store beyond max_submits_per_row (then the row is failed).
-  const auto intent = record_intent(j, p);
+  // With a reservation of the row's estimated cost, refused (the row waits
+  // for budget) when it would pass a credit cap (issue 9, budget_gate.cpp).
+  const auto intent = record_intent_reserving(j, p);
   if (!intent) co_return;
   const std::int64_t attempt_id = *intent;
   // The POST is not cancelled by stop(): once sent, its answer is recorded,
@@ -175,6 +168,8 @@ awaitable<void> Engine::Impl::drive(std::int64_t id) {
   if (!d.message_prefix.empty()) j.rec.error_message = d.message_prefix + err.describe();
   const AttemptUpdate rejected{attempt_id, AttemptOutcome::rejected, "", err.describe()};
   if (!transition(j, *d.event, error_detail(err), false, &rejected)) co_return;
+  store.release_credits(j.rec.id);  // refused: nothing was created, nothing charged (issue 9)
+  budget_changed(p);
   section.release();
   release_slot(j);
   if (is_terminal(j.rec.state)) {

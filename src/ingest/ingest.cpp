@@ -34,8 +34,11 @@ Kinds kinds_of(const Config& cfg) {
 
 // Validates `manifest`'s rows and ingests the good ones into `target`,
 // adding to `report`; `shown` names the manifest in the log.
+// `dry` (plan, issue 9): every check the same, nothing created or written;
+// the rows that would be recorded go to dry->rows.
 void ingest_rows(const Config& cfg, JobStore& store, const Kinds& kinds, Manifest manifest,
-                 const BatchTarget& target, const std::string& shown, IngestReport& report) {
+                 const BatchTarget& target, const std::string& shown, IngestReport& report,
+                 ManifestCheck* dry = nullptr) {
   std::set<int> bad_lines;
   // What is kept of the rejected rows, for the results files.
   std::vector<RejectedRow> rejected;
@@ -47,8 +50,8 @@ void ingest_rows(const Config& cfg, JobStore& store, const Kinds& kinds, Manifes
   report.rejected += static_cast<int>(bad_lines.size());
 
   // The batch's own folder, and the stems its rows already hold there.
-  if (auto why = check_writable_folder(target.out_dir))
-    throw ManifestError(shown + ": output folder: " + *why);
+  if (dry == nullptr)
+    if (auto why = check_writable_folder(target.out_dir)) throw ManifestError(shown + ": output folder: " + *why);
   OutputClaims claims;
   claims.add_existing(store.output_claims(target.out_dir.string()));
 
@@ -87,6 +90,28 @@ void ingest_rows(const Config& cfg, JobStore& store, const Kinds& kinds, Manifes
       continue;
     }
     good.push_back(IngestRow{std::move(row.spec), row.content_hash, row.file, row.line});
+  }
+
+  if (dry != nullptr) {
+    // What store.ingest() would answer, read instead of written.
+    for (auto& g : good) {
+      CheckedRow c{g.spec, g.file, g.line, std::nullopt};
+      if (auto known = store.find_job(g.spec.id); known && known->key == g.spec.id) {
+        if (known->content_hash != g.content_hash) {
+          report.errors.push_back(g.file + ":" + std::to_string(g.line) + ": id: '" + g.spec.id +
+                                  "' is already used by a different row (" + known->file + ":" +
+                                  std::to_string(known->line) + ")");
+          ++report.rejected;
+          continue;
+        }
+        ++report.existing;
+        c.existing_state = known->state;
+      } else {
+        ++report.added;
+      }
+      dry->rows.push_back(std::move(c));
+    }
+    return;
   }
 
   const auto batch = store.ensure_batch(target.name, target.manifest_key, target.out_dir.string());
@@ -141,6 +166,25 @@ IngestReport ingest_manifests(const Config& cfg, JobStore& store, const std::vec
                 report);
   }
   return report;
+}
+
+ManifestCheck check_manifests(const Config& cfg, JobStore& store, const std::vector<fs::path>& manifests,
+                              const std::string& default_profile) {
+  const Kinds kinds = kinds_of(cfg);
+  ManifestOptions mopts;
+  if (cfg.profiles.size() == 1) mopts.default_provider = cfg.profiles.begin()->first;
+  mopts.allowed_roots = cfg.allowed_roots;
+  if (!default_profile.empty()) mopts.default_provider = default_profile;
+
+  ManifestCheck check;
+  for (const auto& path : manifests) {
+    Manifest manifest = load_manifest(path, mopts);
+    const fs::path abs = fs::absolute(path).lexically_normal();
+    const auto [name, out_dir] = choose_batch_folder(store.batches(), abs, cfg.output_dir);
+    ingest_rows(cfg, store, kinds, std::move(manifest), BatchTarget{name, abs.string(), out_dir}, path.string(),
+                check.report, &check);
+  }
+  return check;
 }
 
 IngestReport ingest_parsed_manifest(const Config& cfg, JobStore& store, Manifest manifest, const BatchTarget& target) {

@@ -3,9 +3,12 @@
 #pragma once
 
 #include "config/config.hpp"
+#include "src/core/job_spec.hpp"
+#include "src/core/job_state.hpp"
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -65,6 +68,34 @@ IngestReport ingest_manifests(const Config& cfg, JobStore& store,
 /// profile makes those rows rejected ("provider: no profile named ...").
 IngestReport ingest_manifests(const Config& cfg, JobStore& store, const std::vector<std::filesystem::path>& manifests,
                               const std::string& default_profile);
+
+/// One row check_manifests() would record.
+struct CheckedRow {
+  JobSpec spec;      ///< as parsed (profile defaults not applied)
+  std::string file;  ///< manifest file
+  int line = 0;
+  /// The state of the same row already in the database (same id and
+  /// content); nullopt: a new row.
+  std::optional<JobState> existing_state;
+};
+
+/// What ingest_manifests() would do, without doing it.
+struct ManifestCheck {
+  /// As ingest_manifests() reports (batch_ids stay empty; added counts the
+  /// rows that would be new).
+  IngestReport report;
+  std::vector<CheckedRow> rows;  ///< the rows that pass, in manifest order
+};
+
+/// Validates `manifests` exactly as ingest_manifests() does (same parser,
+/// same validators, output-stem clashes within the manifest and with the
+/// batch folder's recorded jobs, id conflicts with recorded rows) and
+/// writes nothing: no batch, no job, no folder, no probe file (issue 9:
+/// `reelbatch plan`, `run --dry-run`). Throws ManifestError when a manifest
+/// cannot be read or its header is bad; ConfigError for an unknown kind;
+/// store exceptions on database failure.
+ManifestCheck check_manifests(const Config& cfg, JobStore& store, const std::vector<std::filesystem::path>& manifests,
+                              const std::string& default_profile = {});
 
 /// The batch a parsed manifest is recorded as (JobStore::ensure_batch).
 struct BatchTarget {

@@ -62,6 +62,8 @@ WatchIngestFn make_watch_ingest(const Config& cfg, JobStore& store,
     out.rejected = report.rejected;
     out.errors = std::move(report.errors);
     out.output_dir = target.out_dir;
+    // Issue 9: the folder's per-batch credit cap, before the engine sees the batch.
+    if (req.folder.max_credits) store.set_batch_max_credits(*out.batch_id, req.folder.max_credits);
     if (on_new_batch) on_new_batch(*out.batch_id);
     return out;
   };

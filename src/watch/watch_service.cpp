@@ -39,7 +39,7 @@ constexpr milliseconds kMaxSleep{60000};
 
 bool same_settings(const WatchConfig& a, const WatchConfig& b) {
   return a.path == b.path && a.profile == b.profile && a.pattern == b.pattern && a.settle == b.settle &&
-         a.recursive == b.recursive;
+         a.recursive == b.recursive && a.max_credits == b.max_credits;
 }
 
 std::string utc_now_iso() {

@@ -152,6 +152,34 @@ CREATE TABLE rejected_rows (
 );
 CREATE INDEX rejected_rows_batch ON rejected_rows(batch_id, source, line);
 )sql",
+    // 6 -> 7 (issue 9): the credit ledger (one entry per submit attempt:
+    // reserved estimate, then settled cost or released) and per-batch caps.
+    // Costs recorded before the ledger become settled entries (unit '' =
+    // unknown: they count for profile caps, not for batch caps per unit).
+    R"sql(
+CREATE TABLE credit_ledger (
+  id            INTEGER PRIMARY KEY,
+  job_id        INTEGER NOT NULL REFERENCES jobs(id),
+  attempt_id    INTEGER,
+  batch_id      INTEGER NOT NULL,
+  profile       TEXT NOT NULL,
+  unit          TEXT NOT NULL,
+  amount        REAL NOT NULL,
+  source        TEXT NOT NULL,
+  state         TEXT NOT NULL,
+  created_at_ms INTEGER NOT NULL,
+  settled_at_ms INTEGER
+);
+CREATE INDEX credit_ledger_profile ON credit_ledger(profile, state, created_at_ms);
+CREATE INDEX credit_ledger_batch ON credit_ledger(batch_id, unit, state);
+CREATE INDEX credit_ledger_job ON credit_ledger(job_id, attempt_id);
+ALTER TABLE batches ADD COLUMN max_credits REAL;
+INSERT INTO credit_ledger(job_id, attempt_id, batch_id, profile, unit, amount, source, state, created_at_ms,
+                          settled_at_ms)
+  SELECT id, (SELECT MAX(a.id) FROM attempts a WHERE a.job_id = jobs.id), batch_id, profile, '', cost, 'reported',
+         'settled', updated_at_ms, updated_at_ms
+  FROM jobs WHERE cost IS NOT NULL;
+)sql",
 };
 
 static_assert(std::size(kMigrations) == kSchemaVersion, "one migration per schema version");

@@ -87,8 +87,14 @@ EventRecord read_event(SQLite::Statement& q) {
 }
 
 BatchRecord read_batch(SQLite::Statement& q) {
-  return BatchRecord{q.getColumn(0).getInt64(), q.getColumn(1).getString(), q.getColumn(2).getString(),
-                     q.getColumn(3).getString(), q.getColumn(4).getInt64()};
+  BatchRecord b;
+  b.id = q.getColumn(0).getInt64();
+  b.name = q.getColumn(1).getString();
+  b.manifest_path = q.getColumn(2).getString();
+  b.out_dir = q.getColumn(3).getString();
+  b.created_at_ms = q.getColumn(4).getInt64();
+  if (!q.getColumn(5).isNull()) b.max_credits = q.getColumn(5).getDouble();
+  return b;
 }
 
 // A WHERE clause over jobs with its arguments: only generated "?" lists are
@@ -195,7 +201,7 @@ BatchRecord SqliteJobStore::ensure_batch(const std::string& name, const std::str
   ins.bind(4, now_ms());
   ins.exec();
   SQLite::Statement q(*db_,
-                      "SELECT id, name, manifest_path, out_dir, created_at_ms FROM batches WHERE manifest_path = ?");
+                      "SELECT id, name, manifest_path, out_dir, created_at_ms, max_credits FROM batches WHERE manifest_path = ?");
   q.bind(1, manifest_path);
   q.executeStep();
   BatchRecord b = read_batch(q);
@@ -205,14 +211,14 @@ BatchRecord SqliteJobStore::ensure_batch(const std::string& name, const std::str
 }
 
 std::vector<BatchRecord> SqliteJobStore::batches() const {
-  SQLite::Statement q(*db_, "SELECT id, name, manifest_path, out_dir, created_at_ms FROM batches ORDER BY id");
+  SQLite::Statement q(*db_, "SELECT id, name, manifest_path, out_dir, created_at_ms, max_credits FROM batches ORDER BY id");
   std::vector<BatchRecord> out;
   while (q.executeStep()) out.push_back(read_batch(q));
   return out;
 }
 
 std::optional<BatchRecord> SqliteJobStore::batch(std::int64_t id) const {
-  SQLite::Statement q(*db_, "SELECT id, name, manifest_path, out_dir, created_at_ms FROM batches WHERE id = ?");
+  SQLite::Statement q(*db_, "SELECT id, name, manifest_path, out_dir, created_at_ms, max_credits FROM batches WHERE id = ?");
   q.bind(1, id);
   if (!q.executeStep()) return std::nullopt;
   return read_batch(q);
@@ -358,6 +364,17 @@ bool SqliteJobStore::try_transition(JobRecord& j, JobState from, EventRecord e, 
 
 SubmitIntent SqliteJobStore::begin_submit(JobRecord& j, JobState from, EventRecord e, const std::string& profile,
                                           int max_submits) {
+  return begin_submit_impl(j, from, std::move(e), profile, max_submits, nullptr);
+}
+
+SubmitIntent SqliteJobStore::begin_submit_reserving(JobRecord& j, JobState from, EventRecord e,
+                                                    const std::string& profile, int max_submits,
+                                                    const CreditRequest& credit) {
+  return begin_submit_impl(j, from, std::move(e), profile, max_submits, &credit);
+}
+
+SubmitIntent SqliteJobStore::begin_submit_impl(JobRecord& j, JobState from, EventRecord e, const std::string& profile,
+                                               int max_submits, const CreditRequest* credit) {
   SQLite::Transaction tx(*db_, kImmediate);
   const auto now = now_ms();
   SubmitIntent out;
@@ -378,6 +395,24 @@ SubmitIntent SqliteJobStore::begin_submit(JobRecord& j, JobState from, EventReco
     out.status = SubmitIntent::Status::ceiling;
     return out;  // tx rolls back: nothing written
   }
+  if (credit != nullptr) {
+    // Earlier open reservations of this row are released: it is submitted
+    // again only once its earlier attempts are known not to be charged.
+    SQLite::Statement rel(*db_, "UPDATE credit_ledger SET state = 'released', settled_at_ms = ? "
+                                "WHERE job_id = ? AND state = 'reserved'");
+    rel.bind(1, now);
+    rel.bind(2, j.id);
+    rel.exec();
+    if (credit->refuse) {
+      const CreditUses uses = credit_uses(profile, j.batch_id, credit->unit, credit->day_start_ms);
+      std::string why = credit->refuse(uses);
+      if (!why.empty()) {
+        out.status = SubmitIntent::Status::budget;
+        out.budget_reason = std::move(why);
+        return out;  // tx rolls back: the release above included
+      }
+    }
+  }
   {
     SQLite::Statement q(*db_, "INSERT INTO attempts(job_id, profile, intent_at_ms, outcome) VALUES (?, ?, ?, ?)");
     q.bind(1, j.id);
@@ -388,6 +423,21 @@ SubmitIntent SqliteJobStore::begin_submit(JobRecord& j, JobState from, EventReco
   }
   out.attempt_id = db_->getLastInsertRowid();
   e.detail["attempt"] = out.attempt_id;
+  if (credit != nullptr) {
+    SQLite::Statement q(*db_,
+                        "INSERT INTO credit_ledger(job_id, attempt_id, batch_id, profile, unit, amount, source, state, "
+                        "created_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, 'reserved', ?)");
+    q.bind(1, j.id);
+    q.bind(2, out.attempt_id);
+    q.bind(3, j.batch_id);
+    q.bind(4, profile);
+    q.bind(5, credit->unit);
+    q.bind(6, std::max(0.0, credit->amount));
+    q.bind(7, credit->source);
+    q.bind(8, now);
+    q.exec();
+    e.detail["reserved"] = std::max(0.0, credit->amount);
+  }
   if (!write_transition(j, from, e, now)) {
     out.status = SubmitIntent::Status::lost;
     out.attempt_id = 0;
@@ -636,6 +686,144 @@ std::vector<EventRecord> SqliteJobStore::events(std::int64_t job_id) const {
 }
 
 // ---- profiles and uploads ----------------------------------------------------
+
+// ---- credits (issue 9) -----------------------------------------------------------
+
+CreditUses SqliteJobStore::credit_uses(const std::string& profile, std::int64_t batch_id, const std::string& unit,
+                                       std::int64_t day_start_ms) const {
+  CreditUses u;
+  {
+    SQLite::Statement q(*db_,
+                        "SELECT "
+                        "COALESCE(SUM(CASE WHEN state = 'settled' THEN amount END), 0), "
+                        "COALESCE(SUM(CASE WHEN state = 'reserved' THEN amount END), 0), "
+                        "COALESCE(SUM(CASE WHEN state = 'settled' AND created_at_ms >= ? THEN amount END), 0), "
+                        "COALESCE(SUM(CASE WHEN state = 'reserved' AND created_at_ms >= ? THEN amount END), 0) "
+                        "FROM credit_ledger WHERE profile = ? AND state != 'released'");
+    q.bind(1, day_start_ms);
+    q.bind(2, day_start_ms);
+    q.bind(3, profile);
+    q.executeStep();
+    u.profile_settled = q.getColumn(0).getDouble();
+    u.profile_reserved = q.getColumn(1).getDouble();
+    u.day_settled = q.getColumn(2).getDouble();
+    u.day_reserved = q.getColumn(3).getDouble();
+  }
+  if (batch_id != 0) {
+    SQLite::Statement q(*db_,
+                        "SELECT "
+                        "COALESCE(SUM(CASE WHEN state = 'settled' THEN amount END), 0), "
+                        "COALESCE(SUM(CASE WHEN state = 'reserved' THEN amount END), 0) "
+                        "FROM credit_ledger WHERE batch_id = ? AND unit = ? AND state != 'released'");
+    q.bind(1, batch_id);
+    q.bind(2, unit);
+    q.executeStep();
+    u.batch_settled = q.getColumn(0).getDouble();
+    u.batch_reserved = q.getColumn(1).getDouble();
+    SQLite::Statement b(*db_, "SELECT max_credits FROM batches WHERE id = ?");
+    b.bind(1, batch_id);
+    if (b.executeStep() && !b.getColumn(0).isNull()) u.batch_max_credits = b.getColumn(0).getDouble();
+  }
+  return u;
+}
+
+void SqliteJobStore::settle_credits(std::int64_t job_id, std::optional<double> cost, const std::string& source) {
+  SQLite::Transaction tx(*db_, kImmediate);
+  const auto now = now_ms();
+  std::optional<std::int64_t> attempt;
+  {
+    SQLite::Statement q(*db_, "SELECT MAX(id) FROM attempts WHERE job_id = ?");
+    q.bind(1, job_id);
+    if (q.executeStep() && !q.getColumn(0).isNull()) attempt = q.getColumn(0).getInt64();
+  }
+  SQLite::Statement find(*db_, "SELECT id, state FROM credit_ledger WHERE job_id = ? AND attempt_id IS ? "
+                               "ORDER BY id DESC LIMIT 1");
+  find.bind(1, job_id);
+  if (attempt) find.bind(2, *attempt); else find.bind(2);
+  if (find.executeStep()) {
+    const std::int64_t id = find.getColumn(0).getInt64();
+    const std::string state = find.getColumn(1).getString();
+    find.reset();
+    if (state == "settled") return;  // already: nothing to commit
+    if (cost) {
+      SQLite::Statement u(*db_, "UPDATE credit_ledger SET state = 'settled', amount = ?, source = ?, "
+                                "settled_at_ms = ? WHERE id = ?");
+      u.bind(1, *cost);
+      u.bind(2, source);
+      u.bind(3, now);
+      u.bind(4, id);
+      u.exec();
+    } else {
+      SQLite::Statement u(*db_, "UPDATE credit_ledger SET state = 'settled', source = 'estimated:' || source, "
+                                "settled_at_ms = ? WHERE id = ?");
+      u.bind(1, now);
+      u.bind(2, id);
+      u.exec();
+    }
+    tx.commit();
+    return;
+  }
+  find.reset();
+  if (!cost) return;
+  SQLite::Statement q(*db_,
+                      "INSERT INTO credit_ledger(job_id, attempt_id, batch_id, profile, unit, amount, source, state, "
+                      "created_at_ms, settled_at_ms) SELECT id, ?, batch_id, profile, '', ?, ?, 'settled', ?, ? "
+                      "FROM jobs WHERE id = ?");
+  if (attempt) q.bind(1, *attempt); else q.bind(1);
+  q.bind(2, *cost);
+  q.bind(3, source);
+  q.bind(4, now);
+  q.bind(5, now);
+  q.bind(6, job_id);
+  q.exec();
+  tx.commit();
+}
+
+void SqliteJobStore::release_credits(std::int64_t job_id) {
+  SQLite::Statement u(*db_, "UPDATE credit_ledger SET state = 'released', settled_at_ms = ? "
+                            "WHERE job_id = ? AND state = 'reserved'");
+  u.bind(1, now_ms());
+  u.bind(2, job_id);
+  u.exec();
+}
+
+bool SqliteJobStore::set_batch_max_credits(std::int64_t batch_id, std::optional<double> max_credits) {
+  SQLite::Statement u(*db_, "UPDATE batches SET max_credits = ? WHERE id = ?");
+  if (max_credits) u.bind(1, *max_credits); else u.bind(1);
+  u.bind(2, batch_id);
+  return u.exec() > 0;
+}
+
+std::vector<LearnedCostGroup> SqliteJobStore::learned_costs(const std::string& profile) const {
+  SQLite::Statement q(*db_,
+                      "SELECT m, r, d, COUNT(cost), AVG(cost), MIN(cost), MAX(cost), COUNT(g), AVG(g) FROM ("
+                      "  SELECT COALESCE(json_extract(j.spec_json, '$.model'), '') AS m,"
+                      "         COALESCE(json_extract(j.spec_json, '$.resolution'), '') AS r,"
+                      "         json_extract(j.spec_json, '$.duration') AS d, j.cost AS cost,"
+                      "         (SELECT MIN(e.ts_ms) FROM events e WHERE e.job_id = j.id AND e.kind = 'state'"
+                      "            AND e.from_state = 'running' AND e.to_state = 'downloading')"
+                      "           - NULLIF(j.intent_at_ms, 0) AS g"
+                      "  FROM jobs j WHERE j.profile = ? AND j.state IN ('downloading', 'succeeded'))"
+                      " GROUP BY m, r, d ORDER BY m, r, d");
+  q.bind(1, profile);
+  std::vector<LearnedCostGroup> out;
+  while (q.executeStep()) {
+    LearnedCostGroup g;
+    g.model = q.getColumn(0).getString();
+    g.resolution = q.getColumn(1).getString();
+    if (!q.getColumn(2).isNull()) g.duration_s = q.getColumn(2).getInt();
+    g.samples = q.getColumn(3).getInt();
+    if (g.samples > 0) {
+      g.mean = q.getColumn(4).getDouble();
+      g.min = q.getColumn(5).getDouble();
+      g.max = q.getColumn(6).getDouble();
+    }
+    g.generation_samples = q.getColumn(7).getInt();
+    if (g.generation_samples > 0) g.mean_generation_ms = q.getColumn(8).getDouble();
+    out.push_back(std::move(g));
+  }
+  return out;
+}
 
 void SqliteJobStore::set_profile_pause(const std::string& profile, const std::string& reason) {
   if (reason.empty()) {

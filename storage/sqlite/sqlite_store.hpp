@@ -23,7 +23,7 @@ namespace reelbatch {
 
 /// Schema version this build writes (PRAGMA user_version); older databases
 /// are migrated on open (storage/sqlite/schema.cpp).
-inline constexpr int kSchemaVersion = 6;
+inline constexpr int kSchemaVersion = 7;
 
 /// JobStore over one SQLite file. Every override behaves as documented in
 /// storage/job_store.hpp.
@@ -74,6 +74,15 @@ class SqliteJobStore final : public JobStore {
   std::optional<std::string> accepted_remote_id(std::int64_t job_id) const override;
   std::vector<EventRecord> events(std::int64_t job_id) const override;
 
+  SubmitIntent begin_submit_reserving(JobRecord& job, JobState from, EventRecord event, const std::string& profile,
+                                      int max_submits, const CreditRequest& credit) override;
+  CreditUses credit_uses(const std::string& profile, std::int64_t batch_id, const std::string& unit,
+                         std::int64_t day_start_ms) const override;
+  void settle_credits(std::int64_t job_id, std::optional<double> cost, const std::string& source) override;
+  void release_credits(std::int64_t job_id) override;
+  bool set_batch_max_credits(std::int64_t batch_id, std::optional<double> max_credits) override;
+  std::vector<LearnedCostGroup> learned_costs(const std::string& profile) const override;
+
   void set_profile_pause(const std::string& profile, const std::string& reason) override;
   std::map<std::string, std::string> profile_pauses() const override;
   std::optional<std::string> find_upload(const std::string& profile, const std::string& sha256) const override;
@@ -100,6 +109,10 @@ class SqliteJobStore final : public JobStore {
   /// live lease too when `allow_own`) and returns the job as updated.
   std::optional<JobRecord> claim_one(std::int64_t id, const std::string& owner, std::int64_t expires_at_ms,
                                      std::int64_t now, bool allow_own);
+
+  /// begin_submit and begin_submit_reserving (credit nullptr: no ledger entry).
+  SubmitIntent begin_submit_impl(JobRecord& j, JobState from, EventRecord e, const std::string& profile,
+                                 int max_submits, const CreditRequest* credit);
 
   std::unique_ptr<SQLite::Database> db_;
 };
