@@ -81,8 +81,9 @@ class Loader {
     std::string storage = "reelbatch.db";
     if (const toml::node* n = root.get("storage")) {
       const toml::table& t = table(*n, "storage");
-      check_keys(t, "storage", {"path"});
+      check_keys(t, "storage", {"path", "url", "password_env", "password_credential"});
       if (const toml::node* p = t.get("path")) storage = path_string(*p, "storage.path");
+      storage_database(t, cfg);
     }
     cfg.storage_path = resolve(base, storage);
 
@@ -326,6 +327,57 @@ class Loader {
       roots.push_back(std::move(canon));
     }
     return roots;
+  }
+
+  // [storage] url, password_env, password_credential (issue 13): a
+  // PostgreSQL database instead of the SQLite file. The URL is libpq's URI
+  // form; a password in it would be logged, so it is refused and read from
+  // the variable or credential instead. Messages never show the URL's text
+  // past what the user wrote before a password.
+  void storage_database(const toml::table& t, Config& cfg) {
+    const toml::node* url = t.get("url");
+    const toml::node* env = t.get("password_env");
+    const toml::node* cred = t.get("password_credential");
+    if (!url) {
+      if (env) fail("storage.password_env", "only applies with storage.url (a PostgreSQL database)");
+      if (cred) fail("storage.password_credential", "only applies with storage.url (a PostgreSQL database)");
+      return;
+    }
+    if (t.get("path")) fail("storage.url", "set either storage.path (SQLite) or storage.url (PostgreSQL), not both");
+    const std::string u = nonempty_string(*url, "storage.url");
+    const std::string lower = to_lower(u);
+    if (lower.rfind("postgresql://", 0) != 0 && lower.rfind("postgres://", 0) != 0)
+      fail("storage.url", "must start with postgresql:// or postgres:// (e.g. \"postgresql://reelbatch@db.internal:5432/"
+                          "reelbatch\"); for SQLite set storage.path");
+    for (char c : u)
+      if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) fail("storage.url", "must not contain spaces or control characters");
+    const std::size_t auth = u.find("://") + 3;
+    const std::string authority = u.substr(auth, u.find_first_of("/?#", auth) - auth);
+    const std::size_t at = authority.rfind('@');
+    if (at != std::string::npos && authority.substr(0, at).find(':') != std::string::npos)
+      fail("storage.url", "must not contain a password (user:password@); name the variable holding it in "
+                          "storage.password_env (or set PGPASSWORD), or a systemd credential in storage.password_credential");
+    if (const std::size_t q = u.find('?'); q != std::string::npos && ("&" + to_lower(u.substr(q + 1))).find("&password=") != std::string::npos)
+      fail("storage.url", "must not contain a password (password=...); name the variable holding it in "
+                          "storage.password_env (or set PGPASSWORD), or a systemd credential in storage.password_credential");
+    cfg.storage_url = u;
+    if (env && cred) fail("storage.password_credential", "set either password_env or password_credential, not both");
+    if (cred) cfg.storage_password = credential(string(*cred, "storage.password_credential"), "storage.password_credential");
+    if (env) {
+      const std::string var = string(*env, "storage.password_env");
+      const bool valid_name = !var.empty() && !std::isdigit(static_cast<unsigned char>(var[0])) &&
+                              std::all_of(var.begin(), var.end(), [](char c) {
+                                return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+                              });
+      if (!valid_name)
+        fail("storage.password_env", "must be an environment variable name (letters, digits, '_'), got '" + var + "'");
+      const std::optional<std::string> value = env_ ? env_(var) : std::nullopt;
+      if (!value) fail("storage.password_env", "environment variable " + var + " is not set");
+      std::string v = *value;
+      while (!v.empty() && (v.back() == '\n' || v.back() == '\r')) v.pop_back();
+      if (v.empty()) fail("storage.password_env", "environment variable " + var + " is empty");
+      cfg.storage_password = v;
+    }
   }
 
   // The text of systemd credential `name` ($CREDENTIALS_DIRECTORY/<name>,

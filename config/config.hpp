@@ -142,6 +142,16 @@ struct WatchConfig {
 struct Config {
   std::filesystem::path source;        ///< the file read, for messages
   std::filesystem::path storage_path;  ///< [storage] path; relative to the config file's folder
+  /// [storage] url: "postgresql://user@host:port/db" (or "postgres://..."):
+  /// the jobs live in that PostgreSQL database (storage/postgres/, several
+  /// daemons on one database) instead of the SQLite file at storage_path.
+  /// Empty (the default): SQLite. Never holds a password (refused at load).
+  std::string storage_url;
+  /// The database password for storage_url, from [storage] password_env (an
+  /// environment variable's name) or password_credential (a systemd
+  /// credential's name); empty when neither is set, and libpq then looks in
+  /// PGPASSWORD and ~/.pgpass. Never log it.
+  std::string storage_password;
   std::filesystem::path output_dir;    ///< [output] dir; relative to the config file's folder
   int download_concurrency = 4;        ///< [output] download_concurrency, 1..64
   std::map<std::string, ProfileConfig> profiles;  ///< by profile name

@@ -21,19 +21,6 @@ namespace {
 using testing_support::PgServer;
 using namespace std::chrono_literals;
 
-// Skips every test of the binary where PostgreSQL is not installed; fails
-// them all when it is installed but the server does not start.
-class RequirePostgres : public ::testing::Environment {
- public:
-  void SetUp() override {
-    if (PgServer::shared()) return;
-    if (!PgServer::find_bin_dir()) GTEST_SKIP() << "skipped: " << PgServer::why_unavailable();
-    FAIL() << PgServer::why_unavailable();
-  }
-};
-[[maybe_unused]] ::testing::Environment* const kRequirePostgres =
-    ::testing::AddGlobalTestEnvironment(new RequirePostgres);
-
 PgConnectOptions options_for(const std::string& db) {
   PgServer& s = *PgServer::shared();
   return PgConnectOptions{s.url(db), s.password()};

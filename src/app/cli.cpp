@@ -18,7 +18,7 @@
 #include "src/ingest/ingest.hpp"
 #include "src/ingest/manifest.hpp"
 #include "src/net/http_client.hpp"
-#include "storage/sqlite/sqlite_store.hpp"
+#include "src/app/store_factory.hpp"
 
 #include <CLI/CLI.hpp>
 #include <SQLiteCpp/Exception.h>
@@ -172,14 +172,14 @@ std::optional<AdminAddress> daemon_for(const Config& cfg) {
 // Reads through the admin routes on a local database, without a daemon:
 // the same JSON as the daemon answers.
 struct LocalReader {
-  SqliteJobStore store;
+  std::unique_ptr<JobStore> store;
   std::shared_ptr<const Config> cfg;
   admin::AdminApi api;
   explicit LocalReader(const Config& c)
-      : store(c.storage_path), cfg(std::make_shared<const Config>(c)), api([&] {
+      : store(open_job_store(c)), cfg(std::make_shared<const Config>(c)), api([&] {
           admin::AdminDeps d;
           d.config = [p = cfg] { return p; };
-          d.store = &store;
+          d.store = store.get();
           return d;
         }()) {}
   json::value get(const std::string& target) {
@@ -194,7 +194,7 @@ struct LocalReader {
 // Reads `target` from the daemon when one runs, else from the database.
 json::value read_route(const Config& cfg, const std::string& target) {
   if (auto a = daemon_for(cfg)) return api_get(*a, target);
-  if (!fs::exists(cfg.storage_path)) throw CliExit(kExitOk, "no database at " + cfg.storage_path.string() + " yet");
+  if (!store_exists(cfg)) throw CliExit(kExitOk, "no database at " + describe_store(cfg) + " yet");
   LocalReader local(cfg);
   return local.get(target);
 }
@@ -266,9 +266,9 @@ int cmd_status(const ReadArgs& args, bool list_jobs) {
   if (!loaded) return kExitUsage;
   const Config& cfg = *loaded;
   auto daemon = daemon_for(cfg);
-  if (!daemon && !fs::exists(cfg.storage_path)) {
+  if (!daemon && !store_exists(cfg)) {
     if (args.json) std::cout << R"({"batches":[],"profiles":[],"daemon":null})" << "\n";
-    else std::cout << "no database at " << cfg.storage_path.string() << " yet\n";
+    else std::cout << "no database at " << describe_store(cfg) << " yet\n";
     return kExitOk;
   }
   json::object out;
@@ -278,8 +278,7 @@ int cmd_status(const ReadArgs& args, bool list_jobs) {
   if (daemon) {
     profiles = api_get(*daemon, "/v1/profiles").as_object()["profiles"].as_array();
   } else {
-    SqliteJobStore store(cfg.storage_path);
-    const auto pauses = store.profile_pauses();
+    const auto pauses = open_job_store(cfg)->profile_pauses();
     for (const auto& [name, pc] : cfg.profiles) {
       auto it = pauses.find(name);
       profiles.push_back(json::object{{"name", name},
@@ -365,7 +364,7 @@ int cmd_submit(const SubmitArgs& args) {
   const Config& cfg = *loaded;
   const auto daemon = daemon_for(cfg);
   if (args.wait && !daemon)
-    throw CliExit(kExitUsage, "no reelbatch daemon is running for " + cfg.storage_path.string() +
+    throw CliExit(kExitUsage, "no reelbatch daemon is running for " + describe_store(cfg) +
                                   " (start `reelbatch daemon`, or run the manifests now with `reelbatch run`)");
   std::vector<std::int64_t> ids;
   int rejected = 0;
@@ -382,7 +381,8 @@ int cmd_submit(const SubmitArgs& args) {
               .as_object();
     } else {
       // No daemon: record the batch; a daemon runs it when it starts.
-      SqliteJobStore store(cfg.storage_path);
+      const auto opened = open_job_store(cfg);
+      JobStore& store = *opened;
       IngestReport rep;
       try {
         rep = ingest_manifests(cfg, store, {abs}, args.profile);
@@ -571,7 +571,7 @@ int cmd_run(const RunArgs& args) {
     const auto daemon = daemon_for(cfg);
     if (!daemon) break;
     if (!args.wait_lock) {
-      std::cerr << "error: a reelbatch daemon (" << daemon->describe() << ") is using " << cfg.storage_path.string()
+      std::cerr << "error: a reelbatch daemon (" << daemon->describe() << ") is using " << describe_store(cfg)
                 << "; hand it the manifests with `reelbatch submit --wait`, or pass --wait-lock to wait for it\n";
       return kExitBusy;
     }
@@ -580,7 +580,8 @@ int cmd_run(const RunArgs& args) {
     std::this_thread::sleep_for(std::chrono::seconds(1));
   }
 
-  SqliteJobStore store(cfg.storage_path);
+  const auto opened = open_job_store(cfg);
+  JobStore& store = *opened;
   IngestReport report;
   try {
     std::vector<fs::path> paths(args.manifests.begin(), args.manifests.end());
@@ -744,8 +745,8 @@ int cmd_control(const std::string& config_path, const EnvLookup& env,
   const auto loaded = load_config_or_report(config_path, env);
   if (!loaded) return kExitUsage;
   const Config& cfg = *loaded;
-  SqliteJobStore store(cfg.storage_path);
-  return with_engine(cfg, store, body);
+  const auto store = open_job_store(cfg);
+  return with_engine(cfg, *store, body);
 }
 
 int print_result(const ControlResult& r) {

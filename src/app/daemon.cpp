@@ -8,7 +8,7 @@
 #include "src/engine/engine.hpp"
 #include "src/net/http_client.hpp"
 #include "src/net/http_server.hpp"
-#include "storage/sqlite/sqlite_store.hpp"
+#include "src/app/store_factory.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -77,7 +77,7 @@ class Daemon {
 
   asio::io_context engine_io_;
   asio::io_context admin_io_;
-  std::unique_ptr<SqliteJobStore> engine_store_, admin_store_, ingest_store_;
+  std::unique_ptr<JobStore> engine_store_, admin_store_, ingest_store_;
   std::mutex ingest_mu_;
   std::unique_ptr<HttpClient> http_;
   // Results files, kept current as rows end (declared before the engine:
@@ -152,11 +152,13 @@ void Daemon::reload() {
     DaemonConfig next_daemon = load_daemon_config(next);
     engine_->reconfigure(next).get();
     if (next_daemon.admin_socket != daemon_.admin_socket || next_daemon.http_listen != daemon_.http_listen ||
-        next.storage_path != old->storage_path || next.output_dir != old->output_dir)
+        next.storage_path != old->storage_path || next.storage_url != old->storage_url || next.output_dir != old->output_dir)
       spdlog::warn("daemon: reload: [storage], [output] and the admin API addresses change at the next restart");
     daemon_.stop_grace = next_daemon.stop_grace;
     daemon_.log_level = next_daemon.log_level;
     next.storage_path = old->storage_path;
+    next.storage_url = old->storage_url;
+    next.storage_password = old->storage_password;
     next.output_dir = old->output_dir;
     auto shared = std::make_shared<const Config>(std::move(next));
     {
@@ -241,11 +243,11 @@ int Daemon::run() {
   const Config& cfg = *initial_;
 
   try {
-    engine_store_ = std::make_unique<SqliteJobStore>(cfg.storage_path);
-    admin_store_ = std::make_unique<SqliteJobStore>(cfg.storage_path);
-    ingest_store_ = std::make_unique<SqliteJobStore>(cfg.storage_path);
+    engine_store_ = open_job_store(cfg);
+    admin_store_ = open_job_store(cfg);
+    ingest_store_ = open_job_store(cfg);
   } catch (const std::exception& e) {
-    spdlog::error("daemon: cannot open the database {}: {}", cfg.storage_path.string(), e.what());
+    spdlog::error("daemon: cannot open the database {}: {}", describe_store(cfg), e.what());
     return 2;
   }
   http_ = std::make_unique<HttpClient>(engine_io_.get_executor());
@@ -300,7 +302,7 @@ int Daemon::run() {
       }
     }
     spdlog::info("daemon: running (config {}, database {})", opts_.config.string(),
-                 config()->storage_path.string());
+                 describe_store(*config()));
     notify("READY=1");
     notify("STATUS=" + status_line());
   });

@@ -4,7 +4,7 @@
 #include "src/engine/engine.hpp"
 #include "src/metrics/metrics.hpp"
 #include "src/watch/watch_service.hpp"
-#include "storage/sqlite/sqlite_store.hpp"
+#include "src/app/store_factory.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -18,8 +18,8 @@ namespace reelbatch {
 struct DaemonParts::State {
   Metrics metrics;
   DaemonServices services;
-  std::unique_ptr<SqliteJobStore> metrics_store;  // the admin thread's scrapes
-  std::unique_ptr<SqliteJobStore> watch_store;    // the watch thread's ledger and ingests
+  std::unique_ptr<JobStore> metrics_store;  // the admin thread's scrapes
+  std::unique_ptr<JobStore> watch_store;    // the watch thread's ledger and ingests
   std::unique_ptr<WatchService> watch;
 
   std::mutex mu;
@@ -68,8 +68,8 @@ DaemonHooks DaemonParts::hooks() {
   h.on_start = [s](const DaemonServices& services) {
     s->services = services;
     const auto cfg = services.config();
-    s->metrics_store = std::make_unique<SqliteJobStore>(cfg->storage_path);
-    s->watch_store = std::make_unique<SqliteJobStore>(cfg->storage_path);
+    s->metrics_store = open_job_store(*cfg);
+    s->watch_store = open_job_store(*cfg);
     s->watch = std::make_unique<WatchService>(*s->watch_store, s->watch_ingest(*cfg), spdlog::default_logger());
     s->watch->configure(cfg->watches);
     s->watch->start();

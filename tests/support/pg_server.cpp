@@ -70,13 +70,21 @@ Shared& shared_state() {
   return s;
 }
 
-// Stops the binary-wide server after the last test.
-class StopSharedServer : public ::testing::Environment {
+// Every binary linking this file: starts the server before the first test
+// and stops it after the last. Skips every test where PostgreSQL is not
+// installed ("skipped: ..." on stdout, which ctest reports as skipped);
+// fails them all when it is installed but the server does not start.
+class SharedServerEnvironment : public ::testing::Environment {
  public:
+  void SetUp() override {
+    if (PgServer::shared()) return;
+    if (!PgServer::find_bin_dir()) GTEST_SKIP() << "skipped: " << PgServer::why_unavailable();
+    FAIL() << PgServer::why_unavailable();
+  }
   void TearDown() override { PgServer::stop_shared(); }
 };
-[[maybe_unused]] ::testing::Environment* const kStopSharedServer =
-    ::testing::AddGlobalTestEnvironment(new StopSharedServer);
+[[maybe_unused]] ::testing::Environment* const kSharedServerEnvironment =
+    ::testing::AddGlobalTestEnvironment(new SharedServerEnvironment);
 
 }  // namespace
 

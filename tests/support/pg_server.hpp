@@ -6,9 +6,12 @@
 // daemon with [storage] password_env. Run as root, the server runs as the
 // `postgres` user (initdb refuses root), else as the current user.
 //
-// One server per test binary: PgServer::shared() starts it on first use and
-// a gtest Environment stops it and removes the folder at exit. Each test
-// takes a fresh database from it (create_database()).
+// One server per test binary: a gtest Environment registered by
+// pg_server.cpp starts it (PgServer::shared()) before the first test, skips
+// every test where PostgreSQL is not installed, and stops the server and
+// removes the folder after the last. Each test takes a fresh database from
+// it (create_database()). Register such a binary with add_test (one ctest
+// test), not gtest_discover_tests (a server per case).
 #pragma once
 
 #include <filesystem>
