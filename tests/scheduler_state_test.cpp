@@ -70,6 +70,8 @@ const std::vector<Legal>& legal_transitions() {
         {JobState::uploading, JobEvent::submit_rejected_retryable, JobState::pending, false},
         {JobState::uploading, JobEvent::submit_rejected_permanent, JobState::failed, false},
         {JobState::uploading, JobEvent::paused, JobState::pending, false},
+        // Issue 7: the submit ceiling reached while an earlier outcome is unknown.
+        {JobState::uploading, JobEvent::reconcile_inconclusive, JobState::held, false},
         {JobState::submitting, JobEvent::submit_accepted, JobState::running, false},
         {JobState::submitting, JobEvent::submit_rejected_retryable, JobState::pending, true},
         {JobState::submitting, JobEvent::submit_rejected_permanent, JobState::failed, true},
