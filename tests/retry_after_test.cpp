@@ -97,5 +97,18 @@ TEST(ParseRetryAfter, RejectsMalformedDates) {
     EXPECT_FALSE(parse_retry_after(bad, now)) << '"' << bad << '"';
 }
 
+// Regression (fuzz_retry_after, issue 11): dates outside system_clock's
+// nanosecond range (before 1678, after 2262) overflowed a signed integer when
+// compared with `now`; they are plain past / future dates.
+TEST(ParseRetryAfter, DatesOutsideTheNanosecondRange) {
+  const SysTp now = utc(2026, 1, 1, 0, 0, 0);
+  EXPECT_EQ(parse_retry_after("Thu, 01 Jan 1013 00:00:10 GMT", now), 0ms);  // the crashing input
+  const auto far = parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now);
+  ASSERT_TRUE(far);
+  EXPECT_GT(*far, std::chrono::hours(24 * 365 * 7000));
+  // Sub-millisecond "now" still rounds the wait up.
+  EXPECT_EQ(parse_retry_after("Thu, 01 Jan 2026 00:00:01 GMT", now + std::chrono::microseconds(500)), 1000ms);
+}
+
 }  // namespace
 }  // namespace reelbatch

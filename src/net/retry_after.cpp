@@ -158,8 +158,14 @@ std::optional<milliseconds> parse_retry_after(std::string_view header_value,
 
   const auto at = parse_http_date(v, now);
   if (!at) return std::nullopt;
-  if (*at <= now) return milliseconds::zero();
-  return std::chrono::ceil<milliseconds>(*at - now);
+  // Compared in milliseconds, not in system_clock's nanoseconds: a date
+  // before 1678 or after 2262 (year 1013, 9999) does not fit in those and
+  // overflowed (found by fuzz_retry_after). *at is whole seconds, so
+  // ceil(at - now) is at - floor(now).
+  const auto at_ms = std::chrono::time_point_cast<milliseconds>(*at);
+  const auto now_ms = std::chrono::floor<milliseconds>(now);
+  if (at_ms <= now_ms) return milliseconds::zero();
+  return at_ms - now_ms;
 }
 
 }  // namespace reelbatch
