@@ -468,6 +468,9 @@ TEST(Report, FiguresOnAFixedFixtureDatabase) {
   EXPECT_EQ(all.rows, 10);
   ASSERT_EQ(all.spend.size(), 2u);  // two units, never one sum
   EXPECT_DOUBLE_EQ(all.spend.at("juhuo credits"), 40);
+  // Per clip of the unit's own profiles: 40 / 3 juhuo clips, 21.6 / 2 seedance2 clips.
+  EXPECT_DOUBLE_EQ(all.spend_per_success.at("juhuo credits"), 40.0 / 3.0);
+  EXPECT_NEAR(all.spend_per_success.at("seedance2 credits"), 10.8, 1e-9);
 
   const auto by_day = aggregate_report(rows, ReportGroupBy::day);
   ASSERT_EQ(by_day.size(), 3u);

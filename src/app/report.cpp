@@ -59,10 +59,14 @@ std::string group_key(const ReportRow& r, ReportGroupBy by) {
 struct Acc {
   ReportGroup g;
   std::vector<double> gen, slack;
+  std::map<std::string, int> succeeded_by_unit;  // a unit's spend is per clip of that unit
   void add(const ReportRow& r) {
     ++g.rows;
     switch (r.state) {
-      case JobState::succeeded: ++g.succeeded; break;
+      case JobState::succeeded:
+        ++g.succeeded;
+        ++succeeded_by_unit[r.unit];
+        break;
       case JobState::failed:
       case JobState::expired: ++g.failed; break;
       case JobState::cancelled: ++g.cancelled; break;
@@ -75,8 +79,9 @@ struct Acc {
   ReportGroup done() {
     const int finished = g.succeeded + g.failed + g.cancelled;
     if (finished > 0) g.success_rate = static_cast<double>(g.succeeded) / finished;
-    if (g.succeeded > 0)
-      for (const auto& [unit, credits] : g.spend) g.spend_per_success[unit] = credits / g.succeeded;
+    for (const auto& [unit, credits] : g.spend)
+      if (auto it = succeeded_by_unit.find(unit); it != succeeded_by_unit.end() && it->second > 0)
+        g.spend_per_success[unit] = credits / it->second;
     g.generation_p50_s = percentile(gen, 50);
     g.generation_p95_s = percentile(gen, 95);
     g.slack_p50_s = percentile(slack, 50);

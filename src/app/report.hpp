@@ -52,8 +52,9 @@ struct ReportGroup {
   /// succeeded / (succeeded + failed + cancelled); nullopt when none finished.
   std::optional<double> success_rate;
   SpendByUnit spend;    ///< credits per unit, never summed across units
-  /// Spend divided by succeeded rows, per unit (what one finished clip
-  /// cost, failures' charges included); empty when nothing succeeded.
+  /// Per unit: the unit's spend divided by the succeeded rows of profiles
+  /// billing in that unit (what one finished clip cost, failures' charges
+  /// included); a unit without a succeeded row is absent.
   SpendByUnit spend_per_success;
   /// Nearest-rank percentiles (seconds) over the rows that have the figure.
   std::optional<double> generation_p50_s, generation_p95_s;
