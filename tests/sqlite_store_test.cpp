@@ -141,8 +141,18 @@ TEST(SqliteJobStore, TwoConnectionsOnOneFileShareCasAndLeases) {
 
 // Turns a database this build wrote back into what schema 2 left: no lease
 // columns, no claim or unique seq index.
+// Schema 4 as it was before poll times (5), rejected rows (6) and the credit
+// ledger (7).
+void downgrade_to_v4(SQLite::Database& raw) {
+  raw.exec("DROP TABLE IF EXISTS credit_ledger");  // schema 7
+  raw.exec("ALTER TABLE batches DROP COLUMN max_credits");
+  raw.exec("DROP TABLE IF EXISTS rejected_rows");  // schema 6
+  raw.exec("DROP TABLE IF EXISTS poll_times");     // schema 5
+  raw.exec("PRAGMA user_version = 4");
+}
+
 void downgrade_to_v2(SQLite::Database& raw) {
-  raw.exec("DROP TABLE IF EXISTS poll_times");   // schema 5
+  downgrade_to_v4(raw);
   raw.exec("DROP TABLE IF EXISTS watch_files");  // schema 4
   raw.exec("DROP INDEX jobs_seq; DROP INDEX jobs_claim; DROP INDEX jobs_lease;");
   raw.exec("ALTER TABLE jobs DROP COLUMN lease_owner");
@@ -203,6 +213,29 @@ TEST(SqliteJobStore, MigratesVersionOneDatabase) {
   s.set_profile_pause("juhuo", "auth");
   EXPECT_EQ(s.profile_pauses().size(), 1u);
   EXPECT_EQ(s.claim_jobs(ClaimRequest{"engine-1", 1h, {}, 10}).size(), 1u);
+}
+
+// Schema 5 (issue 9): costs recorded before the credit ledger become settled
+// entries, so credit_cap keeps counting them.
+TEST(SqliteJobStore, MigratesVersionFourDatabaseIntoTheCreditLedger) {
+  TempDir t;
+  std::int64_t batch = 0;
+  {
+    SqliteJobStore s(t.db());
+    batch = s.ensure_batch("m", "/m", "/o").id;
+    s.ingest(batch, {row("a", "one", 2), row("b", "two", 3)});
+  }
+  {
+    SQLite::Database raw(t.db().string(), SQLite::OPEN_READWRITE);
+    downgrade_to_v4(raw);
+    raw.exec("UPDATE jobs SET cost = 2.5, state = 'succeeded' WHERE key = 'a'");
+  }
+  SqliteJobStore s(t.db());
+  EXPECT_EQ(s.schema_version(), kSchemaVersion);
+  EXPECT_FALSE(s.batch(batch)->max_credits);
+  const auto u = s.credit_uses("juhuo", batch, "", 0);
+  EXPECT_DOUBLE_EQ(u.profile_settled, 2.5);
+  EXPECT_DOUBLE_EQ(u.profile_reserved, 0);
 }
 
 TEST(SqliteJobStore, RefusesNewerSchema) {

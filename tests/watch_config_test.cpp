@@ -66,6 +66,17 @@ profile = "main"
   EXPECT_FALSE(b.recursive);
 }
 
+// Issue 9: a folder's per-batch credit cap.
+TEST(WatchConfig, MaxCredits) {
+  const Config c = parse(kOneProfile + "[[watch]]\npath = \"/srv/in\"\nmax_credits = 120.5\n");
+  ASSERT_EQ(c.watches.size(), 1u);
+  EXPECT_EQ(c.watches[0].max_credits, 120.5);
+  EXPECT_FALSE(parse(kOneProfile + "[[watch]]\npath = \"/srv/in\"\n").watches[0].max_credits);
+  EXPECT_NE(error_of(kOneProfile + "[[watch]]\npath = \"/srv/in\"\nmax_credits = -1\n")
+                .find("watch[0].max_credits: must be a number of credits >= 0"),
+            std::string::npos);
+}
+
 TEST(WatchConfig, ProfileDefaultsToTheOnlyOne) {
   const Config cfg = parse(kOneProfile + "[[watch]]\npath = \"/srv/in\"\nsettle = 2\n");
   ASSERT_EQ(cfg.watches.size(), 1u);
@@ -85,7 +96,7 @@ TEST(WatchConfig, Errors) {
             f + "watch: expected an array of tables: write each folder as a [[watch]] table");
   EXPECT_EQ(error_of(kOneProfile + "[[watch]]\npath = \"/srv/in\"\nrecursiv = true\n"),
             f + "watch[0].recursiv: unknown key (did you mean 'recursive'?); known keys: path profile pattern settle "
-                "recursive");
+                "recursive max_credits");
   EXPECT_EQ(error_of(kOneProfile + "[[watch]]\npath = \"/srv/in\"\nsettle = \"soon\"\n"),
             f + "watch[0].settle: expected a duration such as 500ms, 5s or 1m, or a number of seconds");
   EXPECT_EQ(error_of(kOneProfile + "[[watch]]\npath = \"/srv/in\"\nsettle = 0\n"),

@@ -667,7 +667,10 @@ TEST(WatchLedger, MigratesAVersionThreeDatabase) {
   { SqliteJobStore s(file); }
   {  // as schema 3 left it
     SQLite::Database raw(file.string(), SQLite::OPEN_READWRITE);
-    raw.exec("DROP TABLE IF EXISTS poll_times");  // schema 5
+    raw.exec("DROP TABLE credit_ledger");  // schema 7
+    raw.exec("ALTER TABLE batches DROP COLUMN max_credits");
+    raw.exec("DROP TABLE IF EXISTS rejected_rows");  // schema 6
+    raw.exec("DROP TABLE IF EXISTS poll_times");     // schema 5
     raw.exec("DROP TABLE watch_files");
     raw.exec("PRAGMA user_version = 3");
   }
