@@ -338,6 +338,27 @@ TEST(ResultsWriter, CoalescesAndFlushes) {
   EXPECT_EQ(jsonl(results).front().at("state"), "cancelled");
 }
 
+TEST(ResultsFiles, MigratesAVersionFourDatabase) {
+  TempDir dir;
+  const fs::path file = dir.path / "v4.db";
+  { SqliteJobStore s(file); }
+  {  // as schema 4 left it
+    SQLite::Database raw(file.string(), SQLite::OPEN_READWRITE);
+    raw.exec("DROP TABLE rejected_rows");
+    raw.exec("PRAGMA user_version = 4");
+  }
+  SqliteJobStore s(file);
+  EXPECT_EQ(s.schema_version(), 5);
+  const auto b = s.ensure_batch("m", "/m.csv", "/out/m");
+  s.replace_rejected_rows(b.id, "/m.csv", {RejectedRow{"", 3, "k", "juhuo", "duration", "too long"}});
+  const auto rows = s.rejected_rows(b.id);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].source, "/m.csv");
+  EXPECT_EQ(rows[0].message, "too long");
+  s.replace_rejected_rows(b.id, "/m.csv", {});
+  EXPECT_TRUE(s.rejected_rows(b.id).empty());
+}
+
 // ---- report ------------------------------------------------------------------
 
 TEST(Report, PercentileIsNearestRank) {

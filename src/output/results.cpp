@@ -316,7 +316,7 @@ std::string csv_field(const json::value& v) {
   return q;
 }
 
-ResultsCache::Entry ResultsCache::get(const JobRecord& job, const ResultsContext& ctx) {
+ResultsCache::Entry ResultsCache::get(const JobRecord& job, const ResultsContext& ctx, bool allow_probe) {
   const auto key = std::make_pair(job.id, job.output_path);
   {
     std::lock_guard lock(mu_);
@@ -331,6 +331,7 @@ ResultsCache::Entry ResultsCache::get(const JobRecord& job, const ResultsContext
   e.cover = sidecar_file(sidecar, "cover", video.parent_path());
   e.last_frame = sidecar_file(sidecar, "last_frame", video.parent_path());
   if (const auto* p = sidecar.if_contains("probe")) e.probe = video_probe_from_json(*p);
+  if (!e.probe && ctx.probe && !allow_probe) return e;  // probed by a later call
   if (!e.probe && ctx.probe) {
     if (auto res = probe_video(video, ctx.probe_timeout)) {
       if (res->probe) {
@@ -370,6 +371,7 @@ void write_results_files(const JobStore& store, std::int64_t batch_id, const Res
   }
   ResultsCache local;
   ResultsCache& sidecars = cache ? *cache : local;
+  std::chrono::steady_clock::duration probing{};
 
   JobQuery q;
   q.filter.batch_ids = {batch_id};
@@ -388,7 +390,11 @@ void write_results_files(const JobStore& store, std::int64_t batch_id, const Res
                                    [](std::int64_t id, const EventRecord& e) { return id < e.job_id; });
       const std::vector<EventRecord> mine(first, last);
       ResultsCache::Entry side;
-      if (j.state == JobState::succeeded) side = sidecars.get(j, ctx);
+      if (j.state == JobState::succeeded) {
+        const auto t0 = std::chrono::steady_clock::now();
+        side = sidecars.get(j, ctx, probing < ctx.probe_budget);
+        probing += std::chrono::steady_clock::now() - t0;
+      }
       const auto a = attempts.find(j.id);
       emit(make_result_record(j, *b, ctx, mine, a == attempts.end() ? 0 : a->second, side.cover, side.last_frame,
                               side.probe),

@@ -56,6 +56,9 @@ struct ResultsContext {
   /// duration, size and codecs in its sidecar and flag mismatches.
   bool probe = true;
   std::chrono::milliseconds probe_timeout{10000};  ///< per ffprobe run
+  /// ffprobe time one rewrite of one batch may spend; videos past it are
+  /// written without probe fields and probed by a later rewrite.
+  std::chrono::milliseconds probe_budget{2000};
 };
 
 /// The context of every profile of `cfg`.
@@ -118,7 +121,9 @@ class ResultsCache {
   /// sidecar with it (atomically). Never throws: an unreadable sidecar gives
   /// an entry without cover/last frame; a failed probe is logged once
   /// and not tried again by this process (the entry is cached either way).
-  Entry get(const JobRecord& job, const ResultsContext& ctx);
+  /// `allow_probe` false: a video not probed yet is not probed now (the
+  /// entry is then not cached, so a later call may probe it).
+  Entry get(const JobRecord& job, const ResultsContext& ctx, bool allow_probe = true);
 
  private:
   std::mutex mu_;

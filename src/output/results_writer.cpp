@@ -15,7 +15,7 @@ ResultsWriter::ResultsWriter(StoreOpener open_store, ResultsContext ctx, std::ch
 }
 
 ResultsWriter::~ResultsWriter() {
-  flush();
+  flush(Probe::none);
   {
     std::lock_guard lock(mu_);
     stop_ = true;
@@ -35,8 +35,11 @@ void ResultsWriter::mark_dirty(std::int64_t batch_id) {
   wake_.notify_all();
 }
 
-void ResultsWriter::flush() {
+void ResultsWriter::flush() { flush(Probe::all); }
+
+void ResultsWriter::flush(Probe probe) {
   std::unique_lock lock(mu_);
+  flush_probe_ = probe;
   const std::uint64_t ticket = ++flush_requested_;
   wake_.notify_all();
   flushed_.wait(lock, [&] { return flush_done_ >= ticket; });
@@ -47,11 +50,14 @@ std::uint64_t ResultsWriter::rewrites() const {
   return rewrites_;
 }
 
-bool ResultsWriter::write_one(std::int64_t batch_id) {
+bool ResultsWriter::write_one(std::int64_t batch_id, Probe probe) {
   try {
     if (!store_) store_ = open_store_();
     const auto started = Clock::now();
-    write_results_files(*store_, batch_id, ctx_, &cache_);
+    ResultsContext ctx = ctx_;
+    if (probe == Probe::none) ctx.probe = false;
+    if (probe == Probe::all) ctx.probe_budget = std::chrono::hours(24);
+    write_results_files(*store_, batch_id, ctx, &cache_);
     const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
     std::lock_guard lock(mu_);
     ++rewrites_;
@@ -72,13 +78,14 @@ void ResultsWriter::run() {
     if (flushing) {
       // Everything dirty now, regardless of the interval.
       const std::uint64_t ticket = flush_requested_;
+      const Probe probe = flush_probe_;
       std::vector<std::int64_t> ids;
       for (const auto& [id, at] : dirty_) ids.push_back(id);
       dirty_.clear();
       lock.unlock();
       std::vector<std::int64_t> failed;
       for (auto id : ids)
-        if (!write_one(id)) failed.push_back(id);
+        if (!write_one(id, probe)) failed.push_back(id);
       lock.lock();
       for (auto id : failed) dirty_.emplace(id, Clock::now() + min_interval_);
       flush_done_ = ticket;
@@ -100,7 +107,7 @@ void ResultsWriter::run() {
     const std::int64_t id = due->first;
     dirty_.erase(due);
     lock.unlock();
-    const bool ok = write_one(id);
+    const bool ok = write_one(id, Probe::budget);
     lock.lock();
     if (!ok) dirty_.emplace(id, Clock::now() + min_interval_);
   }

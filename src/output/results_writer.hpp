@@ -33,7 +33,8 @@ class ResultsWriter {
   /// `min_interval`: the least time between two rewrites of one batch.
   ResultsWriter(StoreOpener open_store, ResultsContext ctx,
                 std::chrono::milliseconds min_interval = std::chrono::milliseconds(1000));
-  /// flush(), then stops the thread.
+  /// Writes what is dirty without running ffprobe (a stop must be quick;
+  /// unprobed videos are probed by a later process), then stops the thread.
   ~ResultsWriter();
   ResultsWriter(const ResultsWriter&) = delete;
   ResultsWriter& operator=(const ResultsWriter&) = delete;
@@ -41,8 +42,9 @@ class ResultsWriter {
   /// Asks for a rewrite of `batch_id`'s files. Thread-safe, cheap, never
   /// blocks on I/O: callable from the event loop (an EngineObserver).
   void mark_dirty(std::int64_t batch_id);
-  /// Rewrites every batch marked dirty now (ignoring the interval) and
-  /// returns when they are written or failed (failures are logged; the
+  /// Rewrites every batch marked dirty now (ignoring the interval), probing
+  /// every finished video not probed yet (no probe budget), and returns
+  /// when they are written or failed (failures are logged; the
   /// batch stays dirty and is tried again later). Blocking.
   void flush();
   /// Rewrites done so far (for tests and logs).
@@ -51,7 +53,9 @@ class ResultsWriter {
  private:
   void run();
   /// Writes `batch_id` now; false when it failed (logged).
-  bool write_one(std::int64_t batch_id);
+  enum class Probe { budget, all, none };
+  bool write_one(std::int64_t batch_id, Probe probe);
+  void flush(Probe probe);
 
   StoreOpener open_store_;
   ResultsContext ctx_;
@@ -66,6 +70,7 @@ class ResultsWriter {
   std::map<std::int64_t, std::chrono::milliseconds> interval_;  ///< per batch
   std::map<std::int64_t, std::chrono::steady_clock::time_point> last_write_;
   std::uint64_t flush_requested_ = 0, flush_done_ = 0;
+  Probe flush_probe_ = Probe::all;
   std::uint64_t rewrites_ = 0;
   bool busy_ = false;
   bool stop_ = false;

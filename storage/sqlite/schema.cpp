@@ -139,8 +139,10 @@ CREATE INDEX poll_times_profile ON poll_times(profile, at_ms);
 )sql",
     // 5 -> 6: manifest rows rejected at ingest, so results files list every
     // row (issue 9, item 4). One entry per problem; a row may have several.
+    // IF NOT EXISTS: tests (and hand repairs) set user_version back without
+    // dropping the newer tables.
     R"sql(
-CREATE TABLE rejected_rows (
+CREATE TABLE IF NOT EXISTS rejected_rows (
   id       INTEGER PRIMARY KEY,
   batch_id INTEGER NOT NULL REFERENCES batches(id),
   source   TEXT NOT NULL,
@@ -150,7 +152,7 @@ CREATE TABLE rejected_rows (
   field    TEXT NOT NULL,
   message  TEXT NOT NULL
 );
-CREATE INDEX rejected_rows_batch ON rejected_rows(batch_id, source, line);
+CREATE INDEX IF NOT EXISTS rejected_rows_batch ON rejected_rows(batch_id, source, line);
 )sql",
     // 6 -> 7 (issue 9): the credit ledger (one entry per submit attempt:
     // reserved estimate, then settled cost or released) and per-batch caps.
