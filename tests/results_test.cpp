@@ -155,7 +155,7 @@ TEST(ResultsFiles, OneRecordPerRowIncludingRejectedAndCancelledAndCsvReadsBack) 
   EXPECT_EQ(ra.at("prompt"), "a fox");
   EXPECT_EQ(ra.at("cost").as_double(), 12.5);
   EXPECT_EQ(ra.at("cost_unit"), "juhuo credits");
-  EXPECT_EQ(ra.at("cost_source"), "provider");
+  EXPECT_EQ(ra.at("cost_source"), "reported");
   EXPECT_EQ(ra.at("remote_task_id"), "task-a");
   EXPECT_EQ(ra.at("video"), json::value(video.string()));
   EXPECT_EQ(ra.at("bytes").as_int64(), 18);

@@ -187,7 +187,9 @@ json::object make_sidecar(const JobRecord& j, const BatchRecord& b, const std::s
   return sidecar;
 }
 
-std::string credit_unit(const ProfileConfig& profile) { return profile.kind + " credits"; }
+std::string credit_unit(const ProfileConfig& profile) {
+  return profile.credit_unit.empty() ? profile.kind + " credits" : profile.credit_unit;
+}
 
 ResultsContext results_context(const Config& cfg) {
   ResultsContext ctx;
@@ -215,8 +217,13 @@ json::object make_result_record(const JobRecord& j, const BatchRecord& b, const 
                                 const std::string& last_frame, const std::optional<VideoProbe>& probe) {
   // Timestamps of the latest attempt, from the job's events (oldest first).
   std::int64_t submitted = 0, started = 0, finished = 0, downloaded = 0;
+  // Where the recorded cost came from: the remote_succeeded event's
+  // "cost_source" (src/engine/poll.cpp: reported, documented, configured).
+  std::string cost_source;
   for (const auto& e : events) {
     if (e.job_id != j.id) continue;
+    if (const auto* cs = e.detail.if_contains("cost_source"); cs && cs->is_string())
+      cost_source = std::string(cs->as_string());
     if (e.kind == "state" && e.from_state != e.to_state) {
       if (e.to_state == JobState::submitting) {
         submitted = e.ts_ms;
@@ -249,7 +256,7 @@ json::object make_result_record(const JobRecord& j, const BatchRecord& b, const 
   r["remote_task_id"] = text_or_null(j.remote_id);
   r["cost"] = j.cost ? json::value(*j.cost) : nullptr;
   r["cost_unit"] = text_or_null(lookup(ctx.units, j.spec.provider));
-  r["cost_source"] = j.cost ? json::value("provider") : nullptr;
+  r["cost_source"] = !j.cost ? json::value(nullptr) : json::value(cost_source.empty() ? "reported" : cost_source);
   r["ingested_at"] = iso_ms(j.created_at_ms);
   r["submitted_at"] = iso_ms(submitted);
   r["generation_started_at"] = iso_ms(started);

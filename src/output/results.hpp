@@ -42,10 +42,13 @@ boost::json::object make_sidecar(const JobRecord& job, const BatchRecord& batch,
                                  int attempts, const RowOutputs& outputs, const std::vector<EventRecord>& events,
                                  std::int64_t now_ms);
 
-/// The unit a profile's credits are counted in: "<kind> credits" (e.g.
-/// "juhuo credits"), since each provider bills in its own currency (the
-/// provider documents' README, "cost" row). Sums are never taken across
-/// units. Never throws beyond allocation.
+/// The unit a profile's credits are counted in: its configured
+/// `credit_unit`, else "<kind> credits" (e.g. "juhuo credits"), since each
+/// provider bills in its own currency (the provider documents' README,
+/// "cost" row). The same answer as providers/registry.hpp credit_unit_of(),
+/// whose per-kind defaults are "<kind> credits"; this copy keeps src/output
+/// free of the provider layer. Sums are never taken across units. Never
+/// throws beyond allocation.
 std::string credit_unit(const ProfileConfig& profile);
 
 /// What the results files need beyond the store.
