@@ -57,7 +57,7 @@ namespace {
 
 // Opens the results writer's own connection to the config's database.
 StoreOpener results_opener(const Config& cfg) {
-  return [path = cfg.storage_path] { return std::make_unique<SqliteJobStore>(path); };
+  return [cfg] { return open_job_store(cfg); };
 }
 
 // "pending 3  uploading 0  ...", every state in flow order; cancelled,

@@ -5,6 +5,7 @@
 #include "providers/registry.hpp"
 #include "src/ingest/manifest.hpp"
 #include "src/net/http_client.hpp"
+#include "src/app/store_factory.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -43,11 +44,10 @@ int cmd_plan(const PlanArgs& args) {
   }
   if (!args.out.empty()) cfg.output_dir = fs::absolute(args.out).lexically_normal();
 
-  // The database is read when it exists; a plan creates none.
-  std::unique_ptr<SqliteJobStore> store;
-  std::error_code ec;
-  store = std::make_unique<SqliteJobStore>(fs::exists(cfg.storage_path, ec) ? cfg.storage_path
-                                                                            : fs::path(":memory:"));
+  // The database is read when it exists (learned costs, spend so far); a
+  // plan creates none: an in-memory SQLite store stands in for a missing file.
+  std::unique_ptr<JobStore> store = store_exists(cfg) ? open_job_store(cfg)
+                                                      : std::make_unique<SqliteJobStore>(fs::path(":memory:"));
   Plan plan;
   try {
     std::vector<fs::path> paths(args.manifests.begin(), args.manifests.end());

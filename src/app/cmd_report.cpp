@@ -4,7 +4,7 @@
 #include "src/app/report.hpp"
 
 #include "providers/registry.hpp"
-#include "storage/sqlite/sqlite_store.hpp"
+#include "src/app/store_factory.hpp"
 
 #include <boost/json/serialize.hpp>
 
@@ -47,12 +47,17 @@ int cmd_report(const ReportArgs& args) {
     std::cerr << "error: " << e.what() << "\n";
     return kExitUsage;
   }
-  SqliteJobStore store(cfg.storage_path);
+  if (!store_exists(cfg)) {
+    std::cerr << "error: no database yet at " << describe_store(cfg) << "\n";
+    return kExitUsage;
+  }
+  const std::unique_ptr<JobStore> opened = open_job_store(cfg);
+  JobStore& store = *opened;
   if (!args.batch.empty()) {
     for (const auto& b : store.batches())
       if (b.name == args.batch || std::to_string(b.id) == args.batch) filter.batch_ids.push_back(b.id);
     if (filter.batch_ids.empty()) {
-      std::cerr << "error: --batch: no batch named " << args.batch << " in " << cfg.storage_path.string() << "\n";
+      std::cerr << "error: --batch: no batch named " << args.batch << " in " << describe_store(cfg) << "\n";
       return kExitUsage;
     }
   }

@@ -254,7 +254,7 @@ int Daemon::run() {
   EngineOptions eopts;
   eopts.batches = std::nullopt;  // every batch in the database, and every new one
   results_ = std::make_unique<ResultsWriter>(
-      [path = cfg.storage_path] { return std::make_unique<SqliteJobStore>(path); }, results_context(cfg));
+      [cfg] { return open_job_store(cfg); }, results_context(cfg));
   results_observer_ = std::make_unique<ResultsObserver>(*results_, opts_.hooks.observer);
   eopts.observer = results_observer_.get();
   try {
