@@ -854,7 +854,8 @@ TEST_P(JobStoreContract, Case9_CreditLedgerReservesSettlesAndReleases) {
                                     row("v", "v", 6, "veo")})
                        .job_ids;
   const auto a = ids[0], b = ids[1], c = ids[2], d = ids[3], v = ids[4];
-  auto uses = [&](const std::string& profile = "juhuo", std::int64_t day_start = 0, const std::string& unit = "credits") {
+  auto uses = [&](const std::string& profile = "juhuo", std::int64_t day_start = 0,
+                  const std::string& unit = "credits") {
     return s.credit_uses(profile, batch, unit, day_start);
   };
   auto zero = uses();

@@ -289,7 +289,8 @@ TEST(PgJobStore, MigratesAVersion1DatabaseKeepingItsCosts) {
   EXPECT_EQ(s.credit_uses("juhuo", batch, "credits", 0).batch_settled, 0);
   auto c = raw(db);
   pqxx::nontransaction tx(c);
-  const auto entry = tx.exec1("SELECT attempt_id, state, source FROM credit_ledger WHERE job_id = " + std::to_string(id));
+  const auto entry =
+      tx.exec1("SELECT attempt_id, state, source FROM credit_ledger WHERE job_id = " + std::to_string(id));
   EXPECT_EQ(entry[0].as<std::int64_t>(), attempt);
   EXPECT_EQ(entry[1].as<std::string>(), "settled");
   EXPECT_EQ(entry[2].as<std::string>(), "reported");

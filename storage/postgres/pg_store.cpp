@@ -315,8 +315,8 @@ std::vector<Statement> statements() {
            " WHERE id = $1"},
       {"credits_settle_new",
        "INSERT INTO credit_ledger(job_id, attempt_id, batch_id, profile, unit, amount, source, state, created_at_ms, "
-       "settled_at_ms) SELECT id, $2::bigint, batch_id, profile, '', $3::double precision, $4::text, 'settled', " + now + ", " + now +
-           " FROM jobs WHERE id = $1"},
+       "settled_at_ms) SELECT id, $2::bigint, batch_id, profile, '', $3::double precision, $4::text, 'settled', " +
+           now + ", " + now + " FROM jobs WHERE id = $1"},
       {"batch_set_max_credits", "UPDATE batches SET max_credits = $2 WHERE id = $1"},
       // Spec fields as stored: a duration that is not an integer reads as none.
       {"learned_costs",
