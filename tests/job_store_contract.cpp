@@ -1,9 +1,13 @@
 // The JobStore contract (tests/job_store_contract.hpp): batches, ingest,
 // lookups, paging, compare-and-set transitions, attempts, leases with
-// fencing tokens, pauses, uploads and events.
+// fencing tokens, pauses, uploads, events, rejected rows, costs and the
+// credit ledger.
 #include "tests/job_store_contract.hpp"
 
 #include <algorithm>
+#include <functional>
+#include <map>
+#include <optional>
 #include <stdexcept>
 
 namespace reelbatch {
@@ -723,6 +727,312 @@ TEST_P(JobStoreContract, EventsComeOldestFirstWithTypedStatesAndDetail) {
   }
   EXPECT_EQ(s.events(ids[1]).size(), 1u);
   EXPECT_TRUE(s.events(ids[1] + 1000).empty());
+}
+
+// ---- results files (issue 9 item 4) ------------------------------------------------
+
+// Rejected rows are replaced per (batch, manifest): a re-ingest of a fixed
+// manifest forgets what it no longer rejects; read back by source, line, then
+// in the order recorded.
+TEST_P(JobStoreContract, RejectedRowsAreReplacedPerBatchAndSource) {
+  auto& s = store();
+  const auto b1 = s.ensure_batch("m", "/m", "/o").id;
+  const auto b2 = s.ensure_batch("n", "/n", "/o2").id;
+  EXPECT_TRUE(s.rejected_rows(b1).empty());
+  s.replace_rejected_rows(b1, "m.csv",
+                          {{"ignored", 5, "k5", "juhuo", "prompt", "empty"},
+                           {"ignored", 3, "", "", "(row)", "wrong number of fields"},
+                           {"ignored", 3, "k3", "juhuo", "duration", "above 15"}});
+  s.replace_rejected_rows(b1, "a.csv", {{"", 7, "k7", "veo", "model", "unknown"}});
+  s.replace_rejected_rows(b2, "m.csv", {{"", 1, "z", "juhuo", "id", "taken"}});
+  auto rows = s.rejected_rows(b1);
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_EQ(rows[0].source, "a.csv");
+  EXPECT_EQ(rows[0].line, 7);
+  EXPECT_EQ(rows[0].key, "k7");
+  EXPECT_EQ(rows[0].profile, "veo");
+  EXPECT_EQ(rows[0].field, "model");
+  EXPECT_EQ(rows[0].message, "unknown");
+  EXPECT_EQ(rows[1].source, "m.csv");  // stored under the source given, not the row's
+  EXPECT_EQ(rows[1].line, 3);
+  EXPECT_EQ(rows[1].field, "(row)");
+  EXPECT_EQ(rows[1].key, "");
+  EXPECT_EQ(rows[2].line, 3);
+  EXPECT_EQ(rows[2].field, "duration");
+  EXPECT_EQ(rows[3].line, 5);
+  // A re-ingest of the fixed manifest replaces its entries only.
+  s.replace_rejected_rows(b1, "m.csv", {{"", 9, "k9", "juhuo", "prompt", "empty"}});
+  rows = s.rejected_rows(b1);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].source, "a.csv");
+  EXPECT_EQ(rows[1].line, 9);
+  s.replace_rejected_rows(b1, "m.csv", {});
+  ASSERT_EQ(s.rejected_rows(b1).size(), 1u);
+  ASSERT_EQ(s.rejected_rows(b2).size(), 1u);
+  EXPECT_EQ(s.rejected_rows(b2)[0].key, "z");
+  EXPECT_TRUE(s.rejected_rows(b2 + 1000).empty());
+}
+
+// Per-job attempt counts and events for a page of jobs, whatever the order
+// and number of ids asked (more than one statement's worth included).
+TEST_P(JobStoreContract, AttemptCountsAndEventsOfAPageOfJobs) {
+  auto& s = store();
+  const auto ids =
+      s.ingest(s.ensure_batch("m", "/m", "/o").id, {row("a", "a", 2), row("b", "b", 3), row("c", "c", 4)}).job_ids;
+  const auto a = ids[0], b = ids[1], c = ids[2];
+  s.begin_attempt(a, "juhuo");
+  s.finish_attempt(AttemptUpdate{s.begin_attempt(a, "juhuo"), AttemptOutcome::accepted, "gen_a", ""});
+  s.begin_attempt(c, "juhuo");
+  auto jc = s.job(c).value();
+  ASSERT_TRUE(s.try_transition(jc, jc.state, note("remote_state", {{"n", 1}})));
+  EXPECT_TRUE(s.attempt_counts_of({}).empty());
+  EXPECT_EQ(s.attempt_counts_of({a, b, c}), (std::map<std::int64_t, int>{{a, 2}, {c, 1}}));
+  // Ids in any order, beyond one statement's bind limit, some of no job.
+  std::vector<std::int64_t> many{c};
+  for (std::int64_t i = 1; i <= 1200; ++i) many.push_back(c + 1000 + i);
+  many.push_back(a);
+  EXPECT_EQ(s.attempt_counts_of(many), (std::map<std::int64_t, int>{{a, 2}, {c, 1}}));
+  EXPECT_EQ(s.attempt_counts_of({b}), (std::map<std::int64_t, int>{}));
+
+  EXPECT_TRUE(s.events_of_jobs({}).empty());
+  const auto ev = s.events_of_jobs(many);  // by job id, then oldest first
+  ASSERT_EQ(ev.size(), 3u);
+  EXPECT_EQ(ev[0].job_id, a);
+  EXPECT_EQ(ev[0].kind, "ingest");
+  EXPECT_EQ(ev[1].job_id, c);
+  EXPECT_EQ(ev[1].kind, "ingest");
+  EXPECT_EQ(ev[2].job_id, c);
+  EXPECT_EQ(ev[2].kind, "remote_state");
+  EXPECT_EQ(ev[2].detail.at("n").as_int64(), 1);
+  EXPECT_EQ(s.events_of_jobs({c})[1].id, s.events(c)[1].id);
+}
+
+// Recorded costs summed per profile over the jobs a filter matches.
+TEST_P(JobStoreContract, SumsCostsPerProfile) {
+  auto& s = store();
+  const auto b1 = s.ensure_batch("m", "/m", "/o").id;
+  const auto b2 = s.ensure_batch("n", "/n", "/o").id;
+  const auto ids1 = s.ingest(b1, {row("a", "a", 2), row("b", "b", 3, "veo"), row("c", "c", 4)}).job_ids;
+  const auto ids2 = s.ingest(b2, {row("d", "d", 2)}).job_ids;
+  EXPECT_TRUE(s.cost_by_profile({}).empty());
+  auto set_cost = [&](std::int64_t id, double cost, JobState to) {
+    auto j = s.job(id).value();
+    const auto from = j.state;
+    j.state = to;
+    j.cost = cost;
+    ASSERT_TRUE(s.try_transition(j, from, note("state")));
+  };
+  set_cost(ids1[0], 1.25, JobState::succeeded);
+  set_cost(ids1[1], 4, JobState::succeeded);
+  set_cost(ids2[0], 2.5, JobState::failed);
+  // ids1[2] has no cost: it adds nothing.
+  EXPECT_EQ(s.cost_by_profile({}), (std::map<std::string, double>{{"juhuo", 3.75}, {"veo", 4}}));
+  JobFilter f;
+  f.batch_ids = {b1};
+  EXPECT_EQ(s.cost_by_profile(f), (std::map<std::string, double>{{"juhuo", 1.25}, {"veo", 4}}));
+  f = {};
+  f.states = {JobState::failed};
+  EXPECT_EQ(s.cost_by_profile(f), (std::map<std::string, double>{{"juhuo", 2.5}}));
+  f = {};
+  f.profile = "veo";
+  EXPECT_EQ(s.cost_by_profile(f), (std::map<std::string, double>{{"veo", 4}}));
+  f.profile = "kling";
+  EXPECT_TRUE(s.cost_by_profile(f).empty());
+}
+
+// ---- the credit ledger (issue 9 item 3) --------------------------------------------
+
+// A submit reserves its estimate with its intent; the reservation is settled
+// to the reported cost (or to the estimate when none is reported) or
+// released; caps see settled + reserved, per profile, per day and per batch
+// in one unit.
+TEST_P(JobStoreContract, Case9_CreditLedgerReservesSettlesAndReleases) {
+  auto& s = store();
+  const auto batch = s.ensure_batch("m", "/m", "/o").id;
+  EXPECT_FALSE(s.batch(batch)->max_credits.has_value());
+  const auto ids = s.ingest(batch, {row("a", "a", 2), row("b", "b", 3), row("c", "c", 4), row("d", "d", 5),
+                                    row("v", "v", 6, "veo")})
+                       .job_ids;
+  const auto a = ids[0], b = ids[1], c = ids[2], d = ids[3], v = ids[4];
+  auto uses = [&](const std::string& profile = "juhuo", std::int64_t day_start = 0,
+                  const std::string& unit = "credits") {
+    return s.credit_uses(profile, batch, unit, day_start);
+  };
+  auto zero = uses();
+  EXPECT_EQ(zero.profile_settled + zero.profile_reserved + zero.day_settled + zero.day_reserved +
+                zero.batch_settled + zero.batch_reserved,
+            0);
+  EXPECT_FALSE(zero.batch_max_credits.has_value());
+  EXPECT_TRUE(s.set_batch_max_credits(batch, 100));
+  EXPECT_EQ(s.batch(batch)->max_credits, 100);
+  EXPECT_EQ(uses().batch_max_credits, 100);
+  EXPECT_FALSE(s.set_batch_max_credits(batch + 1000, 5));
+
+  // Submits job `id` (pending -> submitting) reserving `amount`; the job is
+  // moved back to pending with `outcome` for its attempt when given.
+  auto submit = [&](std::int64_t id, double amount, std::function<std::string(const CreditUses&)> refuse = {},
+                    std::optional<AttemptOutcome> outcome = std::nullopt) {
+    auto j = s.job(id).value();
+    j.state = JobState::submitting;
+    CreditRequest credit{amount, "credits", "documented", 0, std::move(refuse)};
+    const auto r = s.begin_submit_reserving(j, JobState::pending, note("state"), j.spec.provider, 3, credit);
+    if (r.status == SubmitIntent::Status::recorded && outcome) {
+      j.state = JobState::pending;
+      const AttemptUpdate done{r.attempt_id, *outcome, "", "x"};
+      EXPECT_TRUE(s.try_transition(j, JobState::submitting, note("state"), &done));
+    }
+    return r;
+  };
+  auto r = submit(a, 10);
+  ASSERT_EQ(r.status, SubmitIntent::Status::recorded);
+  EXPECT_EQ(s.events(a).back().detail.at("attempt").as_int64(), r.attempt_id);
+  EXPECT_EQ(s.events(a).back().detail.at("reserved").to_number<double>(), 10);
+  ASSERT_EQ(submit(b, 5).status, SubmitIntent::Status::recorded);
+  auto u = uses();
+  EXPECT_EQ(u.profile_reserved, 15);
+  EXPECT_EQ(u.day_reserved, 15);
+  EXPECT_EQ(u.batch_reserved, 15);
+  EXPECT_EQ(u.profile_settled, 0);
+  // The day counts entries made since its start; the batch counts one unit.
+  EXPECT_EQ(uses("juhuo", now_ms() + 3600000).day_reserved, 0);
+  EXPECT_EQ(uses("juhuo", now_ms() + 3600000).profile_reserved, 15);
+  EXPECT_EQ(uses("juhuo", 0, "usd").batch_reserved, 0);
+  EXPECT_EQ(uses("veo").profile_reserved, 0);
+  EXPECT_EQ(uses("veo").batch_reserved, 15);  // the batch's entries, whatever the profile
+  EXPECT_EQ(s.credit_uses("juhuo", 0, "credits", 0).batch_reserved, 0);  // batch 0: no batch figures
+
+  // Settled to the reported cost; a second settle leaves it as it is.
+  s.settle_credits(a, 12.5, "reported");
+  s.settle_credits(a, 99, "reported");
+  // Charged without a reported amount: the estimate becomes the settled cost.
+  s.settle_credits(b, std::nullopt, "documented");
+  s.settle_credits(b, 42, "reported");
+  u = uses();
+  EXPECT_EQ(u.profile_settled, 17.5);
+  EXPECT_EQ(u.profile_reserved, 0);
+  EXPECT_EQ(u.day_settled, 17.5);
+  EXPECT_EQ(u.batch_settled, 17.5);
+
+  // Released: counts for nothing; releasing again changes nothing.
+  ASSERT_EQ(submit(c, 7).status, SubmitIntent::Status::recorded);
+  EXPECT_EQ(uses().profile_reserved, 7);
+  s.release_credits(c);
+  s.release_credits(c);
+  EXPECT_EQ(uses().profile_reserved, 0);
+  EXPECT_EQ(uses().profile_settled, 17.5);
+
+  // A cap refuses: nothing written (no attempt, no transition, no event, no
+  // reservation), and the uses handed to the check are those above.
+  std::optional<CreditUses> seen;
+  const auto events_before = s.events(d).size();
+  r = submit(d, 8, [&](const CreditUses& x) {
+    seen = x;
+    return x.profile_settled + x.profile_reserved + 8 > 20 ? std::string("profile cap 20 reached") : std::string();
+  });
+  EXPECT_EQ(r.status, SubmitIntent::Status::budget);
+  EXPECT_EQ(r.budget_reason, "profile cap 20 reached");
+  EXPECT_EQ(r.attempt_id, 0);
+  ASSERT_TRUE(seen.has_value());
+  EXPECT_EQ(seen->profile_settled, 17.5);
+  EXPECT_EQ(seen->batch_settled, 17.5);
+  EXPECT_EQ(seen->batch_max_credits, 100);
+  EXPECT_EQ(s.attempt_counts(d), std::make_pair(0, 0));
+  EXPECT_EQ(s.events(d).size(), events_before);
+  EXPECT_EQ(s.job(d)->state, JobState::pending);
+  EXPECT_EQ(uses().profile_reserved, 0);
+  // Another profile's cap check sees only that profile's entries.
+  ASSERT_EQ(submit(v, 3, [](const CreditUses& x) { return x.profile_settled > 0 ? "veo cap" : ""; }).status,
+            SubmitIntent::Status::recorded);
+  EXPECT_EQ(uses("veo").profile_reserved, 3);
+
+  // Submitting a row again releases its earlier open reservation; a refused
+  // resubmit keeps it (nothing written).
+  ASSERT_EQ(submit(d, 4, {}, AttemptOutcome::unknown).status, SubmitIntent::Status::recorded);
+  EXPECT_EQ(uses().profile_reserved, 4);
+  EXPECT_EQ(submit(d, 2, [](const CreditUses&) { return std::string("no"); }).status, SubmitIntent::Status::budget);
+  EXPECT_EQ(uses().profile_reserved, 4);
+  ASSERT_EQ(submit(d, 2).status, SubmitIntent::Status::recorded);
+  EXPECT_EQ(uses().profile_reserved, 2);
+  // The refused resubmit recorded no attempt.
+  EXPECT_EQ(s.attempt_counts(d), std::make_pair(2, 0));
+}
+
+// A job submitted without a reservation (before the ledger, or through
+// begin_submit) gets a settled entry when its cost is reported, in no unit:
+// it counts for the profile, not for a batch cap per unit.
+TEST_P(JobStoreContract, Case9_SettlingAJobWithoutAReservationRecordsItsCost) {
+  auto& s = store();
+  const auto batch = s.ensure_batch("m", "/m", "/o").id;
+  const auto id = s.ingest(batch, {row("a", "a", 2)}).job_ids.at(0);
+  auto j = s.job(id).value();
+  j.state = JobState::submitting;
+  ASSERT_EQ(s.begin_submit(j, JobState::pending, note("state"), "juhuo", 2).status, SubmitIntent::Status::recorded);
+  EXPECT_FALSE(s.events(id).back().detail.contains("reserved"));
+  s.release_credits(id);  // nothing open: nothing changes
+  s.settle_credits(id, std::nullopt, "documented");  // no entry and no cost: nothing recorded
+  EXPECT_EQ(s.credit_uses("juhuo", batch, "credits", 0).profile_settled, 0);
+  s.settle_credits(id, 6, "reported");
+  s.settle_credits(id, 6, "reported");  // idempotent
+  auto u = s.credit_uses("juhuo", batch, "credits", 0);
+  EXPECT_EQ(u.profile_settled, 6);
+  EXPECT_EQ(u.day_settled, 6);
+  EXPECT_EQ(u.batch_settled, 0);
+  EXPECT_EQ(s.credit_uses("juhuo", batch, "", 0).batch_settled, 6);
+  s.settle_credits(id + 1000, 5, "reported");  // no such job: nothing recorded
+  EXPECT_EQ(s.credit_uses("juhuo", 0, "", 0).profile_settled, 6);
+}
+
+// Learned estimates: cost and generation-time groups of a profile's finished
+// tasks by model, resolution and duration as stored.
+TEST_P(JobStoreContract, Case9_LearnsCostsPerModelResolutionAndDuration) {
+  auto& s = store();
+  const auto batch = s.ensure_batch("m", "/m", "/o").id;
+  auto spec_row = [](const std::string& key, const std::string& res, std::optional<int> duration, int line) {
+    auto r = row(key, key, line);
+    r.spec.model = "m1";
+    r.spec.resolution = res;
+    r.spec.duration_s = duration;
+    return r;
+  };
+  const auto ids = s.ingest(batch, {spec_row("a", "720p", 8, 2), spec_row("b", "720p", 8, 3),
+                                    spec_row("c", "1080p", std::nullopt, 4), spec_row("d", "720p", 8, 5)})
+                       .job_ids;
+  EXPECT_TRUE(s.learned_costs("juhuo").empty());
+  // a: running -> downloading -> succeeded with an intent 5 s before; b, c
+  // succeeded with costs only; d is still running (not counted).
+  const auto intent = now_ms() - 5000;
+  auto move = [&](std::int64_t id, std::vector<JobState> path, std::optional<double> cost, std::int64_t intent_ms) {
+    auto j = s.job(id).value();
+    for (const auto to : path) {
+      const auto from = j.state;
+      j.state = to;
+      j.intent_at_ms = intent_ms;
+      if (to == JobState::succeeded || to == JobState::downloading) j.cost = cost;
+      ASSERT_TRUE(s.try_transition(j, from, note("state")));
+    }
+  };
+  move(ids[0], {JobState::running, JobState::downloading, JobState::succeeded}, 10, intent);
+  move(ids[1], {JobState::succeeded}, 20, 0);
+  move(ids[2], {JobState::succeeded}, 30, 0);
+  move(ids[3], {JobState::running}, 99, intent);
+  const auto groups = s.learned_costs("juhuo");
+  ASSERT_EQ(groups.size(), 2u);
+  EXPECT_EQ(groups[0].model, "m1");
+  EXPECT_EQ(groups[0].resolution, "1080p");
+  EXPECT_FALSE(groups[0].duration_s.has_value());
+  EXPECT_EQ(groups[0].samples, 1);
+  EXPECT_EQ(groups[0].mean, 30);
+  EXPECT_EQ(groups[0].generation_samples, 0);
+  EXPECT_EQ(groups[1].resolution, "720p");
+  EXPECT_EQ(groups[1].duration_s, 8);
+  EXPECT_EQ(groups[1].samples, 2);
+  EXPECT_EQ(groups[1].mean, 15);
+  EXPECT_EQ(groups[1].min, 10);
+  EXPECT_EQ(groups[1].max, 20);
+  EXPECT_EQ(groups[1].generation_samples, 1);
+  EXPECT_GE(groups[1].mean_generation_ms, 5000);
+  EXPECT_LT(groups[1].mean_generation_ms, 65000);
+  EXPECT_TRUE(s.learned_costs("veo").empty());
 }
 
 }  // namespace

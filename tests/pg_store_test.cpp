@@ -204,6 +204,105 @@ TEST(PgJobStore, SubmitCeilingHoldsAcrossConnections) {
   EXPECT_EQ(s.attempt_counts(id).first, kCeiling);
 }
 
+// Credit caps hold across connections (issue 9 item 3): writers submitting
+// different jobs of one profile at once, each checking a cap of 20 credits,
+// reserve 20 in all, never more (the advisory lock orders the cap checks as
+// SQLite's write lock does).
+TEST(PgJobStore, CreditCapHoldsAcrossConnections) {
+  const auto db = PgServer::shared()->create_database();
+  constexpr int kJobs = 60, kWriters = 6;
+  constexpr double kCap = 20;
+  std::vector<std::int64_t> ids;
+  std::int64_t batch = 0;
+  {
+    PgJobStore s(options_for(db));
+    std::vector<IngestRow> rows;
+    for (int i = 0; i < kJobs; ++i) rows.push_back(row("j" + std::to_string(i), i + 2));
+    batch = s.ensure_batch("m", "/m", "/o").id;
+    ids = s.ingest(batch, rows).job_ids;
+    ASSERT_EQ(ids.size(), static_cast<std::size_t>(kJobs));
+  }
+  std::atomic<int> recorded{0}, refused{0};
+  std::vector<std::string> errors(kWriters);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kWriters; ++i)
+    threads.emplace_back([&, i] {
+      try {
+        PgJobStore s(options_for(db));
+        for (int k = i; k < kJobs; k += kWriters) {
+          auto j = s.job(ids[k]).value();
+          j.state = JobState::submitting;
+          CreditRequest credit{1, "credits", "documented", 0, [&](const CreditUses& u) {
+                                 return u.profile_settled + u.profile_reserved + 1 > kCap ? std::string("cap")
+                                                                                          : std::string();
+                               }};
+          const auto r = s.begin_submit_reserving(j, JobState::pending, note("state"), "juhuo", 2, credit);
+          if (r.status == SubmitIntent::Status::recorded) ++recorded;
+          if (r.status == SubmitIntent::Status::budget) ++refused;
+        }
+      } catch (const std::exception& e) {
+        errors[i] = e.what();
+      }
+    });
+  for (auto& t : threads) t.join();
+  for (const auto& e : errors) ASSERT_TRUE(e.empty()) << e;
+  EXPECT_EQ(recorded.load(), static_cast<int>(kCap));
+  EXPECT_EQ(refused.load(), kJobs - static_cast<int>(kCap));
+  PgJobStore s(options_for(db));
+  const auto uses = s.credit_uses("juhuo", batch, "credits", 0);
+  EXPECT_EQ(uses.profile_reserved, kCap);
+  EXPECT_EQ(uses.batch_reserved, kCap);
+  EXPECT_EQ(s.count_by_state({}).at(JobState::submitting), static_cast<int>(kCap));
+}
+
+// A version-1 database (before poll_times, rejected_rows and the ledger) is
+// migrated on open; its recorded costs become settled ledger entries of the
+// job's latest attempt, in no unit.
+TEST(PgJobStore, MigratesAVersion1DatabaseKeepingItsCosts) {
+  const auto db = PgServer::shared()->create_database();
+  std::int64_t batch = 0, id = 0, attempt = 0;
+  {
+    PgJobStore s(options_for(db));
+    batch = s.ensure_batch("m", "/m", "/o").id;
+    id = s.ingest(batch, {row("a", 2), row("b", 3)}).job_ids.at(0);
+    s.begin_attempt(id, "juhuo");
+    attempt = s.begin_attempt(id, "juhuo");
+    auto j = s.job(id).value();
+    j.state = JobState::succeeded;
+    j.cost = 7.5;
+    ASSERT_TRUE(s.try_transition(j, JobState::pending, note("state")));
+  }
+  {
+    // Back to what version 1 had.
+    auto c = raw(db);
+    pqxx::work tx(c);
+    tx.exec0("DROP TABLE credit_ledger; DROP TABLE rejected_rows; DROP TABLE poll_times; "
+             "ALTER TABLE batches DROP COLUMN max_credits; UPDATE reelbatch_schema SET version = 1");
+    tx.commit();
+  }
+  PgJobStore s(options_for(db));
+  EXPECT_EQ(s.schema_version(), kPgSchemaVersion);
+  const auto uses = s.credit_uses("juhuo", batch, "", 0);
+  EXPECT_EQ(uses.profile_settled, 7.5);
+  EXPECT_EQ(uses.profile_reserved, 0);
+  EXPECT_EQ(uses.batch_settled, 7.5);
+  EXPECT_EQ(s.credit_uses("juhuo", batch, "credits", 0).batch_settled, 0);
+  auto c = raw(db);
+  pqxx::nontransaction tx(c);
+  const auto entry =
+      tx.exec1("SELECT attempt_id, state, source FROM credit_ledger WHERE job_id = " + std::to_string(id));
+  EXPECT_EQ(entry[0].as<std::int64_t>(), attempt);
+  EXPECT_EQ(entry[1].as<std::string>(), "settled");
+  EXPECT_EQ(entry[2].as<std::string>(), "reported");
+  EXPECT_EQ(tx.exec1("SELECT COUNT(*) FROM credit_ledger")[0].as<int>(), 1);
+  // The new tables work.
+  EXPECT_FALSE(s.batch(batch)->max_credits.has_value());
+  s.record_poll_times("juhuo", {now_ms()});
+  EXPECT_EQ(s.poll_times_since("juhuo", 0).size(), 1u);
+  s.replace_rejected_rows(batch, "m.csv", {{"", 4, "c", "juhuo", "prompt", "empty"}});
+  EXPECT_EQ(s.rejected_rows(batch).size(), 1u);
+}
+
 // A stale writer (its lease was taken over) cannot move a job another
 // daemon now owns, through either connection.
 TEST(PgJobStore, AFencedOutDaemonCannotMoveTheJob) {

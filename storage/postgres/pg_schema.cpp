@@ -120,6 +120,60 @@ CREATE TABLE watch_files (
   updated_at_ms BIGINT NOT NULL
 );
 )sql",
+    // 1 -> 2: status-query times per profile (JobStore::record_poll_times;
+    // SQLite's 4 -> 5), so the poll budget is seeded after a restart like the
+    // submit budget. Pruned to the last two minutes on every write.
+    R"sql(
+CREATE TABLE poll_times (
+  profile TEXT NOT NULL,
+  at_ms   BIGINT NOT NULL
+);
+CREATE INDEX poll_times_profile ON poll_times(profile, at_ms);
+)sql",
+    // 2 -> 3: manifest rows rejected at ingest (results files, issue 9 item
+    // 4; SQLite's 5 -> 6). One entry per problem; a row may have several.
+    R"sql(
+CREATE TABLE rejected_rows (
+  id       BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  batch_id BIGINT NOT NULL REFERENCES batches(id),
+  source   TEXT NOT NULL,
+  line     INTEGER NOT NULL,
+  key      TEXT NOT NULL DEFAULT '',
+  profile  TEXT NOT NULL DEFAULT '',
+  field    TEXT NOT NULL,
+  message  TEXT NOT NULL
+);
+CREATE INDEX rejected_rows_batch ON rejected_rows(batch_id, source, line);
+)sql",
+    // 3 -> 4 (issue 9; SQLite's 6 -> 7): the credit ledger (one entry per
+    // submit attempt: reserved estimate, then settled cost or released) and
+    // per-batch caps. Costs recorded before the ledger become settled
+    // entries (unit '' = unknown: they count for profile caps, not for batch
+    // caps per unit).
+    R"sql(
+CREATE TABLE credit_ledger (
+  id            BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  job_id        BIGINT NOT NULL REFERENCES jobs(id),
+  attempt_id    BIGINT,
+  batch_id      BIGINT NOT NULL,
+  profile       TEXT NOT NULL,
+  unit          TEXT NOT NULL,
+  amount        DOUBLE PRECISION NOT NULL,
+  source        TEXT NOT NULL,
+  state         TEXT NOT NULL,
+  created_at_ms BIGINT NOT NULL,
+  settled_at_ms BIGINT
+);
+CREATE INDEX credit_ledger_profile ON credit_ledger(profile, state, created_at_ms);
+CREATE INDEX credit_ledger_batch ON credit_ledger(batch_id, unit, state);
+CREATE INDEX credit_ledger_job ON credit_ledger(job_id, attempt_id);
+ALTER TABLE batches ADD COLUMN max_credits DOUBLE PRECISION;
+INSERT INTO credit_ledger(job_id, attempt_id, batch_id, profile, unit, amount, source, state, created_at_ms,
+                          settled_at_ms)
+  SELECT id, (SELECT MAX(a.id) FROM attempts a WHERE a.job_id = jobs.id), batch_id, profile, '', cost, 'reported',
+         'settled', updated_at_ms, updated_at_ms
+  FROM jobs WHERE cost IS NOT NULL;
+)sql",
 };
 
 static_assert(std::size(kMigrations) == kPgSchemaVersion, "one migration per schema version");

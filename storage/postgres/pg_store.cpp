@@ -119,11 +119,32 @@ std::vector<JobRecord> read_jobs(const pqxx::result& res) {
 }
 
 BatchRecord read_batch(const pqxx::row& r) {
-  return BatchRecord{r[0].as<std::int64_t>(), r[1].as<std::string>(), r[2].as<std::string>(), r[3].as<std::string>(),
-                     r[4].as<std::int64_t>()};
+  BatchRecord b;
+  b.id = r[0].as<std::int64_t>();
+  b.name = r[1].as<std::string>();
+  b.manifest_path = r[2].as<std::string>();
+  b.out_dir = r[3].as<std::string>();
+  b.created_at_ms = r[4].as<std::int64_t>();
+  if (!r[5].is_null()) b.max_credits = r[5].as<double>();
+  return b;
 }
 
-constexpr const char* kBatchColumns = "id, name, manifest_path, out_dir, created_at_ms";
+constexpr const char* kBatchColumns = "id, name, manifest_path, out_dir, created_at_ms, max_credits";
+
+// An events row selected as "id, ts_ms, job_id, kind, from_state, to_state, detail".
+EventRecord read_event(const pqxx::row& r) {
+  EventRecord e;
+  e.id = r[0].as<std::int64_t>();
+  e.ts_ms = r[1].as<std::int64_t>();
+  e.job_id = r[2].as<std::int64_t>();
+  e.kind = r[3].as<std::string>();
+  const auto what = "event " + std::to_string(e.id) + " of job " + std::to_string(e.job_id);
+  e.from_state = parse_state(r[4].as<std::string>(), what);
+  e.to_state = parse_state(r[5].as<std::string>(), what);
+  auto v = json::parse(r[6].c_str());
+  if (v.is_object()) e.detail = std::move(v.as_object());
+  return e;
+}
 
 std::string trimmed(std::string s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
@@ -220,7 +241,11 @@ std::vector<Statement> statements() {
        "INSERT INTO events(ts_ms, job_id, kind, from_state, to_state, detail) "
        "VALUES ($1, $2, $3, $4, $5, $6::jsonb)"},
       {"job_lock", "SELECT 1 FROM jobs WHERE id = $1 FOR UPDATE"},
-      {"submits_of_job", "SELECT COUNT(*) FROM attempts WHERE job_id = $1 AND outcome <> 'rejected'"},
+      // Attempts that created or may have created a task, and those of them
+      // whose outcome is not known (JobStore::begin_submit).
+      {"submits_of_job",
+       "SELECT COUNT(*), COUNT(*) FILTER (WHERE outcome IN ('pending', 'unknown')) FROM attempts "
+       "WHERE job_id = $1 AND outcome NOT IN ('rejected', 'absent')"},
       // Claims: rows another claimer holds locked are skipped, not waited for.
       {"claim_jobs",
        "WITH now AS (SELECT " + now + " AS ms), pick AS (SELECT jobs.id FROM jobs, now "
@@ -255,6 +280,72 @@ std::vector<Statement> statements() {
        "ORDER BY id DESC LIMIT 1"},
       {"events",
        "SELECT id, ts_ms, job_id, kind, from_state, to_state, detail FROM events WHERE job_id = $1 ORDER BY id"},
+      {"last_attempt_id", "SELECT MAX(id) FROM attempts WHERE job_id = $1"},
+      {"poll_times_prune", "DELETE FROM poll_times WHERE profile = $1 AND at_ms < " + now + " - 120000"},
+      {"poll_times_insert", "INSERT INTO poll_times(profile, at_ms) SELECT $1::text, unnest($2::bigint[])"},
+      {"poll_times_since", "SELECT at_ms FROM poll_times WHERE profile = $1 AND at_ms >= $2 ORDER BY at_ms"},
+      // ---- credits: the ledger (issue 9) ----
+      {"credits_release_job",
+       "UPDATE credit_ledger SET state = 'released', settled_at_ms = " + now +
+           " WHERE job_id = $1 AND state = 'reserved'"},
+      {"credits_reserve",
+       "INSERT INTO credit_ledger(job_id, attempt_id, batch_id, profile, unit, amount, source, state, created_at_ms) "
+       "VALUES ($1, $2, $3, $4, $5, $6, $7, 'reserved', " + now + ")"},
+      {"credit_uses_profile",
+       "SELECT "
+       "COALESCE(SUM(amount) FILTER (WHERE state = 'settled'), 0), "
+       "COALESCE(SUM(amount) FILTER (WHERE state = 'reserved'), 0), "
+       "COALESCE(SUM(amount) FILTER (WHERE state = 'settled' AND created_at_ms >= $2), 0), "
+       "COALESCE(SUM(amount) FILTER (WHERE state = 'reserved' AND created_at_ms >= $2), 0) "
+       "FROM credit_ledger WHERE profile = $1 AND state <> 'released'"},
+      {"credit_uses_batch",
+       "SELECT "
+       "COALESCE(SUM(amount) FILTER (WHERE state = 'settled'), 0), "
+       "COALESCE(SUM(amount) FILTER (WHERE state = 'reserved'), 0) "
+       "FROM credit_ledger WHERE batch_id = $1 AND unit = $2 AND state <> 'released'"},
+      {"batch_max_credits", "SELECT max_credits FROM batches WHERE id = $1"},
+      {"credits_entry_of_attempt",
+       "SELECT id, state FROM credit_ledger WHERE job_id = $1 AND attempt_id IS NOT DISTINCT FROM $2::bigint "
+       "ORDER BY id DESC LIMIT 1"},
+      {"credits_settle_cost",
+       "UPDATE credit_ledger SET state = 'settled', amount = $1, source = $2, settled_at_ms = " + now +
+           " WHERE id = $3"},
+      {"credits_settle_estimate",
+       "UPDATE credit_ledger SET state = 'settled', source = 'estimated:' || source, settled_at_ms = " + now +
+           " WHERE id = $1"},
+      {"credits_settle_new",
+       "INSERT INTO credit_ledger(job_id, attempt_id, batch_id, profile, unit, amount, source, state, created_at_ms, "
+       "settled_at_ms) SELECT id, $2::bigint, batch_id, profile, '', $3::double precision, $4::text, 'settled', " +
+           now + ", " + now + " FROM jobs WHERE id = $1"},
+      {"batch_set_max_credits", "UPDATE batches SET max_credits = $2 WHERE id = $1"},
+      // Spec fields as stored: a duration that is not an integer reads as none.
+      {"learned_costs",
+       "SELECT m, r, d, COUNT(cost), AVG(cost), MIN(cost), MAX(cost), COUNT(g), AVG(g) FROM ("
+       "  SELECT COALESCE(j.spec_json->>'model', '') AS m,"
+       "         COALESCE(j.spec_json->>'resolution', '') AS r,"
+       "         CASE WHEN jsonb_typeof(j.spec_json->'duration') = 'number'"
+       "              THEN trunc((j.spec_json->>'duration')::numeric)::integer END AS d,"
+       "         j.cost AS cost,"
+       "         (SELECT MIN(e.ts_ms) FROM events e WHERE e.job_id = j.id AND e.kind = 'state'"
+       "            AND e.from_state = 'running' AND e.to_state = 'downloading')"
+       "           - NULLIF(j.intent_at_ms, 0) AS g"
+       "  FROM jobs j WHERE j.profile = $1 AND j.state IN ('downloading', 'succeeded')) AS t"
+       " GROUP BY m, r, d ORDER BY m COLLATE \"C\", r COLLATE \"C\", d NULLS FIRST"},
+      // ---- results files ----
+      {"rejected_rows_delete", "DELETE FROM rejected_rows WHERE batch_id = $1 AND source = $2"},
+      {"rejected_rows_insert",
+       "INSERT INTO rejected_rows(batch_id, source, line, key, profile, field, message) "
+       "VALUES ($1, $2, $3, $4, $5, $6, $7)"},
+      {"rejected_rows",
+       "SELECT source, line, key, profile, field, message FROM rejected_rows WHERE batch_id = $1 "
+       "ORDER BY source COLLATE \"C\", line, id"},
+      {"events_of_jobs",
+       "SELECT id, ts_ms, job_id, kind, from_state, to_state, detail FROM events WHERE job_id = ANY($1::bigint[]) "
+       "ORDER BY job_id, id"},
+      {"attempt_counts_of",
+       "SELECT job_id, COUNT(*) FROM attempts WHERE job_id = ANY($1::bigint[]) GROUP BY job_id"},
+      {"cost_by_profile",
+       "SELECT profile, SUM(cost) FROM jobs WHERE " + filter_sql(1) + " AND cost IS NOT NULL GROUP BY profile"},
       {"pause_set",
        "INSERT INTO profile_pauses(profile, reason, at_ms) VALUES ($1, $2, " + now +
            ") ON CONFLICT (profile) DO UPDATE SET reason = excluded.reason, at_ms = excluded.at_ms"},
@@ -529,6 +620,86 @@ void write_attempt(pqxx::transaction_base& tx, const AttemptUpdate& a, std::int6
                      (job_id ? " for job " + std::to_string(job_id) : std::string()));
 }
 
+// Serializes credit reservations across processes (begin_submit_reserving).
+constexpr const char* kCreditLock = "SELECT pg_advisory_xact_lock(hashtext('reelbatch credits'))";
+
+// JobStore::credit_uses inside `tx`.
+CreditUses credit_uses_in(pqxx::transaction_base& tx, const std::string& profile, std::int64_t batch_id,
+                          const std::string& unit, std::int64_t day_start_ms) {
+  CreditUses u;
+  {
+    const auto r = tx.exec_prepared1("credit_uses_profile", profile, day_start_ms);
+    u.profile_settled = r[0].as<double>();
+    u.profile_reserved = r[1].as<double>();
+    u.day_settled = r[2].as<double>();
+    u.day_reserved = r[3].as<double>();
+  }
+  if (batch_id != 0) {
+    const auto r = tx.exec_prepared1("credit_uses_batch", batch_id, unit);
+    u.batch_settled = r[0].as<double>();
+    u.batch_reserved = r[1].as<double>();
+    if (const auto b = tx.exec_prepared("batch_max_credits", batch_id); !b.empty() && !b[0][0].is_null())
+      u.batch_max_credits = b[0][0].as<double>();
+  }
+  return u;
+}
+
+// JobStore::begin_submit / begin_submit_reserving (credit nullptr: no
+// ledger entry), one transaction on `conn`.
+SubmitIntent begin_submit_in(pqxx::connection& conn, JobRecord& j, JobState from, EventRecord& e,
+                             const std::string& profile, int max_submits, const CreditRequest* credit) {
+  SubmitIntent out;
+  pqxx::work tx(conn);
+  // The row lock orders every begin_submit of this job: the count below
+  // sees the attempts of any writer that went first.
+  if (tx.exec_prepared("job_lock", j.id).empty()) return out;  // no such job: lost, nothing written
+  {
+    const auto counts = tx.exec_prepared1("submits_of_job", j.id);
+    out.submits = counts[0].as<int>();
+    out.unknown = counts[1].as<int>();
+  }
+  if (out.submits >= std::max(1, max_submits)) {
+    out.status = SubmitIntent::Status::ceiling;
+    return out;  // tx rolls back: nothing written
+  }
+  if (credit != nullptr) {
+    // Serializes the cap checks of every writer (any job, any daemon):
+    // each sees the reservations of those that went first, as under
+    // SQLite's write lock. Released at commit or rollback.
+    tx.exec(kCreditLock);
+    // Earlier open reservations of this row are released: it is submitted
+    // again only once its earlier attempts are known not to be charged.
+    tx.exec_prepared("credits_release_job", j.id);
+    if (credit->refuse) {
+      const CreditUses uses = credit_uses_in(tx, profile, j.batch_id, credit->unit, credit->day_start_ms);
+      std::string why = credit->refuse(uses);
+      if (!why.empty()) {
+        out.status = SubmitIntent::Status::budget;
+        out.budget_reason = std::move(why);
+        return out;  // tx rolls back: the release above included
+      }
+    }
+  }
+  out.attempt_id = tx.exec_prepared1("attempt_insert", j.id, profile)[0].as<std::int64_t>();
+  e.detail["attempt"] = out.attempt_id;
+  if (credit != nullptr) {
+    const double amount = std::max(0.0, credit->amount);
+    tx.exec_prepared("credits_reserve", j.id, out.attempt_id, j.batch_id, profile, credit->unit,
+                     double_text(amount), credit->source);
+    e.detail["reserved"] = amount;
+  }
+  const auto now = write_transition(tx, j, from, e);
+  if (!now) {
+    out.status = SubmitIntent::Status::lost;
+    out.attempt_id = 0;
+    return out;  // tx rolls back, the attempt insert included
+  }
+  tx.commit();
+  j.updated_at_ms = *now;
+  out.status = SubmitIntent::Status::recorded;
+  return out;
+}
+
 }  // namespace
 
 bool PgJobStore::try_transition(JobRecord& j, JobState from, EventRecord e, const AttemptUpdate* attempt) {
@@ -545,31 +716,17 @@ bool PgJobStore::try_transition(JobRecord& j, JobState from, EventRecord e, cons
 
 SubmitIntent PgJobStore::begin_submit(JobRecord& j, JobState from, EventRecord e, const std::string& profile,
                                       int max_submits) {
-  return guarded(where_, "begin_submit", [&] {
-    SubmitIntent out;
-    pqxx::work tx(*impl_->conn);
-    // The row lock orders every begin_submit of this job: the count below
-    // sees the attempts of any writer that went first.
-    if (tx.exec_prepared("job_lock", j.id).empty()) return out;  // no such job: lost, nothing written
-    out.submits = tx.exec_prepared1("submits_of_job", j.id)[0].as<int>();
-    if (out.submits >= std::max(1, max_submits)) {
-      out.status = SubmitIntent::Status::ceiling;
-      return out;  // tx rolls back: nothing written
-    }
-    out.attempt_id = tx.exec_prepared1("attempt_insert", j.id, profile)[0].as<std::int64_t>();
-    e.detail["attempt"] = out.attempt_id;
-    const auto now = write_transition(tx, j, from, e);
-    if (!now) {
-      out.status = SubmitIntent::Status::lost;
-      out.attempt_id = 0;
-      return out;  // tx rolls back, the attempt insert included
-    }
-    tx.commit();
-    j.updated_at_ms = *now;
-    out.status = SubmitIntent::Status::recorded;
-    return out;
-  });
+  return guarded(where_, "begin_submit",
+                 [&] { return begin_submit_in(*impl_->conn, j, from, e, profile, max_submits, nullptr); });
 }
+
+SubmitIntent PgJobStore::begin_submit_reserving(JobRecord& j, JobState from, EventRecord e,
+                                                const std::string& profile, int max_submits,
+                                                const CreditRequest& credit) {
+  return guarded(where_, "begin_submit_reserving",
+                 [&] { return begin_submit_in(*impl_->conn, j, from, e, profile, max_submits, &credit); });
+}
+
 
 // ---- leases ------------------------------------------------------------------
 
@@ -673,18 +830,110 @@ std::vector<EventRecord> PgJobStore::events(std::int64_t job_id) const {
   return guarded(where_, "events", [&] {
     pqxx::nontransaction tx(*impl_->conn);
     std::vector<EventRecord> out;
-    for (const auto& r : tx.exec_prepared("events", job_id)) {
-      EventRecord e;
-      e.id = r[0].as<std::int64_t>();
-      e.ts_ms = r[1].as<std::int64_t>();
-      e.job_id = r[2].as<std::int64_t>();
-      e.kind = r[3].as<std::string>();
-      const auto what = "event " + std::to_string(e.id) + " of job " + std::to_string(e.job_id);
-      e.from_state = parse_state(r[4].as<std::string>(), what);
-      e.to_state = parse_state(r[5].as<std::string>(), what);
-      auto v = json::parse(r[6].c_str());
-      if (v.is_object()) e.detail = std::move(v.as_object());
-      out.push_back(std::move(e));
+    for (const auto& r : tx.exec_prepared("events", job_id)) out.push_back(read_event(r));
+    return out;
+  });
+}
+
+std::optional<std::int64_t> PgJobStore::last_attempt_id(std::int64_t job_id) const {
+  return guarded(where_, "last_attempt_id", [&]() -> std::optional<std::int64_t> {
+    pqxx::nontransaction tx(*impl_->conn);
+    const auto r = tx.exec_prepared1("last_attempt_id", job_id);
+    if (r[0].is_null()) return std::nullopt;
+    return r[0].as<std::int64_t>();
+  });
+}
+
+void PgJobStore::record_poll_times(const std::string& profile, const std::vector<std::int64_t>& at_ms) {
+  guarded(where_, "record_poll_times", [&] {
+    pqxx::work tx(*impl_->conn);
+    // Two windows of 60 s on the server's clock (the store's clock).
+    tx.exec_prepared("poll_times_prune", profile);
+    if (!at_ms.empty()) tx.exec_prepared("poll_times_insert", profile, batch_ids_literal(at_ms));
+    tx.commit();
+  });
+}
+
+std::vector<std::int64_t> PgJobStore::poll_times_since(const std::string& profile, std::int64_t since_ms) const {
+  return guarded(where_, "poll_times_since", [&] {
+    pqxx::nontransaction tx(*impl_->conn);
+    std::vector<std::int64_t> out;
+    for (const auto& r : tx.exec_prepared("poll_times_since", profile, since_ms))
+      out.push_back(r[0].as<std::int64_t>());
+    return out;
+  });
+}
+
+// ---- credits (issue 9) -----------------------------------------------------------
+
+CreditUses PgJobStore::credit_uses(const std::string& profile, std::int64_t batch_id, const std::string& unit,
+                                   std::int64_t day_start_ms) const {
+  return guarded(where_, "credit_uses", [&] {
+    pqxx::read_transaction tx(*impl_->conn);  // one snapshot for the three reads
+    return credit_uses_in(tx, profile, batch_id, unit, day_start_ms);
+  });
+}
+
+void PgJobStore::settle_credits(std::int64_t job_id, std::optional<double> cost, const std::string& source) {
+  guarded(where_, "settle_credits", [&] {
+    pqxx::work tx(*impl_->conn);
+    // The job's row lock orders settles of one job (and its begin_submit):
+    // two settles of a job without an entry cannot both insert one.
+    if (tx.exec_prepared("job_lock", job_id).empty()) return;  // no such job: nothing to settle
+    const auto last = tx.exec_prepared1("last_attempt_id", job_id);
+    const std::string attempt = last[0].is_null() ? std::string() : last[0].as<std::string>();
+    const char* attempt_param = last[0].is_null() ? nullptr : attempt.c_str();
+    const auto found = tx.exec_prepared("credits_entry_of_attempt", job_id, attempt_param);
+    if (!found.empty()) {
+      if (found[0][1].as<std::string>() == "settled") return;  // already: nothing to commit
+      const auto id = found[0][0].as<std::int64_t>();
+      if (cost)
+        tx.exec_prepared("credits_settle_cost", double_text(*cost), source, id);
+      else
+        tx.exec_prepared("credits_settle_estimate", id);
+      tx.commit();
+      return;
+    }
+    if (!cost) return;  // no reservation and no reported cost: nothing known to record
+    tx.exec_prepared("credits_settle_new", job_id, attempt_param, double_text(*cost), source);
+    tx.commit();
+  });
+}
+
+void PgJobStore::release_credits(std::int64_t job_id) {
+  guarded(where_, "release_credits", [&] {
+    pqxx::nontransaction tx(*impl_->conn);
+    tx.exec_prepared("credits_release_job", job_id);
+  });
+}
+
+bool PgJobStore::set_batch_max_credits(std::int64_t batch_id, std::optional<double> max_credits) {
+  return guarded(where_, "set_batch_max_credits", [&] {
+    pqxx::nontransaction tx(*impl_->conn);
+    const std::string cap = max_credits ? double_text(*max_credits) : std::string();
+    return tx.exec_prepared("batch_set_max_credits", batch_id, max_credits ? cap.c_str() : nullptr)
+               .affected_rows() > 0;
+  });
+}
+
+std::vector<LearnedCostGroup> PgJobStore::learned_costs(const std::string& profile) const {
+  return guarded(where_, "learned_costs", [&] {
+    pqxx::nontransaction tx(*impl_->conn);
+    std::vector<LearnedCostGroup> out;
+    for (const auto& r : tx.exec_prepared("learned_costs", profile)) {
+      LearnedCostGroup g;
+      g.model = r[0].as<std::string>();
+      g.resolution = r[1].as<std::string>();
+      if (!r[2].is_null()) g.duration_s = r[2].as<int>();
+      g.samples = r[3].as<int>();
+      if (g.samples > 0) {
+        g.mean = r[4].as<double>();
+        g.min = r[5].as<double>();
+        g.max = r[6].as<double>();
+      }
+      g.generation_samples = r[7].as<int>();
+      if (g.generation_samples > 0) g.mean_generation_ms = r[8].as<double>();
+      out.push_back(std::move(g));
     }
     return out;
   });
@@ -763,6 +1012,62 @@ void PgJobStore::record_watch_file(const WatchFileRecord& rec) {
     tx.exec_prepared("watch_record", rec.sha256, rec.path, rec.name, rec.batch_id ? batch.c_str() : nullptr,
                      to_string(rec.outcome), rec.rows, rec.rejected, rec.error);
     tx.commit();
+  });
+}
+
+// ---- results files -----------------------------------------------------------
+
+void PgJobStore::replace_rejected_rows(std::int64_t batch_id, const std::string& source,
+                                       const std::vector<RejectedRow>& rows) {
+  guarded(where_, "replace_rejected_rows", [&] {
+    pqxx::work tx(*impl_->conn);
+    tx.exec_prepared("rejected_rows_delete", batch_id, source);
+    for (const auto& r : rows)
+      tx.exec_prepared("rejected_rows_insert", batch_id, source, r.line, r.key, r.profile, r.field, r.message);
+    tx.commit();
+  });
+}
+
+std::vector<RejectedRow> PgJobStore::rejected_rows(std::int64_t batch_id) const {
+  return guarded(where_, "rejected_rows", [&] {
+    pqxx::nontransaction tx(*impl_->conn);
+    std::vector<RejectedRow> out;
+    for (const auto& r : tx.exec_prepared("rejected_rows", batch_id))
+      out.push_back(RejectedRow{r[0].as<std::string>(), r[1].as<int>(), r[2].as<std::string>(),
+                                r[3].as<std::string>(), r[4].as<std::string>(), r[5].as<std::string>()});
+    return out;
+  });
+}
+
+std::vector<EventRecord> PgJobStore::events_of_jobs(const std::vector<std::int64_t>& job_ids) const {
+  if (job_ids.empty()) return {};
+  return guarded(where_, "events_of_jobs", [&] {
+    pqxx::nontransaction tx(*impl_->conn);
+    std::vector<EventRecord> out;
+    for (const auto& r : tx.exec_prepared("events_of_jobs", batch_ids_literal(job_ids))) out.push_back(read_event(r));
+    return out;
+  });
+}
+
+std::map<std::int64_t, int> PgJobStore::attempt_counts_of(const std::vector<std::int64_t>& job_ids) const {
+  if (job_ids.empty()) return {};
+  return guarded(where_, "attempt_counts_of", [&] {
+    pqxx::nontransaction tx(*impl_->conn);
+    std::map<std::int64_t, int> out;
+    for (const auto& r : tx.exec_prepared("attempt_counts_of", batch_ids_literal(job_ids)))
+      out[r[0].as<std::int64_t>()] = r[1].as<int>();
+    return out;
+  });
+}
+
+std::map<std::string, double> PgJobStore::cost_by_profile(const JobFilter& filter) const {
+  return guarded(where_, "cost_by_profile", [&] {
+    pqxx::nontransaction tx(*impl_->conn);
+    std::map<std::string, double> out;
+    for (const auto& r : tx.exec_prepared("cost_by_profile", batch_ids_literal(filter.batch_ids),
+                                          states_literal(filter.states), filter.profile))
+      out[r[0].as<std::string>()] = r[1].as<double>();
+    return out;
   });
 }
 

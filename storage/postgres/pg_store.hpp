@@ -10,7 +10,11 @@
 //   transaction, so no two writers can pass the submit ceiling together;
 // - every timestamp the store writes (created/updated, event ts, attempt
 //   intent, lease expiry) is the database server's clock (Unix ms), so the
-//   daemons share one clock for leases whatever their own clocks say.
+//   daemons share one clock for leases whatever their own clocks say;
+// - begin_submit_reserving() takes a transaction-level advisory lock before
+//   it reads the credit uses, so the cap checks of all daemons are
+//   serialized as SQLite's write lock serializes them (no two submits can
+//   pass one cap together).
 // Transactions run at READ COMMITTED; each method is one short transaction.
 //
 // Error contract: as JobStore. Every libpqxx exception (connection refused
@@ -31,8 +35,10 @@ namespace reelbatch {
 
 /// Schema version this build writes (table reelbatch_schema); older
 /// databases are migrated on open (storage/postgres/pg_schema.cpp). Numbered
-/// on its own: PostgreSQL's version 1 holds what SQLite's version 4 holds.
-inline constexpr int kPgSchemaVersion = 1;
+/// on its own: PostgreSQL's version 1 holds what SQLite's version 4 holds,
+/// 2 adds poll_times (SQLite's 5), 3 rejected_rows (SQLite's 6), 4 the
+/// credit ledger and batches.max_credits (SQLite's 7).
+inline constexpr int kPgSchemaVersion = 4;
 
 /// How to reach the database.
 struct PgConnectOptions {
@@ -105,8 +111,20 @@ class PgJobStore final : public JobStore {
                             int max_submits) override;
   void finish_attempt(const AttemptUpdate& update) override;
   std::pair<int, int> attempt_counts(std::int64_t job_id) const override;
+  void record_poll_times(const std::string& profile, const std::vector<std::int64_t>& at_ms) override;
+  std::vector<std::int64_t> poll_times_since(const std::string& profile, std::int64_t since_ms) const override;
+  std::optional<std::int64_t> last_attempt_id(std::int64_t job_id) const override;
   std::optional<std::string> accepted_remote_id(std::int64_t job_id) const override;
   std::vector<EventRecord> events(std::int64_t job_id) const override;
+
+  SubmitIntent begin_submit_reserving(JobRecord& job, JobState from, EventRecord event, const std::string& profile,
+                                      int max_submits, const CreditRequest& credit) override;
+  CreditUses credit_uses(const std::string& profile, std::int64_t batch_id, const std::string& unit,
+                         std::int64_t day_start_ms) const override;
+  void settle_credits(std::int64_t job_id, std::optional<double> cost, const std::string& source) override;
+  void release_credits(std::int64_t job_id) override;
+  bool set_batch_max_credits(std::int64_t batch_id, std::optional<double> max_credits) override;
+  std::vector<LearnedCostGroup> learned_costs(const std::string& profile) const override;
 
   void set_profile_pause(const std::string& profile, const std::string& reason) override;
   std::map<std::string, std::string> profile_pauses() const override;
@@ -116,6 +134,13 @@ class PgJobStore final : public JobStore {
 
   std::optional<WatchFileRecord> find_watch_file(const std::string& sha256) const override;
   void record_watch_file(const WatchFileRecord& rec) override;
+
+  void replace_rejected_rows(std::int64_t batch_id, const std::string& source,
+                             const std::vector<RejectedRow>& rows) override;
+  std::vector<RejectedRow> rejected_rows(std::int64_t batch_id) const override;
+  std::vector<EventRecord> events_of_jobs(const std::vector<std::int64_t>& job_ids) const override;
+  std::map<std::int64_t, int> attempt_counts_of(const std::vector<std::int64_t>& job_ids) const override;
+  std::map<std::string, double> cost_by_profile(const JobFilter& filter) const override;
 
  private:
   struct Impl;  // the pqxx connection (libpqxx stays out of this header)
