@@ -342,13 +342,16 @@ TEST(ResultsFiles, MigratesAVersionFourDatabase) {
   TempDir dir;
   const fs::path file = dir.path / "v4.db";
   { SqliteJobStore s(file); }
-  {  // as schema 4 left it
+  {  // as schema 4 left it: before poll_times (5), rejected_rows (6) and the credit ledger (7)
     SQLite::Database raw(file.string(), SQLite::OPEN_READWRITE);
+    raw.exec("DROP TABLE credit_ledger");
+    raw.exec("ALTER TABLE batches DROP COLUMN max_credits");
     raw.exec("DROP TABLE rejected_rows");
+    raw.exec("DROP TABLE poll_times");
     raw.exec("PRAGMA user_version = 4");
   }
   SqliteJobStore s(file);
-  EXPECT_EQ(s.schema_version(), 5);
+  EXPECT_EQ(s.schema_version(), kSchemaVersion);
   const auto b = s.ensure_batch("m", "/m.csv", "/out/m");
   s.replace_rejected_rows(b.id, "/m.csv", {RejectedRow{"", 3, "k", "juhuo", "duration", "too long"}});
   const auto rows = s.rejected_rows(b.id);

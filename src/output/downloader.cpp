@@ -233,4 +233,13 @@ asio::awaitable<Result<DownloadedFile, DownloadError>> async_download_file(
   co_return f;
 }
 
+// Not a coroutine: the NetOptions temporary is moved into the coroutine's
+// frame as an ordinary argument (see the header about GCC 12).
+asio::awaitable<Result<DownloadedFile, DownloadError>> async_download_file(
+    HttpClient& http, asio::thread_pool& pool, const std::string& url,
+    const std::vector<std::pair<std::string, std::string>>& headers, const std::filesystem::path& final_path,
+    std::chrono::milliseconds timeout) {
+  return async_download_file(http, pool, url, headers, final_path, timeout, NetOptions{});
+}
+
 }  // namespace reelbatch

@@ -60,11 +60,21 @@ struct DownloadError {
 /// (401/403/404/410), invalid (the body failed validation: the .part is
 /// removed; the message says what came back), disk (the folder cannot be
 /// created or written, with errno; the .part is kept). Never throws for any
-/// of these; only allocation failures escape.
+/// of these; only allocation failures escape. `net`: the profile's proxy
+/// and trust settings (issue 11; kit::net_options()).
 boost::asio::awaitable<Result<DownloadedFile, DownloadError>> async_download_file(
     HttpClient& http, boost::asio::thread_pool& pool, const std::string& url,
     const std::vector<std::pair<std::string, std::string>>& headers,
-    const std::filesystem::path& final_path, std::chrono::milliseconds timeout, NetOptions net = {});
+    const std::filesystem::path& final_path, std::chrono::milliseconds timeout, NetOptions net);
+
+/// The same with default NetOptions (the environment's proxy, the system
+/// trust store). A separate overload, not a default argument: GCC 12
+/// destroys a coroutine's defaulted class-type argument twice (the
+/// RealDownloader tests aborted with "free(): invalid pointer").
+boost::asio::awaitable<Result<DownloadedFile, DownloadError>> async_download_file(
+    HttpClient& http, boost::asio::thread_pool& pool, const std::string& url,
+    const std::vector<std::pair<std::string, std::string>>& headers,
+    const std::filesystem::path& final_path, std::chrono::milliseconds timeout);
 
 /// Writes `content` to `path` atomically (temp file, fsync, rename, fsync dir).
 /// Throws std::system_error on failure.
