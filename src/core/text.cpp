@@ -1,6 +1,7 @@
 #include "src/core/text.hpp"
 
 #include <algorithm>
+#include <ctime>
 #include <vector>
 
 namespace reelbatch {
@@ -29,6 +30,15 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
     std::swap(prev, cur);
   }
   return prev[b.size()];
+}
+
+std::string iso_utc(std::int64_t unix_ms) {
+  const std::time_t t = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm g{};
+  gmtime_r(&t, &g);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &g);
+  return buf;
 }
 
 }  // namespace reelbatch

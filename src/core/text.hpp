@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -15,5 +16,9 @@ bool iequals(std::string_view a, std::string_view b);
 
 /// Levenshtein distance in bytes, for "did you mean" hints.
 std::size_t edit_distance(std::string_view a, std::string_view b);
+
+/// `unix_ms` (milliseconds since the Unix epoch) as ISO-8601 UTC to the
+/// second, e.g. "2027-01-15T08:00:00Z", for messages that name a deadline.
+std::string iso_utc(std::int64_t unix_ms);
 
 }  // namespace reelbatch

@@ -3,6 +3,7 @@
 // changed through its in-memory record; any other job is claimed first (so
 // an engine elsewhere that holds it is never overwritten), changed by
 // compare-and-set, and released.
+#include "src/core/text.hpp"
 #include "src/engine/engine_impl.hpp"
 
 #include <algorithm>
@@ -15,16 +16,6 @@ using boost::asio::awaitable;
 namespace {
 
 ControlResult refused(const JobRecord& r, std::string why) { return ControlResult{false, r.state, std::move(why)}; }
-
-// "2027-01-15T08:00:00Z".
-std::string iso_utc(std::int64_t unix_ms) {
-  const std::time_t t = static_cast<std::time_t>(unix_ms / 1000);
-  std::tm g{};
-  gmtime_r(&t, &g);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &g);
-  return buf;
-}
 
 }  // namespace
 

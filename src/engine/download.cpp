@@ -22,6 +22,7 @@
 //    sidecar that cannot be written is retried later without fetching the
 //    video again.
 #include "providers/kit/util.hpp"
+#include "src/core/text.hpp"
 #include "src/engine/engine_impl.hpp"
 #include "src/engine/observed_provider.hpp"
 
@@ -53,16 +54,6 @@ TaskStatus status_of(const JobRecord& j) {
   s.last_frame_url = j.last_frame_url;
   s.cost = j.cost;
   return s;
-}
-
-// "2027-01-15T08:00:00Z".
-std::string iso_utc(std::int64_t unix_ms) {
-  const std::time_t t = static_cast<std::time_t>(unix_ms / 1000);
-  std::tm g{};
-  gmtime_r(&t, &g);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &g);
-  return buf;
 }
 
 // Errors of a folder that cannot take files until someone frees space or
