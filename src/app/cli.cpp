@@ -49,6 +49,21 @@
 #include <set>
 
 namespace reelbatch {
+
+std::optional<std::string> env_not_required(const std::string& name) {
+  if (auto v = process_env()(name)) return v;
+  return std::string("(not needed)");
+}
+
+std::optional<Config> load_config_or_report(const std::string& path, const EnvLookup& env) {
+  try {
+    return load_config(path, env);
+  } catch (const ConfigError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return std::nullopt;
+  }
+}
+
 namespace asio = boost::asio;
 namespace fs = std::filesystem;
 namespace json = boost::json;
@@ -93,22 +108,6 @@ std::optional<std::pair<std::string, unsigned short>> parse_listen(const std::st
     if (port < 0 || port > 65535 || host.empty()) return std::nullopt;
     return std::pair{host, static_cast<unsigned short>(port)};
   } catch (const std::exception&) {
-    return std::nullopt;
-  }
-}
-
-// Commands that only read the database need no API keys.
-std::optional<std::string> env_not_required(const std::string& name) {
-  if (auto v = process_env()(name)) return v;
-  return std::string("(not needed)");
-}
-
-// Loads the config, printing the error; nullopt means exit with kExitUsage.
-std::optional<Config> load_config_or_report(const std::string& path, const EnvLookup& env) {
-  try {
-    return load_config(path, env);
-  } catch (const ConfigError& e) {
-    std::cerr << "error: " << e.what() << "\n";
     return std::nullopt;
   }
 }

@@ -5,6 +5,11 @@
 // the database directly through the service layer (src/app/service.hpp).
 #pragma once
 
+#include "config/config.hpp"
+
+#include <optional>
+#include <string>
+
 namespace reelbatch {
 
 /// Exit codes of the reelbatch command.
@@ -20,5 +25,16 @@ enum ExitCode : int {
 /// Parses argv and runs the chosen subcommand; returns the process exit code.
 /// Never throws: errors are printed to stderr.
 int run_cli(int argc, char** argv);
+
+/// The environment lookup for commands that only read the database
+/// (status, jobs, report, backup, ...): the variable's value when set, else
+/// the placeholder "(not needed)", so a profile whose API key is not set in
+/// this shell still loads. Never throws.
+std::optional<std::string> env_not_required(const std::string& name);
+
+/// load_config(path, env), printing a ConfigError (file, key, what is
+/// wrong) to stderr. Returns nullopt after printing: the caller exits with
+/// kExitUsage.
+std::optional<Config> load_config_or_report(const std::string& path, const EnvLookup& env);
 
 }  // namespace reelbatch

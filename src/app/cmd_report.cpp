@@ -12,16 +12,6 @@
 
 namespace reelbatch {
 
-namespace {
-
-// API keys are not needed to read the database.
-std::optional<std::string> env_or_placeholder(const std::string& name) {
-  if (auto v = process_env()(name)) return v;
-  return std::string("(not needed)");
-}
-
-}  // namespace
-
 int cmd_report(const ReportArgs& args) {
   const auto by = report_group_by_from_string(args.by);
   if (!by) {
@@ -40,13 +30,10 @@ int cmd_report(const ReportArgs& args) {
       return kExitUsage;
     }
   }
-  Config cfg;
-  try {
-    cfg = load_config(args.config, env_or_placeholder);
-  } catch (const ConfigError& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return kExitUsage;
-  }
+  // API keys are not needed to read the database.
+  const std::optional<Config> loaded = load_config_or_report(args.config, env_not_required);
+  if (!loaded) return kExitUsage;
+  const Config& cfg = *loaded;
   if (!store_exists(cfg)) {
     std::cerr << "error: no database yet at " << describe_store(cfg) << "\n";
     return kExitUsage;

@@ -71,10 +71,10 @@ std::optional<std::int64_t> Engine::Impl::record_intent_reserving(ActiveJob& j, 
       changed->notify();
       return res.attempt_id;
     }
-    // lost or ceiling: nothing was written; record_intent handles both
-    // (begin_submit answers the same way again).
+    // lost or ceiling: nothing was written.
     r.state = from;
-    return record_intent(j, p);
+    intent_not_recorded(j, p, res);
+    return std::nullopt;
   }
 
   // Over a cap: back to pending, visibly waiting; the lane holds.

@@ -401,42 +401,14 @@ void Engine::Impl::end_submit(Profile& p) {
 
 // ---- submit safety (issue 7) --------------------------------------------------------
 
-std::optional<std::int64_t> Engine::Impl::record_intent(ActiveJob& j, Profile& p) {
-  if (j.lost) return std::nullopt;
+void Engine::Impl::intent_not_recorded(ActiveJob& j, Profile& p, const SubmitIntent& res) {
   JobRecord& r = j.rec;
-  JobContext ctx;
-  ctx.attempts = r.attempts;
-  ctx.max_attempts = p.cfg->max_attempts;
-  const auto t = next_state(r.state, JobEvent::assets_ready, ctx);
-  if (!t) {
-    logger().error("job {}: illegal event assets_ready in state {}", r.key, to_string(r.state));
-    return std::nullopt;
+  if (res.status == SubmitIntent::Status::lost) {
+    j.lost = true;
+    logger().warn("job {}: changed by another writer (cancel, resolve, another engine); letting it go", r.key);
+    changed->notify();
+    return;
   }
-  const JobState from = r.state;
-  r.state = t->next;
-  EventRecord e;
-  e.kind = "state";
-  e.detail = json::object{{"event", to_string(JobEvent::assets_ready)}};
-  const auto res = store.begin_submit(r, from, std::move(e), p.cfg->name, p.cfg->max_submits_per_row);
-  switch (res.status) {
-    case SubmitIntent::Status::recorded:
-      logger().debug("job {}: {} -> {} (assets_ready, attempt {})", r.key, to_string(from), to_string(r.state),
-                     res.attempt_id);
-      changed->notify();
-      return res.attempt_id;
-    case SubmitIntent::Status::lost:
-      r.state = from;
-      j.lost = true;
-      logger().warn("job {}: changed by another writer (cancel, resolve, another engine); letting it go", r.key);
-      changed->notify();
-      return std::nullopt;
-    case SubmitIntent::Status::ceiling:
-      break;
-    case SubmitIntent::Status::budget:  // only begin_submit_reserving() answers it
-      r.state = from;
-      return std::nullopt;
-  }
-  r.state = from;
   if (res.unknown > 0) {
     // A task may exist and be paid: never failed, held for an explicit decision.
     r.error_code = code_name(errc::unknown_outcome);
@@ -450,7 +422,7 @@ std::optional<std::int64_t> Engine::Impl::record_intent(ActiveJob& j, Profile& p
       logger().error("job {}: held: {}", r.key, r.error_message);
       finish(j);
     }
-    return std::nullopt;
+    return;
   }
   r.error_code = "max_submits_per_row";
   r.error_message = "not submitted again: this row has " + std::to_string(res.submits) +
@@ -462,7 +434,6 @@ std::optional<std::int64_t> Engine::Impl::record_intent(ActiveJob& j, Profile& p
     logger().error("job {}: failed: {}", r.key, r.error_message);
     finish(j);
   }
-  return std::nullopt;
 }
 
 awaitable<bool> Engine::Impl::circuit_gate(Profile& p, ActiveJob* j) {

@@ -218,12 +218,12 @@ struct Engine::Impl {
   void end_submit(Profile& p);
 
   // ---- submit safety (engine.cpp; issue 7) ---------------------------------------
-  /// Records the submit intent and uploading -> submitting in one store
-  /// transaction (JobStore::begin_submit, under max_submits_per_row).
-  /// Returns the attempt id; nullopt when the job was lost (marked lost) or
-  /// the row reached its ceiling (then it is failed with a message saying so
-  /// and finished).
-  std::optional<std::int64_t> record_intent(ActiveJob& j, Profile& p);
+  /// Acts on a submit intent the store did not record (`res.status` lost or
+  /// ceiling; j.rec.state already back to what it was): lost marks the job
+  /// lost; at max_submits_per_row the row is held when some earlier outcome
+  /// is unknown (a task may exist and be paid), else failed with a message
+  /// saying so, and finished.
+  void intent_not_recorded(ActiveJob& j, Profile& p, const SubmitIntent& res);
   /// Waits until the profile's circuit lets a request through (closed, or
   /// this caller is the half-open probe). Returns false when stopping or
   /// `j` (when given) was lost meanwhile. Every true must be followed by
@@ -238,7 +238,7 @@ struct Engine::Impl {
   /// Records the submit intent with a reservation of the row's estimate
   /// (JobStore::begin_submit_reserving), checked against the profile's
   /// credit_cap and daily_credit_cap and the batch's max_credits. Returns
-  /// the attempt id; nullopt when lost, at the ceiling (as record_intent),
+  /// the attempt id; nullopt when lost, at the ceiling (intent_not_recorded()),
   /// or refused by a cap: then the job is back in pending with the reason,
   /// queued, and the profile waits for budget.
   std::optional<std::int64_t> record_intent_reserving(ActiveJob& j, Profile& p);
